@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `elysia-net` command. Each module adds its subcommands through a register function in src/cli/.
+import { Command } from 'commander';
+import { registerCoreCommands } from './core.js';
+
+const program = new Command();
+program.name('elysia-net').description('elysia-net: packet codecs, captures, eBPF, offloads and congestion control for Node.js');
+registerCoreCommands(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(e instanceof Error ? `elysia-net: ${e.message}` : e);
+  process.exit(1);
+});

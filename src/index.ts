@@ -1,0 +1,6 @@
+// The public face of elysia-net: everything public is importable from here and from its module's subpath.
+export * from './errors.js';
+export * from './backend.js';
+export type { NativeStatus, CpuFeatures } from './native.js';
+export * from './batch.js';
+export * from './wire/index.js';

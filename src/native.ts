@@ -1,0 +1,89 @@
+// The one place that loads the addon. Everything else asks backend.ts.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** CPU features the addon detected at load time. */
+export interface CpuFeatures {
+  arch: string;
+  avx2: boolean;
+  sse42: boolean;
+  bmi2: boolean;
+}
+
+/** What the addon exports. Each later native hot path adds its functions here. */
+export interface NativeAddon {
+  version(): string;
+  cpuFeatures(): CpuFeatures;
+  /** Ones' complement sum of bytes[offset, offset+length), folded to 16 bits (not complemented). */
+  checksumSum(bytes: Uint8Array, offset: number, length: number, initial: number): number;
+  /** One finished checksum per packet of a batch, written to out[i]. */
+  checksumBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, out: Uint16Array): void;
+  /** Forces the scalar path (for tests and benchmarks): true = scalar only. */
+  checksumForceScalar(scalar: boolean): void;
+  [name: string]: unknown;
+}
+
+/** Why the addon is or is not in use. */
+export interface NativeStatus {
+  available: boolean;
+  reason: string;
+  path: string | null;
+  cpu: CpuFeatures | null;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'elysia-net') return dir;
+      } catch {
+        // An unreadable package.json is not ours; keep walking up.
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('elysia-net: package root not found');
+    dir = up;
+  }
+}
+
+function buildLogReason(root: string): string {
+  // scripts/install-native.mjs records why the build failed at install time.
+  const log = join(root, '.native-build.json');
+  if (!existsSync(log)) return '';
+  try {
+    const rec = JSON.parse(readFileSync(log, 'utf8')) as { ok?: boolean; error?: string };
+    return rec.ok === false && rec.error ? ` (install-time build failed: ${rec.error})` : '';
+  } catch {
+    return '';
+  }
+}
+
+function load(): { addon: NativeAddon | null; status: NativeStatus } {
+  const root = packageRoot();
+  // ELYSIA_NET_NATIVE_DIR points the loader elsewhere (tests use it to prove the TS fallback works).
+  const dir = process.env.ELYSIA_NET_NATIVE_DIR ? resolve(process.env.ELYSIA_NET_NATIVE_DIR) : root;
+  const require = createRequire(import.meta.url);
+  try {
+    const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+    const path = gypBuild.path(dir);
+    const addon = require(path) as NativeAddon;
+    return { addon, status: { available: true, reason: 'loaded', path, cpu: addon.cpuFeatures() } };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] ?? String(e) : String(e);
+    return {
+      addon: null,
+      status: { available: false, reason: `native addon not loaded from ${dir}: ${msg}${buildLogReason(root)}`, path: null, cpu: null },
+    };
+  }
+}
+
+const loaded = load();
+
+/** The addon, or null when it is absent. Only backend dispatch code should touch this. */
+export const nativeAddon: NativeAddon | null = loaded.addon;
+/** The load outcome, as nativeStatus() reports it. */
+export const nativeLoadStatus: NativeStatus = loaded.status;
