@@ -8,7 +8,11 @@ export const NATIVE_CHECKSUM_THRESHOLD = 512;
 
 /** Folds a ones' complement sum held in a (non-negative, < 2^53) number to 16 bits. */
 export function foldChecksum(sum: number): number {
-  // RFC 1071 §4.1: fold the carries back in until none remain.
+  // RFC 1071 §4.1: fold the carries back in until none remain (integer fast path below 2^31).
+  if (sum <= 0x7fffffff && sum >= 0) {
+    sum = (sum & 0xffff) + (sum >>> 16);
+    return (sum & 0xffff) + (sum >>> 16);
+  }
   while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
   return sum;
 }
@@ -22,54 +26,83 @@ function swap16(x: number): number {
   return ((x & 0xff) << 8) | (x >>> 8);
 }
 
+// One cached Uint32Array over the last buffer summed: creating a typed array per call costs more than
+// summing a 64-byte packet. It keeps that one buffer alive until another is summed.
+let cachedBuffer: ArrayBufferLike | null = null;
+let cachedWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+  if (buffer !== cachedBuffer) {
+    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    cachedBuffer = buffer;
+  }
+  return cachedWords;
+}
+
+/** Sum of the 32-bit little-endian words w[from, to), folded to 16 bits (a little-endian lane sum). */
+function sumWordsLE(w: Uint32Array, from: number, to: number): number {
+  if (to - from <= 2048) {
+    // Short runs (packets): 16+16-bit split in small-integer arithmetic; 2048 words cannot overflow 2^31.
+    let lo = 0;
+    let hi = 0;
+    for (let i = from; i < to; i++) {
+      const x = w[i]!;
+      lo += x & 0xffff;
+      hi += x >>> 16;
+    }
+    return foldChecksum(lo + hi);
+  }
+  let total = 0;
+  let i = from;
+  while (i < to) {
+    // Eight double accumulators: exact while each stays < 2^53, i.e. for 2^20 words a chunk.
+    const stop = Math.min(to, i + 0x100000);
+    const stop8 = stop - ((stop - i) & 7);
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (; i < stop8; i += 8) {
+      s0 += w[i]!;
+      s1 += w[i + 1]!;
+      s2 += w[i + 2]!;
+      s3 += w[i + 3]!;
+      s4 += w[i + 4]!;
+      s5 += w[i + 5]!;
+      s6 += w[i + 6]!;
+      s7 += w[i + 7]!;
+    }
+    for (; i < stop; i++) s0 += w[i]!;
+    // 2^16 ≡ 1 (mod 2^16 − 1), so folding a sum of 32-bit words gives the sum of their 16-bit halves.
+    total = foldChecksum(total + foldChecksum(s0 + s1 + s2 + s3) + foldChecksum(s4 + s5 + s6 + s7));
+  }
+  return total;
+}
+
 /**
  * TypeScript ones' complement sum of bytes[offset, offset+length) as big-endian 16-bit words, folded to
- * 16 bits. Aligned middle part read as 32-bit little-endian words (RFC 1071 §2(B): the sum is
+ * 16 bits. The aligned middle is read as 32-bit little-endian words (RFC 1071 §2(B): the sum is
  * byte-order independent, so we sum little-endian lanes and swap once at the end).
  */
 function sumTs(bytes: Uint8Array, offset: number, length: number): number {
-  const end = offset + length;
-  let p = offset;
-  let be = 0; // sum of the odd prefix/tail bytes in big-endian position
-  // Prefix bytes until the absolute address is 4-aligned.
-  const abs = bytes.byteOffset + p;
-  let head = (4 - (abs & 3)) & 3;
-  if (head > length) head = length;
-  for (let k = 0; k < head; k++, p++) be += ((p - offset) & 1) === 0 ? bytes[p]! << 8 : bytes[p]!;
-  const words = (end - p) >>> 2;
-  let le = 0;
-  if (words > 0) {
-    const w = new Uint32Array(bytes.buffer, bytes.byteOffset + p, words);
-    let lo = 0;
-    let hi = 0;
-    let i = 0;
-    // Fold every 8192 words so both accumulators stay small integers (V8 keeps them in registers).
-    while (i < words) {
-      const stop = Math.min(words, i + 8192);
-      const stop4 = stop - ((stop - i) & 3);
-      for (; i < stop4; i += 4) {
-        const a = w[i]!;
-        const b = w[i + 1]!;
-        const c = w[i + 2]!;
-        const d = w[i + 3]!;
-        lo += (a & 0xffff) + (b & 0xffff) + (c & 0xffff) + (d & 0xffff);
-        hi += (a >>> 16) + (b >>> 16) + (c >>> 16) + (d >>> 16);
-      }
-      for (; i < stop; i++) {
-        const a = w[i]!;
-        lo += a & 0xffff;
-        hi += a >>> 16;
-      }
-      lo = (lo & 0xffff) + (lo >>> 16) + (hi & 0xffff) + (hi >>> 16);
-      hi = 0;
-    }
-    le = foldChecksum(lo);
-    p += words * 4;
-    // Little-endian lanes pair (even-index byte low, odd high): that is the big-endian pairing swapped when the
-    // middle starts at an even distance from `offset`, and the big-endian pairing itself when odd.
-    if (((p - words * 4 - offset) & 1) === 0) le = swap16(le);
+  let be = 0; // the unaligned head and tail bytes, each in its big-endian position
+  if (length < 16) {
+    for (let k = 0; k < length; k++) be += (k & 1) === 0 ? bytes[offset + k]! << 8 : bytes[offset + k]!;
+    return foldChecksum(be);
   }
-  for (; p < end; p++) be += ((p - offset) & 1) === 0 ? bytes[p]! << 8 : bytes[p]!;
+  const absStart = bytes.byteOffset + offset;
+  const absEnd = absStart + length;
+  const midStart = (absStart + 3) & ~3;
+  const midEnd = absEnd & ~3;
+  for (let a = absStart; a < midStart; a++) {
+    const v = bytes[a - bytes.byteOffset]!;
+    be += ((a - absStart) & 1) === 0 ? v << 8 : v;
+  }
+  for (let a = midEnd; a < absEnd; a++) {
+    const v = bytes[a - bytes.byteOffset]!;
+    be += ((a - absStart) & 1) === 0 ? v << 8 : v;
+  }
+  let le = sumWordsLE(wordsOf(bytes.buffer), midStart >>> 2, midEnd >>> 2);
+  // Little-endian lanes pair (low, high) bytes: the big-endian pairing swapped when the middle starts an
+  // even distance from the first byte, the big-endian pairing itself when odd.
+  if (((midStart - absStart) & 1) === 0) le = swap16(le);
   return foldChecksum(be + le);
 }
 
