@@ -228,11 +228,18 @@ export class CaptureFileReader implements AsyncIterable<CapturePacket> {
       for (;;) {
         parser.feed(buf, pos, end, fileOffset);
         const batch: CapturePacket[] = [];
-        for (let p = parser.next(); p !== null; p = parser.next()) {
-          if (this.copy) p.data = p.data.slice();
-          batch.push(p);
+        let failure: unknown = null;
+        try {
+          for (let p = parser.next(); p !== null; p = parser.next()) {
+            if (this.copy) p.data = p.data.slice();
+            batch.push(p);
+          }
+        } catch (e) {
+          failure = e;
         }
+        // Packets before a malformed record are still delivered, then the error.
         if (batch.length > 0) yield batch;
+        if (failure !== null) throw failure;
         fileOffset = parser.fileOffset;
         pos = parser.pos;
         if (eof) {
