@@ -4,7 +4,8 @@
       "target_name": "elysia_net",
       "sources": [
         "native/addon.cc",
-        "native/checksum.cc"
+        "native/checksum.cc",
+        "native/jit.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

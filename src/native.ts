@@ -22,6 +22,23 @@ export interface NativeAddon {
   checksumBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, out: Uint16Array): void;
   /** Forces the scalar path (for tests and benchmarks): true = scalar only. */
   checksumForceScalar(scalar: boolean): void;
+  /**
+   * eBPF x86-64 JIT (native/jit.c): maps `code` W^X and binds its regions (stack first, then map values), the
+   * out array (r0, status, pc, addr, size, index, errors, region), a JS helper dispatcher and the C helper kinds.
+   */
+  bpfJitCreate(
+    code: Uint8Array, entryOffset: number, regions: Uint8Array[], writable: Uint8Array, out: BigUint64Array,
+    jsHelper: ((id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number) => bigint | [bigint]) | null,
+    nativeHelpers: Int32Array, mapBuffers: (SharedArrayBuffer | null)[],
+  ): object;
+  /** Runs the JIT code once over `mem`; returns 1 when the run hit an error (detail in out). */
+  bpfJitRun(handle: object, mem: Uint8Array, budget: number): number;
+  /** Runs the JIT code over every packet of a batch; returns how many packets hit an error. */
+  bpfJitRunBatch(handle: object, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): number;
+  /** [base, len] per region as bound by the last run (host addresses, for helper address translation). */
+  bpfJitRegions(handle: object): BigUint64Array;
+  /** Unmaps the code now (otherwise the garbage collector does). */
+  bpfJitFree(handle: object): void;
   [name: string]: unknown;
 }
 

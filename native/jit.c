@@ -1,0 +1,801 @@
+/* The eBPF x86-64 JIT shim. The machine code is emitted in TypeScript (src/ebpf/jit-x64/); this file only
+ *  - maps it: mmap RW, copy, mprotect RX (never writable and executable at once), munmap on free;
+ *  - runs it over one buffer or a whole PacketBatch (the batch loop is in the generated code: one N-API call
+ *    and one prologue per batch);
+ *  - implements the helpers generated code calls: map lookup/update/delete over the SharedArrayBuffer layout of
+ *    src/ebpf/maps.ts, ktime_get_ns, get_prandom_u32, and a dispatcher back into JavaScript for the rest.
+ * Every pointer handed to a helper is checked against the program's regions before it is touched. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jit.h"
+
+_Static_assert(offsetof(jit_ctx, b_index) == 128, "ctx layout");
+_Static_assert(offsetof(jit_ctx, one_off) == 152, "ctx layout");
+_Static_assert(offsetof(jit_ctx, cur_helper) == 168, "ctx layout");
+_Static_assert(offsetof(jit_ctx, call_pc) == 216, "ctx layout");
+_Static_assert(offsetof(jit_ctx, helpers) == 256, "ctx layout");
+_Static_assert(offsetof(jit_ctx, regions) == 1024, "ctx layout");
+_Static_assert(sizeof(jit_region) == 64, "region layout");
+
+#define MAX_BOUND 64 /* stack + maps */
+
+typedef struct jit_prog {
+  uint8_t* code;
+  size_t code_size;
+  size_t map_size;
+  jit_entry_fn entry;
+  jit_ctx* ctx;
+  napi_env env;              /* set for the duration of a run (JS helper calls need it) */
+  napi_ref bound[MAX_BOUND]; /* regions 1.. (stack, maps): typed arrays kept alive */
+  uint8_t writable[MAX_BOUND];
+  uint32_t nbound;
+  napi_ref map_bufs[JIT_MAX_MAPS]; /* whole map SharedArrayBuffers (header + table), or NULL */
+  uint8_t* map_base[JIT_MAX_MAPS];  /* resolved per run */
+  size_t map_len[JIT_MAX_MAPS];
+  uint32_t nmaps;
+  napi_ref out_ref;  /* BigUint64Array(8): r0, status, pc, addr, size, index, errors */
+  napi_ref js_helper; /* function (id, r1..r5, pc) → bigint | [bigint] (stop) */
+  int running;
+  int freed;
+} jit_prog;
+
+/* ---------- small N-API utilities ---------- */
+
+static napi_value throw_type(napi_env env, const char* msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+static napi_value throw_range(napi_env env, const char* msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type t;
+  size_t n;
+  void* d;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok || t != want) return 0;
+  *data = d;
+  *len = n;
+  return 1;
+}
+
+static int get_u64(napi_env env, napi_value v, uint64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 18446744073709551615.0) return 0;
+  *out = (uint64_t)d;
+  return 1;
+}
+
+static void set_region(jit_region* r, uint64_t base, uint64_t len, uint64_t writable) {
+  static const uint64_t sizes[4] = {1, 2, 4, 8};
+  r->base = base;
+  r->len = len;
+  r->writable = writable;
+  for (int i = 0; i < 4; i++) r->lim[i] = len >= sizes[i] ? len - sizes[i] + 1 : 0;
+}
+
+/* The region [addr, addr+size) lies in (any region from index `from`), or NULL. */
+static jit_region* region_find(jit_ctx* ctx, uint64_t addr, uint64_t size, int write) {
+  for (uint64_t i = 0; i < ctx->nregions; i++) {
+    jit_region* r = &ctx->regions[i];
+    uint64_t off = addr - r->base;
+    if (addr >= r->base && off <= r->len && size <= r->len - off) {
+      if (write && !r->writable) return NULL;
+      return r;
+    }
+  }
+  return NULL;
+}
+
+/* ---------- helpers callable from generated code ---------- */
+
+static jit_prog* prog_of(jit_ctx* ctx) { return (jit_prog*)(uintptr_t)ctx->shim; }
+
+static void helper_oob(jit_ctx* ctx, uint64_t addr, uint64_t size, int write) {
+  ctx->status = JIT_ERR_OOB;
+  ctx->err_pc = ctx->call_pc;
+  ctx->err_addr = addr;
+  ctx->err_size = size | ((uint64_t)write << 8);
+}
+
+#define MAP_HANDLE_HI 0xfffffffeull
+/* Header words of a map buffer (src/ebpf/maps.ts, layout version 1). */
+enum { MW_MAGIC = 0, MW_VERSION, MW_TYPE, MW_KEY, MW_VALUE, MW_STRIDE, MW_MAX, MW_FLAGS, MW_SLOTS, MW_SLOTSIZE,
+       MW_COUNT, MW_TOMB, MW_LOCK, MW_SEQ, MW_CLOCK, MW_FREETOP, MW_SLOTSOFF, MW_VALUESOFF, MW_FREEOFF };
+#define MAP_HASH 1
+#define MAP_ARRAY 2
+#define MAP_LRU 9
+
+typedef struct map_view {
+  uint8_t* b;
+  int32_t* w;
+  size_t len;
+  int idx;
+} map_view;
+
+/* The map a handle designates, validated against its buffer size, or 0. */
+static int map_of(jit_ctx* ctx, uint64_t handle, map_view* mv) {
+  jit_prog* p = prog_of(ctx);
+  if ((handle >> 32) != MAP_HANDLE_HI) return 0;
+  uint64_t i = handle & 0xffffffffu;
+  if (i >= p->nmaps || !p->map_base[i] || p->map_len[i] < 128) return 0;
+  mv->b = p->map_base[i];
+  mv->w = (int32_t*)p->map_base[i];
+  mv->len = p->map_len[i];
+  mv->idx = (int)i;
+  int32_t* w = mv->w;
+  if (w[MW_MAGIC] != 0x4d465042 || w[MW_VERSION] != 1) return 0;
+  uint64_t values_end = (uint64_t)(uint32_t)w[MW_VALUESOFF] + (uint64_t)(uint32_t)w[MW_MAX] * (uint32_t)w[MW_STRIDE];
+  uint64_t slots_end = (uint64_t)(uint32_t)w[MW_SLOTSOFF] + (uint64_t)(uint32_t)w[MW_SLOTS] * (uint32_t)w[MW_SLOTSIZE];
+  uint64_t free_end = (uint64_t)(uint32_t)w[MW_FREEOFF] + 4ull * (uint32_t)w[MW_MAX];
+  if (values_end > mv->len || slots_end > mv->len || (w[MW_TYPE] != MAP_ARRAY && free_end > mv->len)) return 0;
+  if (w[MW_TYPE] != MAP_ARRAY && ((uint32_t)w[MW_SLOTS] & ((uint32_t)w[MW_SLOTS] - 1)) != 0) return 0;
+  return 1;
+}
+
+static uint32_t fnv1a(const uint8_t* k, uint32_t n) {
+  uint32_t h = 0x811c9dc5u;
+  for (uint32_t i = 0; i < n; i++) {
+    h ^= k[i];
+    h *= 0x01000193u;
+  }
+  return h;
+}
+
+static uint8_t* slot_at(map_view* m, uint32_t i) {
+  return m->b + (uint32_t)m->w[MW_SLOTSOFF] + (uint64_t)i * (uint32_t)m->w[MW_SLOTSIZE];
+}
+
+/* findSlot of maps.ts: linear probing from hash & mask, stop at an empty slot. */
+static int64_t find_slot(map_view* m, const uint8_t* key, uint32_t hash) {
+  uint32_t n = (uint32_t)m->w[MW_SLOTS], ks = (uint32_t)m->w[MW_KEY];
+  if (n == 0) return -1;
+  uint32_t mask = n - 1, i = hash & mask;
+  for (uint32_t c = 0; c < n; c++, i = (i + 1) & mask) {
+    uint8_t* s = slot_at(m, i);
+    uint32_t st = __atomic_load_n((uint32_t*)s, __ATOMIC_ACQUIRE);
+    if (st == 0) return -1;
+    if (st != 1 || *(uint32_t*)(s + 4) != hash) continue;
+    if (memcmp(s + 16, key, ks) == 0) return i;
+  }
+  return -1;
+}
+
+static void touch(map_view* m, uint32_t slot) {
+  uint32_t c = (uint32_t)__atomic_add_fetch(&m->w[MW_CLOCK], 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n((uint32_t*)(slot_at(m, slot) + 12), c, __ATOMIC_SEQ_CST);
+}
+
+/* Offset of the key's value in the value storage, or -1 (lookupValueOffset of maps.ts). */
+static int64_t map_lookup_off(map_view* m, const uint8_t* key) {
+  int32_t* w = m->w;
+  if (w[MW_TYPE] == MAP_ARRAY) {
+    uint32_t idx;
+    memcpy(&idx, key, 4);
+    return idx < (uint32_t)w[MW_MAX] ? (int64_t)idx * (uint32_t)w[MW_STRIDE] : -1;
+  }
+  uint32_t hash = fnv1a(key, (uint32_t)w[MW_KEY]);
+  for (int spins = 0;; spins++) {
+    int32_t s1 = __atomic_load_n(&w[MW_SEQ], __ATOMIC_ACQUIRE);
+    if (s1 & 1) {
+      if (spins > 64) sched_yield();
+      continue;
+    }
+    int64_t slot = find_slot(m, key, hash);
+    int64_t off = -1;
+    if (slot >= 0) off = (int64_t)*(uint32_t*)(slot_at(m, (uint32_t)slot) + 8) * (uint32_t)w[MW_STRIDE];
+    if (__atomic_load_n(&w[MW_SEQ], __ATOMIC_ACQUIRE) != s1) continue;
+    if (off >= 0 && (uint64_t)off + (uint32_t)w[MW_STRIDE] > (uint64_t)(uint32_t)w[MW_MAX] * (uint32_t)w[MW_STRIDE]) return -1;
+    if (slot >= 0 && w[MW_TYPE] == MAP_LRU) touch(m, (uint32_t)slot);
+    return off;
+  }
+}
+
+static uint64_t js_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx);
+
+static uint64_t h_map_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  map_view m;
+  if (!map_of(ctx, r1, &m)) return js_dispatch(r1, r2, r3, r4, r5, ctx);
+  uint32_t ks = (uint32_t)m.w[MW_KEY];
+  if (!region_find(ctx, r2, ks, 0)) {
+    helper_oob(ctx, r2, ks, 0);
+    return 0;
+  }
+  int64_t off = map_lookup_off(&m, (const uint8_t*)(uintptr_t)r2);
+  if (off < 0) return 0;
+  jit_region* vr = &ctx->regions[2 + m.idx];
+  return vr->base + (uint64_t)off;
+}
+
+static void map_lock(int32_t* w) {
+  for (int spins = 0;; spins++) {
+    int32_t zero = 0;
+    if (__atomic_compare_exchange_n(&w[MW_LOCK], &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+    if (spins > 64) sched_yield();
+  }
+}
+static void map_unlock(int32_t* w) { __atomic_store_n(&w[MW_LOCK], 0, __ATOMIC_RELEASE); }
+static void seq_bump(int32_t* w) { __atomic_add_fetch(&w[MW_SEQ], 1, __ATOMIC_SEQ_CST); }
+
+static void remove_slot(map_view* m, uint32_t slot) {
+  int32_t* w = m->w;
+  uint8_t* s = slot_at(m, slot);
+  uint32_t idx = *(uint32_t*)(s + 8);
+  __atomic_store_n((uint32_t*)s, 2, __ATOMIC_SEQ_CST);
+  w[MW_TOMB]++;
+  ((uint32_t*)(m->b + (uint32_t)w[MW_FREEOFF]))[(uint32_t)w[MW_FREETOP]] = idx;
+  w[MW_FREETOP]++;
+  __atomic_sub_fetch(&w[MW_COUNT], 1, __ATOMIC_SEQ_CST);
+}
+
+static void insert_slot(map_view* m, const uint8_t* key, uint32_t hash, uint32_t vidx, int has_stamp, uint32_t stamp) {
+  int32_t* w = m->w;
+  uint32_t mask = (uint32_t)w[MW_SLOTS] - 1, i = hash & mask;
+  for (;;) {
+    uint8_t* s = slot_at(m, i);
+    uint32_t st = *(uint32_t*)s;
+    if (st != 1) {
+      if (st == 2) w[MW_TOMB]--;
+      *(uint32_t*)(s + 4) = hash;
+      *(uint32_t*)(s + 8) = vidx;
+      uint32_t c = (uint32_t)__atomic_add_fetch(&w[MW_CLOCK], 1, __ATOMIC_SEQ_CST);
+      *(uint32_t*)(s + 12) = has_stamp ? stamp : c;
+      memcpy(s + 16, key, (uint32_t)w[MW_KEY]);
+      __atomic_store_n((uint32_t*)s, 1, __ATOMIC_SEQ_CST);
+      return;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+/* Rebuilds the slot table without tombstones (rehash of maps.ts); returns 0 when memory is short. */
+static int rehash(map_view* m) {
+  int32_t* w = m->w;
+  uint32_t n = (uint32_t)w[MW_SLOTS], ss = (uint32_t)w[MW_SLOTSIZE];
+  uint8_t* copy = (uint8_t*)malloc((size_t)n * ss);
+  if (!copy) return 0;
+  memcpy(copy, slot_at(m, 0), (size_t)n * ss);
+  memset(slot_at(m, 0), 0, (size_t)n * ss);
+  w[MW_TOMB] = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t* s = copy + (size_t)i * ss;
+    if (*(uint32_t*)s == 1) insert_slot(m, s + 16, *(uint32_t*)(s + 4), *(uint32_t*)(s + 8), 1, *(uint32_t*)(s + 12));
+  }
+  free(copy);
+  return 1;
+}
+
+static void evict_oldest(map_view* m) {
+  int32_t* w = m->w;
+  uint32_t clock = (uint32_t)__atomic_load_n(&w[MW_CLOCK], __ATOMIC_SEQ_CST);
+  int64_t best = -1;
+  int64_t best_age = -1;
+  for (uint32_t i = 0; i < (uint32_t)w[MW_SLOTS]; i++) {
+    uint8_t* s = slot_at(m, i);
+    if (*(uint32_t*)s != 1) continue;
+    int64_t age = (uint32_t)(clock - *(uint32_t*)(s + 12));
+    if (age > best_age) {
+      best_age = age;
+      best = i;
+    }
+  }
+  if (best >= 0) remove_slot(m, (uint32_t)best);
+}
+
+#define E_NOENT 2
+#define E_2BIG 7
+#define E_EXIST 17
+#define E_INVAL 22
+
+static uint64_t neg(int e) { return (uint64_t)(-(int64_t)e); }
+
+static uint64_t h_map_update(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  map_view m;
+  if (!map_of(ctx, r1, &m)) return js_dispatch(r1, r2, r3, r4, r5, ctx);
+  int32_t* w = m.w;
+  uint32_t ks = (uint32_t)w[MW_KEY], vs = (uint32_t)w[MW_VALUE], stride = (uint32_t)w[MW_STRIDE];
+  if (!region_find(ctx, r2, ks, 0)) {
+    helper_oob(ctx, r2, ks, 0);
+    return 0;
+  }
+  if (!region_find(ctx, r3, vs, 0)) {
+    helper_oob(ctx, r3, vs, 0);
+    return 0;
+  }
+  const uint8_t* key = (const uint8_t*)(uintptr_t)r2;
+  const uint8_t* val = (const uint8_t*)(uintptr_t)r3;
+  uint64_t f = r4;
+  if (f > 2) return neg(E_INVAL);
+  uint8_t* values = m.b + (uint32_t)w[MW_VALUESOFF];
+  if (w[MW_TYPE] == MAP_ARRAY) {
+    int64_t off = map_lookup_off(&m, key);
+    if (off < 0) return neg(E_2BIG);
+    if (f == 1) return neg(E_EXIST);
+    memmove(values + off, val, vs);
+    return 0;
+  }
+  uint32_t hash = fnv1a(key, ks);
+  map_lock(w);
+  uint64_t ret = 0;
+  int64_t slot = find_slot(&m, key, hash);
+  if (slot >= 0) {
+    if (f == 1) {
+      ret = neg(E_EXIST);
+    } else {
+      uint32_t idx = *(uint32_t*)(slot_at(&m, (uint32_t)slot) + 8);
+      memmove(values + (uint64_t)idx * stride, val, vs);
+      if (w[MW_TYPE] == MAP_LRU) touch(&m, (uint32_t)slot);
+    }
+    map_unlock(w);
+    return ret;
+  }
+  if (f == 2) {
+    map_unlock(w);
+    return neg(E_NOENT);
+  }
+  if (__atomic_load_n(&w[MW_COUNT], __ATOMIC_SEQ_CST) >= w[MW_MAX]) {
+    if (w[MW_TYPE] != MAP_LRU) {
+      map_unlock(w);
+      return neg(E_2BIG);
+    }
+    seq_bump(w);
+    evict_oldest(&m);
+    seq_bump(w);
+  }
+  seq_bump(w);
+  if ((uint64_t)(__atomic_load_n(&w[MW_COUNT], __ATOMIC_SEQ_CST) + w[MW_TOMB] + 1) * 4 > (uint64_t)(uint32_t)w[MW_SLOTS] * 3) {
+    if (!rehash(&m)) {
+      seq_bump(w);
+      map_unlock(w);
+      return neg(E_2BIG);
+    }
+  }
+  int32_t top = w[MW_FREETOP] - 1;
+  if (top < 0) {
+    seq_bump(w);
+    map_unlock(w);
+    return neg(E_2BIG);
+  }
+  uint32_t idx = ((uint32_t*)(m.b + (uint32_t)w[MW_FREEOFF]))[top];
+  w[MW_FREETOP] = top;
+  if (idx >= (uint32_t)w[MW_MAX]) idx = 0; /* a corrupt free stack must not send us outside the values */
+  memset(values + (uint64_t)idx * stride, 0, stride);
+  memmove(values + (uint64_t)idx * stride, val, vs);
+  insert_slot(&m, key, hash, idx, 0, 0);
+  __atomic_add_fetch(&w[MW_COUNT], 1, __ATOMIC_SEQ_CST);
+  seq_bump(w);
+  map_unlock(w);
+  return 0;
+}
+
+static uint64_t h_map_delete(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  map_view m;
+  if (!map_of(ctx, r1, &m)) return js_dispatch(r1, r2, r3, r4, r5, ctx);
+  int32_t* w = m.w;
+  uint32_t ks = (uint32_t)w[MW_KEY];
+  if (!region_find(ctx, r2, ks, 0)) {
+    helper_oob(ctx, r2, ks, 0);
+    return 0;
+  }
+  if (w[MW_TYPE] == MAP_ARRAY) return neg(E_INVAL);
+  const uint8_t* key = (const uint8_t*)(uintptr_t)r2;
+  uint32_t hash = fnv1a(key, ks);
+  map_lock(w);
+  int64_t slot = find_slot(&m, key, hash);
+  if (slot < 0) {
+    map_unlock(w);
+    return neg(E_NOENT);
+  }
+  seq_bump(w);
+  remove_slot(&m, (uint32_t)slot);
+  seq_bump(w);
+  map_unlock(w);
+  return 0;
+}
+
+static uint64_t h_ktime(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  /* The clock process.hrtime.bigint() reads (libuv uv_hrtime: CLOCK_MONOTONIC). */
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_s0 = 0x9e3779b97f4a7c15ull, rng_s1 = 0xbf58476d1ce4e5b9ull;
+static uint64_t h_prandom(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  /* xorshift128+, like the TypeScript helper: fast, not cryptographic (Linux prandom_u32 is not either). */
+  uint64_t x = rng_s0;
+  const uint64_t y = rng_s1;
+  rng_s0 = y;
+  x ^= x << 23;
+  rng_s1 = x ^ y ^ (x >> 17) ^ (y >> 26);
+  return (uint32_t)((rng_s1 + y) >> 16);
+}
+
+/* Any helper without a C implementation: call the JavaScript function given at create time. */
+static uint64_t js_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
+  jit_prog* p = prog_of(ctx);
+  napi_env env = p->env;
+  napi_value fn, recv, argv[7], result;
+  if (!p->js_helper || napi_get_reference_value(env, p->js_helper, &fn) != napi_ok || !fn) {
+    ctx->status = JIT_ERR_HELPER;
+    ctx->err_pc = ctx->call_pc;
+    return 0;
+  }
+  napi_get_undefined(env, &recv);
+  napi_create_double(env, (double)ctx->cur_helper, &argv[0]);
+  napi_create_bigint_uint64(env, r1, &argv[1]);
+  napi_create_bigint_uint64(env, r2, &argv[2]);
+  napi_create_bigint_uint64(env, r3, &argv[3]);
+  napi_create_bigint_uint64(env, r4, &argv[4]);
+  napi_create_bigint_uint64(env, r5, &argv[5]);
+  napi_create_double(env, (double)ctx->call_pc, &argv[6]);
+  if (napi_call_function(env, recv, fn, 7, argv, &result) != napi_ok) {
+    ctx->status = JIT_ERR_HELPER;
+    ctx->err_pc = ctx->call_pc;
+    return 0;
+  }
+  uint64_t v = 0;
+  bool lossless;
+  bool is_array = false;
+  napi_is_array(env, result, &is_array);
+  if (is_array) {
+    /* [r0]: the helper ended the program (env.exit). */
+    napi_value e;
+    if (napi_get_element(env, result, 0, &e) == napi_ok && napi_get_value_bigint_uint64(env, e, &v, &lossless) == napi_ok) {
+      ctx->status = JIT_STOP;
+      ctx->stop_r0 = v;
+      return v;
+    }
+  } else if (napi_get_value_bigint_uint64(env, result, &v, &lossless) == napi_ok) {
+    return v;
+  }
+  ctx->status = JIT_ERR_HELPER;
+  ctx->err_pc = ctx->call_pc;
+  napi_throw_type_error(env, NULL, "eBPF helper did not return a bigint");
+  return 0;
+}
+
+/* ---------- load, bind, run, free ---------- */
+
+static void prog_release(napi_env env, jit_prog* p) {
+  if (p->freed) return;
+  p->freed = 1;
+  if (p->code) munmap(p->code, p->map_size);
+  p->code = NULL;
+  p->entry = NULL;
+  for (uint32_t i = 0; i < p->nbound; i++) if (p->bound[i]) napi_delete_reference(env, p->bound[i]);
+  for (uint32_t i = 0; i < p->nmaps; i++) if (p->map_bufs[i]) napi_delete_reference(env, p->map_bufs[i]);
+  if (p->out_ref) napi_delete_reference(env, p->out_ref);
+  if (p->js_helper) napi_delete_reference(env, p->js_helper);
+  p->nbound = p->nmaps = 0;
+  p->out_ref = p->js_helper = NULL;
+  free(p->ctx);
+  p->ctx = NULL;
+}
+
+static void prog_finalize(napi_env env, void* data, void* hint) {
+  jit_prog* p = (jit_prog*)data;
+  prog_release(env, p);
+  free(p);
+}
+
+/* bpfJitCreate(code, entryOffset, regions[], writable, out, jsHelper|null, nativeHelpers Int32Array(64), mapBuffers[]) */
+static napi_value JitCreate(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 8) return throw_type(env, "bpfJitCreate needs 8 arguments");
+  void* code;
+  size_t code_len;
+  if (!typed_arg(env, argv[0], napi_uint8_array, &code, &code_len) || code_len == 0) return throw_type(env, "code must be a non-empty Uint8Array");
+  uint64_t entry_off;
+  if (!get_u64(env, argv[1], &entry_off) || entry_off >= code_len) return throw_range(env, "entry offset outside the code");
+  bool is_arr;
+  uint32_t nreg = 0, nmaps = 0;
+  if (napi_is_array(env, argv[2], &is_arr) != napi_ok || !is_arr) return throw_type(env, "regions must be an array");
+  napi_get_array_length(env, argv[2], &nreg);
+  if (nreg < 1 || nreg > MAX_BOUND) return throw_range(env, "1..64 regions (stack first, then maps)");
+  void* wr;
+  size_t wr_len;
+  if (!typed_arg(env, argv[3], napi_uint8_array, &wr, &wr_len) || wr_len < nreg) return throw_type(env, "writable must be a Uint8Array with one flag per region");
+  void* outp;
+  size_t out_len;
+  if (!typed_arg(env, argv[4], napi_biguint64_array, &outp, &out_len) || out_len < 8) return throw_type(env, "out must be a BigUint64Array(8)");
+  napi_valuetype ht;
+  napi_typeof(env, argv[5], &ht);
+  if (ht != napi_function && ht != napi_null && ht != napi_undefined) return throw_type(env, "jsHelper must be a function or null");
+  void* nh;
+  size_t nh_len;
+  if (!typed_arg(env, argv[6], napi_int32_array, &nh, &nh_len) || nh_len != JIT_HELPER_SLOTS) return throw_type(env, "nativeHelpers must be an Int32Array(64)");
+  if (napi_is_array(env, argv[7], &is_arr) != napi_ok || !is_arr) return throw_type(env, "mapBuffers must be an array");
+  napi_get_array_length(env, argv[7], &nmaps);
+  if (nmaps > JIT_MAX_MAPS || nmaps + 1 > nreg) return throw_range(env, "too many maps");
+
+  jit_prog* p = (jit_prog*)calloc(1, sizeof(jit_prog));
+  if (!p) return throw_range(env, "out of memory");
+  p->ctx = (jit_ctx*)aligned_alloc(64, sizeof(jit_ctx));
+  if (!p->ctx) {
+    free(p);
+    return throw_range(env, "out of memory");
+  }
+  memset(p->ctx, 0, sizeof(jit_ctx));
+  /* W^X: writable while we copy, then read+execute only. */
+  long page = sysconf(_SC_PAGESIZE);
+  size_t msize = (code_len + (size_t)page - 1) & ~((size_t)page - 1);
+  void* mem = mmap(NULL, msize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    free(p->ctx);
+    free(p);
+    return throw_range(env, "mmap failed");
+  }
+  memset(mem, 0xcc, msize); /* int3 padding */
+  memcpy(mem, code, code_len);
+  if (mprotect(mem, msize, PROT_READ | PROT_EXEC) != 0) {
+    munmap(mem, msize);
+    free(p->ctx);
+    free(p);
+    return throw_range(env, "mprotect failed");
+  }
+  p->code = (uint8_t*)mem;
+  p->code_size = code_len;
+  p->map_size = msize;
+  p->entry = (jit_entry_fn)(void*)(p->code + entry_off);
+  p->nbound = nreg;
+  for (uint32_t i = 0; i < nreg; i++) {
+    napi_value v;
+    napi_get_element(env, argv[2], i, &v);
+    void* d;
+    size_t l;
+    if (!typed_arg(env, v, napi_uint8_array, &d, &l)) {
+      p->nbound = i;
+      prog_release(env, p);
+      free(p);
+      return throw_type(env, "each region must be a Uint8Array");
+    }
+    napi_create_reference(env, v, 1, &p->bound[i]);
+    p->writable[i] = ((uint8_t*)wr)[i] ? 1 : 0;
+  }
+  p->nmaps = nmaps;
+  for (uint32_t i = 0; i < nmaps; i++) {
+    napi_value v;
+    napi_get_element(env, argv[7], i, &v);
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_object) napi_create_reference(env, v, 1, &p->map_bufs[i]);
+  }
+  napi_create_reference(env, argv[4], 1, &p->out_ref);
+  if (ht == napi_function) napi_create_reference(env, argv[5], 1, &p->js_helper);
+  jit_ctx* ctx = p->ctx;
+  ctx->shim = (uint64_t)(uintptr_t)p;
+  for (int i = 0; i < JIT_HELPER_SLOTS; i++) {
+    jit_helper_fn f = js_dispatch;
+    switch (((int32_t*)nh)[i]) {
+      case 1: f = h_map_lookup; break;
+      case 2: f = h_map_update; break;
+      case 3: f = h_map_delete; break;
+      case 5: f = h_ktime; break;
+      case 7: f = h_prandom; break;
+      default: break;
+    }
+    ctx->helpers[i] = (uint64_t)(uintptr_t)f;
+  }
+  napi_value ext;
+  if (napi_create_external(env, p, prog_finalize, NULL, &ext) != napi_ok) {
+    prog_release(env, p);
+    free(p);
+    return throw_range(env, "could not create the handle");
+  }
+  return ext;
+}
+
+static jit_prog* prog_arg(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  void* d = NULL;
+  napi_get_value_external(env, v, &d);
+  return (jit_prog*)d;
+}
+
+/* Resolves every bound region's current address (buffers may have been detached since: length 0 then). */
+static int bind_regions(napi_env env, jit_prog* p) {
+  jit_ctx* ctx = p->ctx;
+  for (uint32_t i = 0; i < p->nbound; i++) {
+    napi_value v;
+    void* d = NULL;
+    size_t l = 0;
+    if (napi_get_reference_value(env, p->bound[i], &v) != napi_ok || !v || !typed_arg(env, v, napi_uint8_array, &d, &l)) l = 0;
+    set_region(&ctx->regions[1 + i], (uint64_t)(uintptr_t)d, d ? l : 0, p->writable[i]);
+  }
+  ctx->nregions = 1 + p->nbound;
+  jit_region* stk = &ctx->regions[1];
+  if (stk->len < JIT_STACK_BYTES) return 0;
+  ctx->frame0_top = stk->base + 512;
+  ctx->stack_limit = stk->base + JIT_STACK_BYTES;
+  for (uint32_t i = 0; i < p->nmaps; i++) {
+    p->map_base[i] = NULL;
+    p->map_len[i] = 0;
+    napi_value v;
+    if (!p->map_bufs[i] || napi_get_reference_value(env, p->map_bufs[i], &v) != napi_ok || !v) continue;
+    bool is_sab = false;
+    void* d = NULL;
+    size_t l = 0;
+    napi_is_arraybuffer(env, v, &is_sab);
+    if (is_sab && napi_get_arraybuffer_info(env, v, &d, &l) == napi_ok) {
+      p->map_base[i] = (uint8_t*)d;
+      p->map_len[i] = l;
+    }
+  }
+  return 1;
+}
+
+static void write_out(napi_env env, jit_prog* p, uint64_t errors) {
+  napi_value v;
+  void* d;
+  size_t l;
+  if (napi_get_reference_value(env, p->out_ref, &v) != napi_ok || !typed_arg(env, v, napi_biguint64_array, &d, &l) || l < 8) return;
+  uint64_t* o = (uint64_t*)d;
+  jit_ctx* c = p->ctx;
+  o[0] = c->r0;
+  o[1] = c->first_status;
+  o[2] = c->first_pc;
+  /* Addresses are reported relative to their region so the TypeScript side can rebuild a virtual address. */
+  o[3] = c->first_addr;
+  o[4] = c->first_size;
+  o[5] = c->first_index;
+  o[6] = errors;
+  o[7] = 0;
+  for (uint64_t i = 0; i < c->nregions; i++) {
+    jit_region* r = &c->regions[i];
+    if (errors && c->first_addr >= r->base && c->first_addr - r->base <= r->len) {
+      o[7] = i + 1; /* region index + 1; o[3] becomes the offset in it */
+      o[3] = c->first_addr - r->base;
+      break;
+    }
+  }
+}
+
+static napi_value run_common(napi_env env, jit_prog* p, uint64_t budget) {
+  jit_ctx* ctx = p->ctx;
+  ctx->budget_init = (int64_t)(budget > (uint64_t)INT64_MAX ? INT64_MAX : budget);
+  ctx->b_index = 0;
+  ctx->err_count = 0;
+  ctx->first_status = 0;
+  ctx->first_pc = ctx->first_addr = ctx->first_size = ctx->first_index = 0;
+  ctx->status = 0;
+  ctx->r0 = 0;
+  p->env = env;
+  p->running = 1;
+  p->entry(ctx);
+  p->running = 0;
+  p->env = NULL;
+  uint64_t errors = ctx->err_count;
+  write_out(env, p, errors);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return NULL;
+  napi_value r;
+  napi_create_double(env, (double)errors, &r);
+  return r;
+}
+
+/* bpfJitRun(handle, mem: Uint8Array, budget) → error count (0 or 1); out[0] = r0. */
+static napi_value JitRun(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
+  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  void* mem;
+  size_t len;
+  if (argc < 2 || !typed_arg(env, argv[1], napi_uint8_array, &mem, &len)) return throw_type(env, "memory must be a Uint8Array");
+  if (len > 0xffffffffu) return throw_range(env, "memory larger than 4 GiB");
+  uint64_t budget;
+  if (argc < 3 || !get_u64(env, argv[2], &budget)) return throw_type(env, "budget must be a non-negative number");
+  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
+  jit_ctx* ctx = p->ctx;
+  ctx->one_off = 0;
+  ctx->one_len = (uint32_t)len;
+  ctx->b_data = (uint64_t)(uintptr_t)mem;
+  ctx->b_offs = (uint64_t)(uintptr_t)&ctx->one_off;
+  ctx->b_lens = (uint64_t)(uintptr_t)&ctx->one_len;
+  ctx->b_verd = (uint64_t)(uintptr_t)&ctx->one_verdict;
+  ctx->b_count = 1;
+  set_region(&ctx->regions[0], (uint64_t)(uintptr_t)mem, len, 1);
+  return run_common(env, p, budget);
+}
+
+/* bpfJitRunBatch(handle, data, offsets, lengths, count, verdicts, budget) → packets that hit an error. */
+static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
+  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  if (argc < 7) return throw_type(env, "bpfJitRunBatch needs 7 arguments");
+  void *data, *offs, *lens, *verd;
+  size_t dlen, olen, llen, vlen;
+  if (!typed_arg(env, argv[1], napi_uint8_array, &data, &dlen)) return throw_type(env, "data must be a Uint8Array");
+  if (!typed_arg(env, argv[2], napi_uint32_array, &offs, &olen)) return throw_type(env, "offsets must be a Uint32Array");
+  if (!typed_arg(env, argv[3], napi_uint32_array, &lens, &llen)) return throw_type(env, "lengths must be a Uint32Array");
+  uint64_t count, budget;
+  if (!get_u64(env, argv[4], &count)) return throw_type(env, "count must be a non-negative number");
+  if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
+  if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
+  if (count > olen || count > llen || count > vlen) return throw_range(env, "count exceeds the offsets, lengths or verdicts arrays");
+  const uint32_t* o = (const uint32_t*)offs;
+  const uint32_t* l = (const uint32_t*)lens;
+  for (uint64_t i = 0; i < count; i++) {
+    if ((uint64_t)o[i] + l[i] > dlen) return throw_range(env, "a packet lies outside the batch data");
+  }
+  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
+  jit_ctx* ctx = p->ctx;
+  ctx->b_data = (uint64_t)(uintptr_t)data;
+  ctx->b_offs = (uint64_t)(uintptr_t)offs;
+  ctx->b_lens = (uint64_t)(uintptr_t)lens;
+  ctx->b_verd = (uint64_t)(uintptr_t)verd;
+  ctx->b_count = count;
+  /* Region 0 is re-pointed at each packet by the generated loop; writable like the TypeScript input region. */
+  ctx->regions[0].writable = 1;
+  return run_common(env, p, budget);
+}
+
+/* bpfJitRegionBases(handle) → BigUint64Array of [base, len] per region as bound by the last run (helpers use it). */
+static napi_value JitRegions(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
+  jit_ctx* c = p->ctx;
+  size_t n = c->nregions ? c->nregions : 1;
+  napi_value ab, arr;
+  void* d;
+  napi_create_arraybuffer(env, n * 16, &d, &ab);
+  uint64_t* o = (uint64_t*)d;
+  for (size_t i = 0; i < n; i++) {
+    o[2 * i] = c->regions[i].base;
+    o[2 * i + 1] = c->regions[i].len;
+  }
+  napi_create_typedarray(env, napi_biguint64_array, n * 2, ab, 0, &arr);
+  return arr;
+}
+
+static napi_value JitFree(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p) return throw_type(env, "not a JIT handle");
+  if (p->running) return throw_range(env, "cannot free a running JIT program");
+  prog_release(env, p);
+  return NULL;
+}
+
+#define JIT_PROP ((napi_property_attributes)(napi_writable | napi_enumerable | napi_configurable))
+
+void elysia_register_jit(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"bpfJitCreate", NULL, JitCreate, NULL, NULL, NULL, JIT_PROP, NULL},
+      {"bpfJitRun", NULL, JitRun, NULL, NULL, NULL, JIT_PROP, NULL},
+      {"bpfJitRunBatch", NULL, JitRunBatch, NULL, NULL, NULL, JIT_PROP, NULL},
+      {"bpfJitRegions", NULL, JitRegions, NULL, NULL, NULL, JIT_PROP, NULL},
+      {"bpfJitFree", NULL, JitFree, NULL, NULL, NULL, JIT_PROP, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
