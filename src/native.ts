@@ -39,6 +39,21 @@ export interface NativeAddon {
   bpfJitRegions(handle: object): BigUint64Array;
   /** Unmaps the code now (otherwise the garbage collector does). */
   bpfJitFree(handle: object): void;
+  /**
+   * GRO over input packets [start, end) (native/offload.cc), on the state src/offload/gro-engine.ts lays out;
+   * appends to the output arrays from outCount/outUsed, writes res = [outCount, outUsed]; returns the next input index.
+   */
+  groBatch(
+    state: Int32Array, times: Float64Array, arena: Uint8Array, inData: Uint8Array, inOffsets: Uint32Array, inLengths: Uint32Array,
+    start: number, end: number, now: number, outData: Uint8Array, outOffsets: Uint32Array, outLengths: Uint32Array,
+    outCount: number, outUsed: number, outCapacity: number, align: number, meta: Int32Array, res: Float64Array,
+  ): number;
+  /** GSO of input packets [start, end) by mss into the output arrays; res = [outCount, outUsed, error, 0]; returns the next input index. */
+  gsoBatch(
+    inData: Uint8Array, inOffsets: Uint32Array, inLengths: Uint32Array, start: number, end: number, mss: number, cfg: number,
+    outData: Uint8Array, outOffsets: Uint32Array, outLengths: Uint32Array, outCount: number, outUsed: number, outCapacity: number,
+    align: number, res: Float64Array,
+  ): number;
   [name: string]: unknown;
 }
 

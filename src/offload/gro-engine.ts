@@ -1,0 +1,565 @@
+// The GRO engine in TypeScript: the twin of native/offload.cc (groBatch). Both operate on the same state
+// (one Int32Array of counters, hash buckets, free list and per-flow records, a Float64Array of arrival
+// times and an arena holding each held flow's frame), so the backends can be switched between batches and
+// produce the same bytes. Rules follow Linux: net/ipv4/tcp_offload.c tcp_gro_receive(),
+// net/ipv4/af_inet.c inet_gro_receive(), net/ipv6/ip6_offload.c ipv6_gro_receive(),
+// net/ipv4/udp_offload.c udp_gro_receive_segment().
+import { onesComplementSum } from '../wire/checksum.js';
+import {
+  OFFLOAD_META_STRIDE,
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VIRTIO_NET_HDR_GSO_TCPV6,
+  VIRTIO_NET_HDR_GSO_UDP_L4,
+} from './virtio.js';
+
+// ---- state layout (mirrored in native/offload.cc; change both together) ----
+export const GRO_MAGIC = 0x47524f31; // 'GRO1'
+export const C_MAGIC = 0;
+export const C_MAX_FLOWS = 1;
+export const C_NBUCKETS = 2;
+export const C_SLOT_SIZE = 3;
+export const C_ACTIVE = 4;
+export const C_LRU_HEAD = 5;
+export const C_LRU_TAIL = 6;
+export const C_FREE_TOP = 7;
+export const C_CFG = 8;
+export const C_STAT_MERGED = 9;
+export const C_STAT_FLUSHED = 10;
+export const C_STAT_EVICTED = 11;
+export const C_STAT_PASSED = 12;
+export const CTRL_INTS = 16;
+
+export const CFG_TCP = 1;
+export const CFG_UDP = 2;
+export const CFG_VERIFY = 4;
+export const CFG_PASSTHROUGH = 8;
+
+// Per-flow record fields.
+const M_USED = 0;
+const M_HASH = 1;
+const M_L2LEN = 2;
+const M_IPV = 3;
+const M_L4OFF = 4;
+const M_PROTO = 5;
+const M_HDRLEN = 6;
+const M_FRAMELEN = 7;
+const M_GSOSIZE = 8;
+const M_COUNT = 9;
+const M_NEXTSEQ = 10;
+const M_IDMODE = 11;
+const M_FIRSTID = 12;
+const M_DSUM = 13;
+const M_CHAIN = 14;
+const M_PREV = 15;
+const M_NEXT = 16;
+const M_CSUMZERO = 17;
+const M_ADDRSUM = 18;
+export const META_INTS = 20;
+
+/** Bytes of arena per flow: the largest merged frame (18-byte L2 header + 65535-byte IP datagram), rounded. */
+export const GRO_SLOT_SIZE = 65600;
+/** Linux's UDP_GRO_CNT_MAX: a UDP aggregate never exceeds this many datagrams. */
+export const UDP_GRO_MAX_SEGMENTS = 64;
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_PSH = 0x08;
+const TCP_URG = 0x20;
+const TCP_CWR = 0x80;
+// tcp_gro_receive: any flag difference except CWR/FIN/PSH ends the merge; these flags on a segment flush it.
+const TCP_FLAGS_NOCMP = TCP_CWR | TCP_FIN | TCP_PSH;
+const TCP_FLAGS_FINAL = TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN;
+
+/** Where the buckets, the free stack and the flow records start inside the state array. */
+export function groLayout(maxFlows: number, nbuckets: number) {
+  const buckets = CTRL_INTS;
+  const free = buckets + nbuckets;
+  const meta = free + maxFlows;
+  return { buckets, free, meta, total: meta + maxFlows * META_INTS };
+}
+
+/** A fresh, empty state for maxFlows flows. */
+export function createGroState(maxFlows: number, cfg: number): { state: Int32Array; times: Float64Array; arena: Uint8Array } {
+  let nb = 1;
+  while (nb < maxFlows * 2) nb <<= 1;
+  const l = groLayout(maxFlows, nb);
+  const state = new Int32Array(l.total);
+  state[C_MAGIC] = GRO_MAGIC;
+  state[C_MAX_FLOWS] = maxFlows;
+  state[C_NBUCKETS] = nb;
+  state[C_SLOT_SIZE] = GRO_SLOT_SIZE;
+  state[C_LRU_HEAD] = -1;
+  state[C_LRU_TAIL] = -1;
+  state[C_CFG] = cfg;
+  state.fill(-1, l.buckets, l.buckets + nb);
+  // Free stack: slot 0 on top so the first flows use the start of the arena.
+  for (let i = 0; i < maxFlows; i++) state[l.free + i] = maxFlows - 1 - i;
+  state[C_FREE_TOP] = maxFlows;
+  return { state, times: new Float64Array(maxFlows), arena: new Uint8Array(maxFlows * GRO_SLOT_SIZE) };
+}
+
+/** Where GRO output goes: an output PacketBatch (batch path) or an array of frames (single-frame API). */
+export interface GroSink {
+  /** Whether `packets` more packets totalling `bytes` fit (the batch path stops before a packet otherwise). */
+  fits(packets: number, bytes: number): boolean;
+  emit(src: Uint8Array, off: number, len: number, flags: number, gsoType: number, gsoSize: number, segments: number, hdrLen: number, csumStart: number, csumOffset: number): void;
+}
+
+function fold(s: number): number {
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+/** Ones' complement sum of len bytes (as big-endian words, an odd tail padded), not folded past 32 bits. */
+function sumBytes(d: Uint8Array, p: number, len: number): number {
+  let s = 0;
+  const end = p + (len & ~1);
+  for (; p < end; p += 2) s += (d[p]! << 8) | d[p + 1]!;
+  if (len & 1) s += d[p]! << 8;
+  return s;
+}
+
+function swap16(x: number): number {
+  return ((x & 0xff) << 8) | (x >>> 8);
+}
+
+function hashMix(h: number, w: number): number {
+  h = Math.imul(h ^ w, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+function be16(d: Uint8Array, p: number): number {
+  return (d[p]! << 8) | d[p + 1]!;
+}
+
+function be32(d: Uint8Array, p: number): number {
+  return ((d[p]! << 24) | (d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!) >>> 0;
+}
+
+/**
+ * The engine over one state. `process` runs packets [start, start+count) of a batch-shaped input through
+ * the Linux rules; `flushAll` / `flushOlder` drain held flows. All output goes to a sink.
+ */
+export class GroEngineTs {
+  readonly state: Int32Array;
+  readonly times: Float64Array;
+  readonly arena: Uint8Array;
+  private readonly lay: ReturnType<typeof groLayout>;
+  private readonly maxFlows: number;
+
+  constructor(state: Int32Array, times: Float64Array, arena: Uint8Array) {
+    this.state = state;
+    this.times = times;
+    this.arena = arena;
+    this.maxFlows = state[C_MAX_FLOWS]!;
+    this.lay = groLayout(this.maxFlows, state[C_NBUCKETS]!);
+  }
+
+  /** Processes input packets until done or the sink is full; returns the index of the first unprocessed one. */
+  process(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, end: number, now: number, sink: GroSink): number {
+    const st = this.state;
+    const cfg = st[C_CFG]!;
+    for (let i = start; i < end; i++) {
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (cfg & CFG_PASSTHROUGH) {
+        if (!sink.fits(1, len)) return i;
+        sink.emit(data, off, len, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 1, 0, 0, 0);
+        st[C_STAT_PASSED]!++;
+        continue;
+      }
+      if (!this.one(data, off, len, now, sink, cfg)) return i;
+    }
+    return end;
+  }
+
+  /** One packet; false when the sink cannot take what it would produce (nothing changed then). */
+  private one(d: Uint8Array, off: number, len: number, now: number, sink: GroSink, cfg: number): boolean {
+    const st = this.state;
+    const A = this.arena;
+    // ---- parse enough to find the flow (Ethernet, one optional 802.1Q/802.1ad tag, IPv4/IPv6, ports) ----
+    if (len < 14) return this.pass(d, off, len, sink, -1);
+    let l2 = 14;
+    let et = be16(d, off + 12);
+    if (et === 0x8100 || et === 0x88a8) {
+      if (len < 18) return this.pass(d, off, len, sink, -1);
+      et = be16(d, off + 16);
+      l2 = 18;
+    }
+    const ip = off + l2;
+    let ipv: number;
+    let proto: number;
+    let l4: number;
+    let mergeable = true;
+    if (et === 0x0800) {
+      if (len < l2 + 20 || d[ip]! >> 4 !== 4) return this.pass(d, off, len, sink, -1);
+      const ihl = (d[ip]! & 15) * 4;
+      proto = d[ip + 9]!;
+      l4 = l2 + ihl;
+      // A non-first fragment has no ports: it cannot even name its flow.
+      if ((be16(d, ip + 6) & 0x1fff) !== 0 || ihl < 20 || len < l4 + 4) return this.pass(d, off, len, sink, -1);
+      // inet_gro_receive: only 0x45 headers (no options), no fragments, total length == what arrived
+      // (padding or truncation are not merged), and a correct header checksum.
+      if (d[ip] !== 0x45 || (be16(d, ip + 6) & 0x3fff) !== 0 || be16(d, ip + 2) !== len - l2 || fold(sumBytes(d, ip, 20)) !== 0xffff) mergeable = false;
+      ipv = 4;
+    } else if (et === 0x86dd) {
+      if (len < l2 + 44 || d[ip]! >> 4 !== 6) return this.pass(d, off, len, sink, -1);
+      proto = d[ip + 6]!;
+      l4 = l2 + 40;
+      // ipv6_gro_receive merges only when TCP/UDP follows directly: extension headers are passed as they came.
+      if (proto !== 6 && proto !== 17) return this.pass(d, off, len, sink, -1);
+      if (be16(d, ip + 4) !== len - l2 - 40) mergeable = false;
+      ipv = 6;
+    } else {
+      return this.pass(d, off, len, sink, -1);
+    }
+    if (proto === 6) {
+      if (!(cfg & CFG_TCP)) return this.pass(d, off, len, sink, -1);
+    } else if (proto === 17) {
+      if (!(cfg & CFG_UDP)) return this.pass(d, off, len, sink, -1);
+    } else {
+      return this.pass(d, off, len, sink, -1);
+    }
+    // ---- flow lookup: hash of addresses, protocol, ports; then an exact compare against the held header ----
+    let h = hashMix(0x9e3779b9, proto | (ipv << 8));
+    let addrSum = 0;
+    if (ipv === 4) {
+      h = hashMix(h, be32(d, ip + 12));
+      h = hashMix(h, be32(d, ip + 16));
+      addrSum = be16(d, ip + 12) + be16(d, ip + 14) + be16(d, ip + 16) + be16(d, ip + 18);
+    } else {
+      for (let k = 8; k < 40; k += 4) {
+        h = hashMix(h, be32(d, ip + k));
+        addrSum += be16(d, ip + k) + be16(d, ip + k + 2);
+      }
+    }
+    h = hashMix(h, be32(d, off + l4));
+    h = (h ^ (h >>> 16)) | 0;
+    const slot = this.lookup(d, off, l2, ipv, proto, l4, h);
+    const lay = this.lay;
+    const mb = slot >= 0 ? lay.meta + slot * META_INTS : 0;
+    const base = slot * GRO_SLOT_SIZE;
+
+    // ---- room check before anything changes: at most two packets leave per input ----
+    let need = len;
+    if (slot >= 0) need += st[mb + M_FRAMELEN]!;
+    else if (st[C_ACTIVE]! >= this.maxFlows) need += st[lay.meta + st[C_LRU_HEAD]! * META_INTS + M_FRAMELEN]!;
+    if (!sink.fits(2, need)) return false;
+
+    // ---- transport rules ----
+    let payload: number;
+    let hdrLen: number;
+    let flags = 0;
+    let seq = 0;
+    let csum: number;
+    let l4len: number;
+    if (proto === 6) {
+      if (len < l4 + 20) return this.pass(d, off, len, sink, slot);
+      const thl = (d[off + l4 + 12]! >> 4) * 4;
+      if (thl < 20 || len < l4 + thl) return this.pass(d, off, len, sink, slot);
+      hdrLen = l4 + thl;
+      payload = len - hdrLen;
+      flags = d[off + l4 + 13]!;
+      seq = be32(d, off + l4 + 4);
+      csum = be16(d, off + l4 + 16);
+      l4len = len - l4;
+      // tcp_gro_receive: a segment without payload is never held and flushes its flow (len - 1 >= mss).
+      if (payload === 0) mergeable = false;
+    } else {
+      const ulen = be16(d, off + l4 + 4);
+      hdrLen = l4 + 8;
+      payload = len - hdrLen;
+      csum = be16(d, off + l4 + 6);
+      l4len = len - l4;
+      // udp_gro_receive_segment: "do not deal with padded or malicious packets"; IPv6 forbids a zero checksum.
+      if (len < l4 + 8 || ulen !== len - l4 || payload <= 0 || (ipv === 6 && csum === 0)) mergeable = false;
+    }
+    const pseudo = addrSum + proto + (l4len >>> 16) + (l4len & 0xffff);
+    if (mergeable && cfg & CFG_VERIFY && !(proto === 17 && csum === 0)) {
+      // tcp4_gro_receive / udp_gro_receive validate the checksum; a bad one is delivered unmerged.
+      if (fold(pseudo + onesComplementSum(d, 0, off + l4, l4len)) !== 0xffff) mergeable = false;
+    }
+    if (!mergeable) return this.pass(d, off, len, sink, slot);
+
+    if (slot >= 0) {
+      // ---- same flow: does it continue the held packet? ----
+      const hb = base;
+      let ok = st[mb + M_HDRLEN] === hdrLen && payload <= st[mb + M_GSOSIZE]! && st[mb + M_FRAMELEN]! - l2 + payload <= 65535;
+      if (ok && ipv === 4) {
+        // inet_gro_receive: all IPv4 fields must match except length, ID and checksum.
+        ok = A[hb + l2 + 1] === d[ip + 1] && A[hb + l2 + 8] === d[ip + 8] && (A[hb + l2 + 6]! & 0x40) === (d[ip + 6]! & 0x40);
+        if (ok) {
+          // IP ID: incrementing always merges; fixed merges only with DF set (an "atomic" datagram).
+          const id = be16(d, ip + 4);
+          const n = st[mb + M_COUNT]!;
+          const mode = st[mb + M_IDMODE]!;
+          if (id === ((st[mb + M_FIRSTID]! + n) & 0xffff) && mode !== 2) st[mb + M_IDMODE] = 1;
+          else if (id === st[mb + M_FIRSTID] && d[ip + 6]! & 0x40 && mode !== 1) st[mb + M_IDMODE] = 2;
+          else ok = false;
+        }
+      } else if (ok) {
+        // ipv6_gro_receive: traffic class and hop limit must match.
+        ok = (A[hb + l2]! & 0x0f) === (d[ip]! & 0x0f) && (A[hb + l2 + 1]! & 0xf0) === (d[ip + 1]! & 0xf0) && A[hb + l2 + 7] === d[ip + 7];
+      }
+      if (ok && proto === 6) {
+        const t = hb + l4;
+        const u = off + l4;
+        const hf = A[t + 13]!;
+        // The whole flag word compares (data offset, reserved bits, flags) except CWR/FIN/PSH; CWR ends a merge.
+        ok = A[t + 12] === d[u + 12] && ((flags ^ hf) & ~TCP_FLAGS_NOCMP & 0xff) === 0 && (flags & TCP_CWR) === 0 && seq === st[mb + M_NEXTSEQ]! >>> 0;
+        // Same ACK number and identical options, timestamps included.
+        for (let k = 8; ok && k < 12; k++) if (A[t + k] !== d[u + k]) ok = false;
+        for (let k = 20; ok && k < hdrLen - l4; k++) if (A[t + k] !== d[u + k]) ok = false;
+      } else if (ok) {
+        ok = (csum === 0 ? 1 : 0) === st[mb + M_CSUMZERO];
+      }
+      if (ok) {
+        // ---- merge: append the payload, account its checksum contribution ----
+        const n = st[mb + M_COUNT]!;
+        const fl = st[mb + M_FRAMELEN]!;
+        if (n === 1) st[mb + M_DSUM] = this.payloadSumOfFirst(slot, mb);
+        if (proto === 6 || csum !== 0) {
+          // The segment's payload sum falls out of its own checksum: sum(pseudo + header incl. checksum)
+          // complemented. No payload read; a corrupt input checksum stays visible in the merged one.
+          let ds = ~fold(pseudo + sumBytes(d, off + l4, hdrLen - l4)) & 0xffff;
+          if ((fl - hdrLen) & 1) ds = swap16(ds);
+          st[mb + M_DSUM] = fold(st[mb + M_DSUM]! + ds);
+        }
+        if (payload > 96) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
+        else for (let k = 0; k < payload; k++) A[hb + fl + k] = d[off + hdrLen + k]!;
+        st[mb + M_FRAMELEN] = fl + payload;
+        st[mb + M_COUNT] = n + 1;
+        st[C_STAT_MERGED]!++;
+        let done: boolean;
+        if (proto === 6) {
+          st[mb + M_NEXTSEQ] = (seq + payload) | 0;
+          A[hb + l4 + 13] = A[hb + l4 + 13]! | (flags & (TCP_FIN | TCP_PSH));
+          done = payload < st[mb + M_GSOSIZE]! || (flags & TCP_FLAGS_FINAL) !== 0;
+        } else {
+          done = payload < st[mb + M_GSOSIZE]! || n + 1 >= UDP_GRO_MAX_SEGMENTS;
+        }
+        if (done) this.flushSlot(slot, sink);
+        return true;
+      }
+      // Not a continuation: the held packet goes up first, then this one starts afresh.
+      this.flushSlot(slot, sink);
+    }
+    // ---- start a new flow, unless the segment must go up at once ----
+    if (proto === 6 && flags & TCP_FLAGS_FINAL) return this.pass(d, off, len, sink, -1);
+    if (st[C_ACTIVE]! >= this.maxFlows) {
+      // The table is full: the oldest held flow goes up (gro_flush_oldest).
+      this.flushSlot(st[C_LRU_HEAD]!, sink);
+      st[C_STAT_EVICTED]!++;
+    }
+    const s = st[lay.free + --st[C_FREE_TOP]!]!;
+    const nb = lay.meta + s * META_INTS;
+    const sb = s * GRO_SLOT_SIZE;
+    if (len > 256) A.set(d.subarray(off, off + len), sb);
+    else for (let k = 0; k < len; k++) A[sb + k] = d[off + k]!;
+    st[nb + M_USED] = 1;
+    st[nb + M_HASH] = h;
+    st[nb + M_L2LEN] = l2;
+    st[nb + M_IPV] = ipv;
+    st[nb + M_L4OFF] = l4;
+    st[nb + M_PROTO] = proto;
+    st[nb + M_HDRLEN] = hdrLen;
+    st[nb + M_FRAMELEN] = len;
+    st[nb + M_GSOSIZE] = payload;
+    st[nb + M_COUNT] = 1;
+    st[nb + M_NEXTSEQ] = (seq + payload) | 0;
+    st[nb + M_IDMODE] = 0;
+    st[nb + M_FIRSTID] = ipv === 4 ? be16(d, ip + 4) : 0;
+    st[nb + M_DSUM] = 0;
+    st[nb + M_CSUMZERO] = proto === 17 && csum === 0 ? 1 : 0;
+    st[nb + M_ADDRSUM] = addrSum;
+    const bk = lay.buckets + (h & (st[C_NBUCKETS]! - 1));
+    st[nb + M_CHAIN] = st[bk]!;
+    st[bk] = s;
+    const tail = st[C_LRU_TAIL]!;
+    st[nb + M_PREV] = tail;
+    st[nb + M_NEXT] = -1;
+    if (tail >= 0) st[lay.meta + tail * META_INTS + M_NEXT] = s;
+    else st[C_LRU_HEAD] = s;
+    st[C_LRU_TAIL] = s;
+    st[C_ACTIVE]!++;
+    this.times[s] = now;
+    return true;
+  }
+
+  private lookup(d: Uint8Array, off: number, l2: number, ipv: number, proto: number, l4: number, h: number): number {
+    const st = this.state;
+    const A = this.arena;
+    const lay = this.lay;
+    let s = st[lay.buckets + (h & (st[C_NBUCKETS]! - 1))]!;
+    while (s >= 0) {
+      const mb = lay.meta + s * META_INTS;
+      if (st[mb + M_HASH] === h && st[mb + M_L2LEN] === l2 && st[mb + M_IPV] === ipv && st[mb + M_PROTO] === proto) {
+        const b = s * GRO_SLOT_SIZE;
+        let same = true;
+        // dev_gro_receive compares the whole MAC header (addresses, VLAN tag, EtherType).
+        for (let k = 0; same && k < l2; k++) if (A[b + k] !== d[off + k]) same = false;
+        if (same) {
+          if (ipv === 4) {
+            for (let k = l2 + 12; same && k < l2 + 20; k++) if (A[b + k] !== d[off + k]) same = false;
+          } else {
+            // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF).
+            same = A[b + l2]! >> 4 === d[off + l2]! >> 4 && (A[b + l2 + 1]! & 0x0f) === (d[off + l2 + 1]! & 0x0f) && A[b + l2 + 2] === d[off + l2 + 2] && A[b + l2 + 3] === d[off + l2 + 3];
+            for (let k = l2 + 8; same && k < l2 + 40; k++) if (A[b + k] !== d[off + k]) same = false;
+          }
+          // Ports: each packet's own transport offset (an IPv4 packet with options still finds its flow).
+          const hl4 = b + st[mb + M_L4OFF]!;
+          for (let k = 0; same && k < 4; k++) if (A[hl4 + k] !== d[off + l4 + k]) same = false;
+          if (same) return s;
+        }
+      }
+      s = st[mb + M_CHAIN]!;
+    }
+    return -1;
+  }
+
+  /** The first segment's payload sum, derived from its checksum while its header is still untouched. */
+  private payloadSumOfFirst(slot: number, mb: number): number {
+    const st = this.state;
+    const A = this.arena;
+    const b = slot * GRO_SLOT_SIZE;
+    const l4 = st[mb + M_L4OFF]!;
+    const hdr = st[mb + M_HDRLEN]!;
+    const proto = st[mb + M_PROTO]!;
+    if (proto === 17 && st[mb + M_CSUMZERO]) return 0;
+    const l4len = st[mb + M_FRAMELEN]! - l4;
+    const pseudo = st[mb + M_ADDRSUM]! + proto + (l4len >>> 16) + (l4len & 0xffff);
+    return ~fold(pseudo + sumBytes(A, b + l4, hdr - l4)) & 0xffff;
+  }
+
+  /** Passes a packet up unmerged; a held packet of its flow goes first so a flow is never reordered. */
+  private pass(d: Uint8Array, off: number, len: number, sink: GroSink, slot: number): boolean {
+    if (slot >= 0) {
+      if (!sink.fits(2, len + this.state[this.lay.meta + slot * META_INTS + M_FRAMELEN]!)) return false;
+      this.flushSlot(slot, sink);
+    } else if (!sink.fits(1, len)) {
+      return false;
+    }
+    sink.emit(d, off, len, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 1, 0, 0, 0);
+    this.state[C_STAT_PASSED]!++;
+    return true;
+  }
+
+  /** Finishes a held packet (lengths, checksums) and hands it to the sink; frees its slot. */
+  flushSlot(slot: number, sink: GroSink): void {
+    const st = this.state;
+    const A = this.arena;
+    const lay = this.lay;
+    const mb = lay.meta + slot * META_INTS;
+    const b = slot * GRO_SLOT_SIZE;
+    const l2 = st[mb + M_L2LEN]!;
+    const l4 = st[mb + M_L4OFF]!;
+    const hdr = st[mb + M_HDRLEN]!;
+    const fl = st[mb + M_FRAMELEN]!;
+    const n = st[mb + M_COUNT]!;
+    const proto = st[mb + M_PROTO]!;
+    const ipv = st[mb + M_IPV]!;
+    const vflags = st[C_CFG]! & CFG_VERIFY ? VIRTIO_NET_HDR_F_DATA_VALID : 0;
+    const csumOffset = proto === 6 ? 16 : 6;
+    let gsoType = VIRTIO_NET_HDR_GSO_NONE;
+    let gsoSize = 0;
+    if (n > 1) {
+      // A single segment leaves exactly as it came; an aggregate gets new lengths and checksums.
+      const l3len = fl - l2;
+      if (ipv === 4) {
+        A[b + l2 + 2] = l3len >>> 8;
+        A[b + l2 + 3] = l3len & 0xff;
+        A[b + l2 + 10] = 0;
+        A[b + l2 + 11] = 0;
+        const c = ~fold(sumBytes(A, b + l2, 20)) & 0xffff;
+        A[b + l2 + 10] = c >>> 8;
+        A[b + l2 + 11] = c & 0xff;
+      } else {
+        A[b + l2 + 4] = (l3len - 40) >>> 8;
+        A[b + l2 + 5] = (l3len - 40) & 0xff;
+      }
+      const l4len = fl - l4;
+      const ck = b + l4 + csumOffset;
+      if (proto === 17) {
+        A[b + l4 + 4] = l4len >>> 8;
+        A[b + l4 + 5] = l4len & 0xff;
+      }
+      if (proto === 17 && st[mb + M_CSUMZERO]) {
+        // IPv4 UDP without a checksum stays without one.
+      } else {
+        A[ck] = 0;
+        A[ck + 1] = 0;
+        const pseudo = st[mb + M_ADDRSUM]! + proto + (l4len >>> 16) + (l4len & 0xffff);
+        let c = ~fold(pseudo + sumBytes(A, b + l4, hdr - l4) + st[mb + M_DSUM]!) & 0xffff;
+        if (c === 0 && proto === 17) c = 0xffff; // RFC 768: a computed zero is sent as all ones
+        A[ck] = c >>> 8;
+        A[ck + 1] = c & 0xff;
+      }
+      gsoSize = st[mb + M_GSOSIZE]!;
+      if (proto === 6) {
+        gsoType = ipv === 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+        // tcp_gro_complete: a CWR on the first segment marks the aggregate SKB_GSO_TCP_ECN.
+        if (A[b + l4 + 13]! & TCP_CWR) gsoType |= VIRTIO_NET_HDR_GSO_ECN;
+      } else {
+        gsoType = VIRTIO_NET_HDR_GSO_UDP_L4;
+      }
+    }
+    sink.emit(A, b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    // Unlink from the bucket chain and the age list; return the slot.
+    const bk = lay.buckets + (st[mb + M_HASH]! & (st[C_NBUCKETS]! - 1));
+    let p = st[bk]!;
+    if (p === slot) {
+      st[bk] = st[mb + M_CHAIN]!;
+    } else {
+      let guard = this.maxFlows;
+      while (p >= 0 && guard-- > 0) {
+        const pb = lay.meta + p * META_INTS;
+        if (st[pb + M_CHAIN] === slot) {
+          st[pb + M_CHAIN] = st[mb + M_CHAIN]!;
+          break;
+        }
+        p = st[pb + M_CHAIN]!;
+      }
+    }
+    const prev = st[mb + M_PREV]!;
+    const next = st[mb + M_NEXT]!;
+    if (prev >= 0) st[lay.meta + prev * META_INTS + M_NEXT] = next;
+    else st[C_LRU_HEAD] = next;
+    if (next >= 0) st[lay.meta + next * META_INTS + M_PREV] = prev;
+    else st[C_LRU_TAIL] = prev;
+    st[mb + M_USED] = 0;
+    st[lay.free + st[C_FREE_TOP]!++] = slot;
+    st[C_ACTIVE]!--;
+    st[C_STAT_FLUSHED]!++;
+  }
+
+  /** Flushes held flows, oldest first, while `pred(arrivalTime)` holds and the sink has room; returns how many. */
+  flushWhile(sink: GroSink, olderThan: number): number {
+    const st = this.state;
+    let k = 0;
+    for (;;) {
+      const s = st[C_LRU_HEAD]!;
+      if (s < 0 || !(this.times[s]! <= olderThan)) return k;
+      if (!sink.fits(1, st[this.lay.meta + s * META_INTS + M_FRAMELEN]!)) return k;
+      this.flushSlot(s, sink);
+      k++;
+    }
+  }
+}
+
+/** Writes one metadata entry (see offloadMetaAt) into a lane. */
+export function writeMeta(lane: Int32Array, index: number, flags: number, gsoType: number, gsoSize: number, segments: number, hdrLen: number, csumStart: number, csumOffset: number): void {
+  const b = index * OFFLOAD_META_STRIDE;
+  lane[b] = flags;
+  lane[b + 1] = gsoType;
+  lane[b + 2] = gsoSize;
+  lane[b + 3] = segments;
+  lane[b + 4] = hdrLen;
+  lane[b + 5] = csumStart;
+  lane[b + 6] = csumOffset;
+  lane[b + 7] = 0;
+}
