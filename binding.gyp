@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/checksum.cc",
+        "native/offload.cc",
         "native/jit.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

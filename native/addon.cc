@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "checksum.h"
+#include "offload.h"
 
 extern "C" void elysia_register_jit(napi_env env, napi_value exports);  // jit.c: the eBPF x86-64 JIT shim
 
@@ -39,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   elysia::registerChecksum(env, exports);
+  elysia::registerOffload(env, exports);
   elysia_register_jit(env, exports);
   return exports;
 }

@@ -1,0 +1,684 @@
+// GRO merge and GSO split over whole batches: the native twins of src/offload/gro-engine.ts and
+// src/offload/gso-engine.ts, byte for byte. Rules follow Linux (tcp_gro_receive, inet_gro_receive,
+// ipv6_gro_receive, udp_gro_receive_segment, tcp_gso_segment, __udp_gso_segment); see the TS files for the
+// reasoning behind each. The GRO state lives in JS typed arrays (so both backends share it); because JS code
+// can write to them, every index and length read from the state is range-checked before it is used.
+#include "offload.h"
+
+#include <cstring>
+#include <string>
+
+#include "checksum.h"
+#include "common.h"
+
+namespace elysia {
+namespace {
+
+// ---- state layout: keep in step with src/offload/gro-engine.ts ----
+constexpr int32_t GRO_MAGIC = 0x47524f31;
+constexpr int C_MAGIC = 0, C_MAX_FLOWS = 1, C_NBUCKETS = 2, C_SLOT_SIZE = 3, C_ACTIVE = 4, C_LRU_HEAD = 5,
+              C_LRU_TAIL = 6, C_FREE_TOP = 7, C_CFG = 8, C_STAT_MERGED = 9, C_STAT_FLUSHED = 10,
+              C_STAT_EVICTED = 11, C_STAT_PASSED = 12, CTRL_INTS = 16;
+constexpr int32_t CFG_TCP = 1, CFG_UDP = 2, CFG_VERIFY = 4, CFG_PASSTHROUGH = 8;
+constexpr int M_USED = 0, M_HASH = 1, M_L2LEN = 2, M_IPV = 3, M_L4OFF = 4, M_PROTO = 5, M_HDRLEN = 6,
+              M_FRAMELEN = 7, M_GSOSIZE = 8, M_COUNT = 9, M_NEXTSEQ = 10, M_IDMODE = 11, M_FIRSTID = 12,
+              M_DSUM = 13, M_CHAIN = 14, M_PREV = 15, M_NEXT = 16, M_CSUMZERO = 17, M_ADDRSUM = 18, META_INTS = 20;
+constexpr uint32_t SLOT = 65600;
+constexpr int UDP_GRO_MAX_SEGMENTS = 64;
+constexpr int META_STRIDE = 8;
+
+constexpr uint8_t TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_URG = 0x20, TCP_CWR = 0x80;
+constexpr uint8_t TCP_FLAGS_NOCMP = TCP_CWR | TCP_FIN | TCP_PSH;
+constexpr uint8_t TCP_FLAGS_FINAL = TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN;
+
+constexpr int GSO_NONE = 0, GSO_TCPV4 = 1, GSO_TCPV6 = 4, GSO_UDP_L4 = 5, GSO_ECN = 0x80, F_DATA_VALID = 2;
+
+struct Corrupt {
+  const char* what;
+};
+
+inline uint32_t be16(const uint8_t* p) { return (static_cast<uint32_t>(p[0]) << 8) | p[1]; }
+inline uint32_t be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+inline void put16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline uint32_t fold(uint32_t s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return s;
+}
+// Big-endian 16-bit word sum of a short range (headers), an odd tail padded with zero.
+inline uint32_t sumBytes(const uint8_t* p, uint32_t len) {
+  uint32_t s = 0;
+  uint32_t i = 0;
+  for (; i + 1 < len; i += 2) s += (static_cast<uint32_t>(p[i]) << 8) | p[i + 1];
+  if (len & 1) s += static_cast<uint32_t>(p[i]) << 8;
+  return s;
+}
+inline uint32_t swap16(uint32_t x) { return ((x & 0xff) << 8) | (x >> 8); }
+inline uint32_t hashMix(uint32_t h, uint32_t w) {
+  h = (h ^ w) * 0x85ebca6bu;
+  return h ^ (h >> 13);
+}
+
+// Output side of a batch call: the same room rule as BatchSink in src/offload/gro.ts.
+struct Out {
+  uint8_t* data;
+  uint64_t dataLen;
+  uint32_t* offs;
+  uint32_t* lens;
+  uint32_t count;
+  uint32_t cap;
+  uint64_t used;
+  uint64_t am;
+  int32_t* meta;
+
+  bool fits(uint32_t n, uint64_t bytes) const { return static_cast<uint64_t>(count) + n <= cap && used + bytes + n * am <= dataLen; }
+  uint64_t reserve(uint32_t len) {
+    uint64_t s = (used + am) & ~am;
+    offs[count] = static_cast<uint32_t>(s);
+    lens[count] = len;
+    used = s + len;
+    count++;
+    return s;
+  }
+  void emit(const uint8_t* src, uint32_t len, int flags, int gsoType, int gsoSize, int segs, int hdrLen, int csumStart, int csumOffset) {
+    uint32_t i = count;
+    uint64_t s = reserve(len);
+    std::memcpy(data + s, src, len);
+    if (meta) {
+      int32_t* m = meta + static_cast<size_t>(i) * META_STRIDE;
+      m[0] = flags;
+      m[1] = gsoType;
+      m[2] = gsoSize;
+      m[3] = segs;
+      m[4] = hdrLen;
+      m[5] = csumStart;
+      m[6] = csumOffset;
+      m[7] = 0;
+    }
+  }
+};
+
+struct Gro {
+  int32_t* st;
+  double* times;
+  uint8_t* arena;
+  int32_t maxFlows;
+  int32_t nb;
+  size_t bk, fr, mt;
+
+  int32_t* rec(int32_t s) {
+    if (static_cast<uint32_t>(s) >= static_cast<uint32_t>(maxFlows)) throw Corrupt{"slot index out of range"};
+    return st + mt + static_cast<size_t>(s) * META_INTS;
+  }
+  uint8_t* base(int32_t s) { return arena + static_cast<size_t>(s) * SLOT; }
+
+  // A held record must describe a frame inside its slot before any of its bytes are read.
+  int32_t* held(int32_t s) {
+    int32_t* m = rec(s);
+    int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
+    if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
+        fl < hdr || fl > static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
+        (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0) {
+      throw Corrupt{"flow record inconsistent"};
+    }
+    return m;
+  }
+
+  bool pass(const uint8_t* d, uint32_t len, Out& out, int32_t slot) {
+    if (slot >= 0) {
+      if (!out.fits(2, static_cast<uint64_t>(len) + held(slot)[M_FRAMELEN])) return false;
+      flushSlot(slot, out);
+    } else if (!out.fits(1, len)) {
+      return false;
+    }
+    out.emit(d, len, 0, GSO_NONE, 0, 1, 0, 0, 0);
+    st[C_STAT_PASSED]++;
+    return true;
+  }
+
+  int32_t lookup(const uint8_t* d, uint32_t l2, int ipv, uint32_t proto, uint32_t l4, int32_t h) {
+    int32_t s = st[bk + (static_cast<uint32_t>(h) & static_cast<uint32_t>(nb - 1))];
+    int guard = maxFlows + 1;
+    while (s >= 0) {
+      if (--guard < 0) throw Corrupt{"bucket chain loops"};
+      int32_t* m = rec(s);
+      if (m[M_HASH] == h && m[M_L2LEN] == static_cast<int32_t>(l2) && m[M_IPV] == ipv && m[M_PROTO] == static_cast<int32_t>(proto)) {
+        held(s);
+        const uint8_t* b = base(s);
+        bool same = std::memcmp(b, d, l2) == 0;
+        if (same) {
+          if (ipv == 4) {
+            same = std::memcmp(b + l2 + 12, d + l2 + 12, 8) == 0;
+          } else {
+            same = (b[l2] >> 4) == (d[l2] >> 4) && (b[l2 + 1] & 0x0f) == (d[l2 + 1] & 0x0f) && b[l2 + 2] == d[l2 + 2] &&
+                   b[l2 + 3] == d[l2 + 3] && std::memcmp(b + l2 + 8, d + l2 + 8, 32) == 0;
+          }
+          if (same) same = std::memcmp(b + m[M_L4OFF], d + l4, 4) == 0;
+          if (same) return s;
+        }
+      }
+      s = m[M_CHAIN];
+    }
+    return -1;
+  }
+
+  uint32_t payloadSumOfFirst(int32_t slot, int32_t* m) {
+    const uint8_t* b = base(slot);
+    uint32_t l4 = m[M_L4OFF], hdr = m[M_HDRLEN], proto = m[M_PROTO];
+    if (proto == 17 && m[M_CSUMZERO]) return 0;
+    uint32_t l4len = m[M_FRAMELEN] - l4;
+    uint32_t pseudo = static_cast<uint32_t>(m[M_ADDRSUM]) + proto + (l4len >> 16) + (l4len & 0xffff);
+    return ~fold(pseudo + sumBytes(b + l4, hdr - l4)) & 0xffff;
+  }
+
+  void flushSlot(int32_t slot, Out& out) {
+    int32_t* m = held(slot);
+    uint8_t* b = base(slot);
+    uint32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN], proto = m[M_PROTO];
+    int32_t n = m[M_COUNT];
+    int ipv = m[M_IPV];
+    int vflags = (st[C_CFG] & CFG_VERIFY) ? F_DATA_VALID : 0;
+    uint32_t csumOffset = proto == 6 ? 16 : 6;
+    int gsoType = GSO_NONE, gsoSize = 0;
+    if (n > 1) {
+      uint32_t l3len = fl - l2;
+      if (ipv == 4) {
+        put16(b + l2 + 2, l3len);
+        put16(b + l2 + 10, 0);
+        put16(b + l2 + 10, ~fold(sumBytes(b + l2, 20)) & 0xffff);
+      } else {
+        put16(b + l2 + 4, l3len - 40);
+      }
+      uint32_t l4len = fl - l4;
+      uint8_t* ck = b + l4 + csumOffset;
+      if (proto == 17) put16(b + l4 + 4, l4len);
+      if (!(proto == 17 && m[M_CSUMZERO])) {
+        put16(ck, 0);
+        uint32_t pseudo = static_cast<uint32_t>(m[M_ADDRSUM]) + proto + (l4len >> 16) + (l4len & 0xffff);
+        uint32_t c = ~fold(pseudo + sumBytes(b + l4, hdr - l4) + static_cast<uint32_t>(m[M_DSUM] & 0xffff)) & 0xffff;
+        if (c == 0 && proto == 17) c = 0xffff;
+        put16(ck, c);
+      }
+      gsoSize = m[M_GSOSIZE];
+      if (proto == 6) {
+        gsoType = ipv == 4 ? GSO_TCPV4 : GSO_TCPV6;
+        if (b[l4 + 13] & TCP_CWR) gsoType |= GSO_ECN;
+      } else {
+        gsoType = GSO_UDP_L4;
+      }
+    }
+    out.emit(b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    // Unlink from the bucket chain and the age list; return the slot to the free stack.
+    size_t bucket = bk + (static_cast<uint32_t>(m[M_HASH]) & static_cast<uint32_t>(nb - 1));
+    int32_t p = st[bucket];
+    if (p == slot) {
+      st[bucket] = m[M_CHAIN];
+    } else {
+      int guard = maxFlows + 1;
+      while (p >= 0 && --guard >= 0) {
+        int32_t* pm = rec(p);
+        if (pm[M_CHAIN] == slot) {
+          pm[M_CHAIN] = m[M_CHAIN];
+          break;
+        }
+        p = pm[M_CHAIN];
+      }
+    }
+    int32_t prev = m[M_PREV], next = m[M_NEXT];
+    if (prev >= 0) rec(prev)[M_NEXT] = next;
+    else st[C_LRU_HEAD] = next;
+    if (next >= 0) rec(next)[M_PREV] = prev;
+    else st[C_LRU_TAIL] = prev;
+    m[M_USED] = 0;
+    int32_t top = st[C_FREE_TOP];
+    if (top < 0 || top >= maxFlows) throw Corrupt{"free stack overflow"};
+    st[fr + top] = slot;
+    st[C_FREE_TOP] = top + 1;
+    st[C_ACTIVE]--;
+    st[C_STAT_FLUSHED]++;
+  }
+
+  bool one(const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
+    if (len < 14) return pass(d, len, out, -1);
+    uint32_t l2 = 14;
+    uint32_t et = be16(d + 12);
+    if (et == 0x8100 || et == 0x88a8) {
+      if (len < 18) return pass(d, len, out, -1);
+      et = be16(d + 16);
+      l2 = 18;
+    }
+    const uint8_t* ip = d + l2;
+    int ipv;
+    uint32_t proto, l4;
+    bool mergeable = true;
+    if (et == 0x0800) {
+      if (len < l2 + 20 || (ip[0] >> 4) != 4) return pass(d, len, out, -1);
+      uint32_t ihl = (ip[0] & 15) * 4;
+      proto = ip[9];
+      l4 = l2 + ihl;
+      if ((be16(ip + 6) & 0x1fff) != 0 || ihl < 20 || len < l4 + 4) return pass(d, len, out, -1);
+      if (ip[0] != 0x45 || (be16(ip + 6) & 0x3fff) != 0 || be16(ip + 2) != len - l2 || fold(sumBytes(ip, 20)) != 0xffff) mergeable = false;
+      ipv = 4;
+    } else if (et == 0x86dd) {
+      if (len < l2 + 44 || (ip[0] >> 4) != 6) return pass(d, len, out, -1);
+      proto = ip[6];
+      l4 = l2 + 40;
+      if (proto != 6 && proto != 17) return pass(d, len, out, -1);
+      if (be16(ip + 4) != len - l2 - 40) mergeable = false;
+      ipv = 6;
+    } else {
+      return pass(d, len, out, -1);
+    }
+    if (proto == 6) {
+      if (!(cfg & CFG_TCP)) return pass(d, len, out, -1);
+    } else if (proto == 17) {
+      if (!(cfg & CFG_UDP)) return pass(d, len, out, -1);
+    } else {
+      return pass(d, len, out, -1);
+    }
+    uint32_t h = hashMix(0x9e3779b9u, proto | (static_cast<uint32_t>(ipv) << 8));
+    uint32_t addrSum = 0;
+    if (ipv == 4) {
+      h = hashMix(h, be32(ip + 12));
+      h = hashMix(h, be32(ip + 16));
+      addrSum = be16(ip + 12) + be16(ip + 14) + be16(ip + 16) + be16(ip + 18);
+    } else {
+      for (int k = 8; k < 40; k += 4) {
+        h = hashMix(h, be32(ip + k));
+        addrSum += be16(ip + k) + be16(ip + k + 2);
+      }
+    }
+    h = hashMix(h, be32(d + l4));
+    int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
+    int32_t slot = lookup(d, l2, ipv, proto, l4, hh);
+    int32_t* m = slot >= 0 ? held(slot) : nullptr;
+
+    uint64_t need = len;
+    if (slot >= 0) need += static_cast<uint32_t>(m[M_FRAMELEN]);
+    else if (st[C_ACTIVE] >= maxFlows) need += static_cast<uint32_t>(held(st[C_LRU_HEAD])[M_FRAMELEN]);
+    if (!out.fits(2, need)) return false;
+
+    uint32_t payload, hdrLen, seq = 0, csum, l4len;
+    uint8_t flags = 0;
+    if (proto == 6) {
+      if (len < l4 + 20) return pass(d, len, out, slot);
+      uint32_t thl = (d[l4 + 12] >> 4) * 4;
+      if (thl < 20 || len < l4 + thl) return pass(d, len, out, slot);
+      hdrLen = l4 + thl;
+      payload = len - hdrLen;
+      flags = d[l4 + 13];
+      seq = be32(d + l4 + 4);
+      csum = be16(d + l4 + 16);
+      l4len = len - l4;
+      if (payload == 0) mergeable = false;
+    } else {
+      hdrLen = l4 + 8;
+      if (len < l4 + 8) return pass(d, len, out, slot);
+      uint32_t ulen = be16(d + l4 + 4);
+      payload = len - hdrLen;
+      csum = be16(d + l4 + 6);
+      l4len = len - l4;
+      if (ulen != len - l4 || payload == 0 || (ipv == 6 && csum == 0)) mergeable = false;
+    }
+    uint32_t pseudo = addrSum + proto + (l4len >> 16) + (l4len & 0xffff);
+    if (mergeable && verify && !(proto == 17 && csum == 0)) {
+      if (fold(pseudo + checksumSum16(d + l4, l4len)) != 0xffff) mergeable = false;
+    }
+    if (!mergeable) return pass(d, len, out, slot);
+
+    if (slot >= 0) {
+      uint8_t* hb = base(slot);
+      bool ok = m[M_HDRLEN] == static_cast<int32_t>(hdrLen) && static_cast<int32_t>(payload) <= m[M_GSOSIZE] &&
+                static_cast<int64_t>(m[M_FRAMELEN]) - l2 + payload <= 65535;
+      if (ok && ipv == 4) {
+        ok = hb[l2 + 1] == ip[1] && hb[l2 + 8] == ip[8] && (hb[l2 + 6] & 0x40) == (ip[6] & 0x40);
+        if (ok) {
+          uint32_t id = be16(ip + 4);
+          int32_t n = m[M_COUNT];
+          int32_t mode = m[M_IDMODE];
+          if (id == ((static_cast<uint32_t>(m[M_FIRSTID]) + static_cast<uint32_t>(n)) & 0xffff) && mode != 2) m[M_IDMODE] = 1;
+          else if (id == static_cast<uint32_t>(m[M_FIRSTID]) && (ip[6] & 0x40) && mode != 1) m[M_IDMODE] = 2;
+          else ok = false;
+        }
+      } else if (ok) {
+        ok = (hb[l2] & 0x0f) == (ip[0] & 0x0f) && (hb[l2 + 1] & 0xf0) == (ip[1] & 0xf0) && hb[l2 + 7] == ip[7];
+      }
+      if (ok && proto == 6) {
+        const uint8_t* t = hb + l4;
+        const uint8_t* u = d + l4;
+        ok = t[12] == u[12] && (((flags ^ t[13]) & ~TCP_FLAGS_NOCMP & 0xff) == 0) && (flags & TCP_CWR) == 0 &&
+             seq == static_cast<uint32_t>(m[M_NEXTSEQ]) && std::memcmp(t + 8, u + 8, 4) == 0 &&
+             std::memcmp(t + 20, u + 20, hdrLen - l4 - 20) == 0;
+      } else if (ok) {
+        ok = (csum == 0 ? 1 : 0) == m[M_CSUMZERO];
+      }
+      if (ok) {
+        int32_t n = m[M_COUNT];
+        uint32_t fl = m[M_FRAMELEN];
+        if (n == 1) m[M_DSUM] = static_cast<int32_t>(payloadSumOfFirst(slot, m));
+        if (proto == 6 || csum != 0) {
+          uint32_t ds = ~fold(pseudo + sumBytes(d + l4, hdrLen - l4)) & 0xffff;
+          if ((fl - hdrLen) & 1) ds = swap16(ds);
+          m[M_DSUM] = static_cast<int32_t>(fold(static_cast<uint32_t>(m[M_DSUM]) + ds));
+        }
+        std::memcpy(hb + fl, d + hdrLen, payload);
+        m[M_FRAMELEN] = static_cast<int32_t>(fl + payload);
+        m[M_COUNT] = n + 1;
+        st[C_STAT_MERGED]++;
+        bool done;
+        if (proto == 6) {
+          m[M_NEXTSEQ] = static_cast<int32_t>(seq + payload);
+          hb[l4 + 13] |= flags & (TCP_FIN | TCP_PSH);
+          done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || (flags & TCP_FLAGS_FINAL) != 0;
+        } else {
+          done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || n + 1 >= UDP_GRO_MAX_SEGMENTS;
+        }
+        if (done) flushSlot(slot, out);
+        return true;
+      }
+      flushSlot(slot, out);
+    }
+    if (proto == 6 && (flags & TCP_FLAGS_FINAL)) return pass(d, len, out, -1);
+    if (st[C_ACTIVE] >= maxFlows) {
+      flushSlot(st[C_LRU_HEAD], out);
+      st[C_STAT_EVICTED]++;
+    }
+    int32_t top = st[C_FREE_TOP] - 1;
+    if (top < 0 || top >= maxFlows) throw Corrupt{"free stack empty"};
+    st[C_FREE_TOP] = top;
+    int32_t s = st[fr + top];
+    int32_t* nm = rec(s);
+    std::memcpy(base(s), d, len);
+    nm[M_USED] = 1;
+    nm[M_HASH] = hh;
+    nm[M_L2LEN] = static_cast<int32_t>(l2);
+    nm[M_IPV] = ipv;
+    nm[M_L4OFF] = static_cast<int32_t>(l4);
+    nm[M_PROTO] = static_cast<int32_t>(proto);
+    nm[M_HDRLEN] = static_cast<int32_t>(hdrLen);
+    nm[M_FRAMELEN] = static_cast<int32_t>(len);
+    nm[M_GSOSIZE] = static_cast<int32_t>(payload);
+    nm[M_COUNT] = 1;
+    nm[M_NEXTSEQ] = static_cast<int32_t>(seq + payload);
+    nm[M_IDMODE] = 0;
+    nm[M_FIRSTID] = ipv == 4 ? static_cast<int32_t>(be16(ip + 4)) : 0;
+    nm[M_DSUM] = 0;
+    nm[M_CSUMZERO] = proto == 17 && csum == 0 ? 1 : 0;
+    nm[M_ADDRSUM] = static_cast<int32_t>(addrSum);
+    size_t b2 = bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1));
+    nm[M_CHAIN] = st[b2];
+    st[b2] = s;
+    int32_t tail = st[C_LRU_TAIL];
+    nm[M_PREV] = tail;
+    nm[M_NEXT] = -1;
+    if (tail >= 0) rec(tail)[M_NEXT] = s;
+    else st[C_LRU_HEAD] = s;
+    st[C_LRU_TAIL] = s;
+    st[C_ACTIVE]++;
+    times[s] = now;
+    return true;
+  }
+};
+
+Napi::Value GroBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = typedArg<int32_t>(info, 0, "state");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "times has the wrong type");
+  auto times = info[1].As<Napi::Float64Array>();
+  auto arena = typedArg<uint8_t>(info, 2, "arena");
+  auto inData = typedArg<uint8_t>(info, 3, "inData");
+  auto inOffs = typedArg<uint32_t>(info, 4, "inOffsets");
+  auto inLens = typedArg<uint32_t>(info, 5, "inLengths");
+  uint64_t start = uintArg(info, 6, "start", 0xffffffffu);
+  uint64_t end = uintArg(info, 7, "end", 0xffffffffu);
+  if (!info[8].IsNumber()) throw Napi::TypeError::New(env, "now must be a number");
+  double now = info[8].As<Napi::Number>().DoubleValue();
+  auto outData = typedArg<uint8_t>(info, 9, "outData");
+  auto outOffs = typedArg<uint32_t>(info, 10, "outOffsets");
+  auto outLens = typedArg<uint32_t>(info, 11, "outLengths");
+  uint64_t outCount = uintArg(info, 12, "outCount", 0xffffffffu);
+  uint64_t outUsed = uintArg(info, 13, "outUsed", 0xffffffffu);
+  uint64_t outCap = uintArg(info, 14, "outCapacity", 0xffffffffu);
+  uint64_t align = uintArg(info, 15, "align", 64);
+  auto meta = typedArg<int32_t>(info, 16, "meta");
+  if (!info[17].IsTypedArray() || info[17].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "res has the wrong type");
+  auto res = info[17].As<Napi::Float64Array>();
+
+  // State header and sizes.
+  int32_t* st = state.Data();
+  size_t stLen = state.ElementLength();
+  if (stLen < CTRL_INTS || st[C_MAGIC] != GRO_MAGIC) throw Napi::TypeError::New(env, "state is not a GRO state");
+  int32_t maxFlows = st[C_MAX_FLOWS], nb = st[C_NBUCKETS];
+  if (maxFlows < 1 || maxFlows > 65536 || nb < 1 || (nb & (nb - 1)) != 0 || nb > (1 << 20) || st[C_SLOT_SIZE] != static_cast<int32_t>(SLOT)) {
+    throw Napi::RangeError::New(env, "GRO state header corrupt");
+  }
+  size_t bk = CTRL_INTS, fr = bk + nb, mt = fr + maxFlows;
+  if (stLen < mt + static_cast<size_t>(maxFlows) * META_INTS || times.ElementLength() < static_cast<size_t>(maxFlows) ||
+      arena.ElementLength() < static_cast<size_t>(maxFlows) * SLOT) {
+    throw Napi::RangeError::New(env, "GRO state arrays too small for their header");
+  }
+  if (st[C_ACTIVE] < 0 || st[C_ACTIVE] > maxFlows || st[C_FREE_TOP] != maxFlows - st[C_ACTIVE]) throw Napi::RangeError::New(env, "GRO state counters corrupt");
+  // Input: every packet inside the data before anything is read.
+  if (start > end || end > inOffs.ElementLength() || end > inLens.ElementLength()) throw Napi::RangeError::New(env, "input range exceeds the offsets or lengths arrays");
+  const uint8_t* in = inData.Data();
+  const uint64_t inSize = inData.ElementLength();
+  const uint32_t* io = inOffs.Data();
+  const uint32_t* il = inLens.Data();
+  for (uint64_t i = start; i < end; i++) {
+    if (static_cast<uint64_t>(io[i]) + il[i] > inSize) throw Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the batch data");
+  }
+  // Output.
+  if (align < 1 || (align & (align - 1)) != 0) throw Napi::RangeError::New(env, "align must be a power of two");
+  if (outCap > outOffs.ElementLength() || outCap > outLens.ElementLength() || outCount > outCap || outUsed > outData.ElementLength()) {
+    throw Napi::RangeError::New(env, "output counters exceed the output arrays");
+  }
+  if (meta.ElementLength() < outCap * META_STRIDE) throw Napi::RangeError::New(env, "metadata lane shorter than the output capacity");
+  if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
+
+  Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
+  Gro g{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
+  const int32_t cfg = st[C_CFG];
+  const bool verify = (cfg & CFG_VERIFY) != 0;
+  uint64_t i = start;
+  try {
+    for (; i < end; i++) {
+      const uint8_t* d = in + io[i];
+      uint32_t len = il[i];
+      if (cfg & CFG_PASSTHROUGH) {
+        if (!out.fits(1, len)) break;
+        out.emit(d, len, 0, GSO_NONE, 0, 1, 0, 0, 0);
+        st[C_STAT_PASSED]++;
+        continue;
+      }
+      if (!g.one(d, len, now, out, cfg, verify)) break;
+    }
+  } catch (const Corrupt& c) {
+    throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
+  }
+  res[0] = out.count;
+  res[1] = static_cast<double>(out.used);
+  return Napi::Number::New(env, static_cast<double>(i));
+}
+
+// ---- GSO ----
+constexpr int32_t GSO_CFG_UDP = 1, GSO_CFG_FIXED_ID = 2, GSO_CFG_PASSTHROUGH = 4;
+constexpr int GSO_OK = 0, GSO_ERR_MALFORMED = 1, GSO_ERR_UNSUPPORTED = 2;
+
+inline bool isIpv6Ext(uint32_t nh) { return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51 || nh == 50 || nh == 135 || nh == 139 || nh == 140; }
+
+// Returns GSO_OK, an error code, or -1 when the output cannot take all of this frame's segments.
+int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out) {
+  auto copyWhole = [&]() -> int {
+    if (!out.fits(1, len)) return -1;
+    uint64_t o = out.reserve(len);
+    std::memcpy(out.data + o, d, len);
+    return GSO_OK;
+  };
+  if ((cfg & GSO_CFG_PASSTHROUGH) || len < 14) return copyWhole();
+  uint32_t l2 = 14;
+  uint32_t et = be16(d + 12);
+  if (et == 0x8100 || et == 0x88a8) {
+    if (len < 18) return copyWhole();
+    et = be16(d + 16);
+    l2 = 18;
+  }
+  const uint8_t* ip = d + l2;
+  int ipv;
+  uint32_t proto, l4, l3end, frag = 0;
+  if (et == 0x0800) {
+    if (len < l2 + 20 || (ip[0] >> 4) != 4) return GSO_ERR_MALFORMED;
+    uint32_t ihl = (ip[0] & 15) * 4, tot = be16(ip + 2);
+    if (ihl < 20 || tot < ihl || l2 + tot > len) return GSO_ERR_MALFORMED;
+    proto = ip[9];
+    l4 = l2 + ihl;
+    l3end = l2 + tot;
+    frag = be16(ip + 6) & 0x3fff;
+    ipv = 4;
+  } else if (et == 0x86dd) {
+    if (len < l2 + 40 || (ip[0] >> 4) != 6) return GSO_ERR_MALFORMED;
+    uint32_t plen = be16(ip + 4);
+    if (l2 + 40 + plen > len) return GSO_ERR_MALFORMED;
+    proto = ip[6];
+    l4 = l2 + 40;
+    l3end = l2 + 40 + plen;
+    ipv = 6;
+    if (isIpv6Ext(proto)) {
+      if (plen > mss) return GSO_ERR_UNSUPPORTED;
+      return copyWhole();
+    }
+  } else {
+    return copyWhole();
+  }
+  if (proto != 6 && !(proto == 17 && (cfg & GSO_CFG_UDP))) return copyWhole();
+  uint32_t hdr;
+  if (proto == 6) {
+    if (l3end < l4 + 20) return GSO_ERR_MALFORMED;
+    uint32_t thl = (d[l4 + 12] >> 4) * 4;
+    if (thl < 20 || l4 + thl > l3end) return GSO_ERR_MALFORMED;
+    hdr = l4 + thl;
+  } else {
+    if (l3end < l4 + 8 || be16(d + l4 + 4) != l3end - l4) return GSO_ERR_MALFORMED;
+    hdr = l4 + 8;
+  }
+  uint32_t payload = l3end - hdr;
+  if (payload <= mss) return copyWhole();
+  if (frag) return GSO_ERR_UNSUPPORTED;
+  uint32_t nseg = (payload + mss - 1) / mss;
+  if (!out.fits(nseg, static_cast<uint64_t>(nseg) * hdr + payload)) return -1;
+
+  uint32_t addrSum = ipv == 4 ? sumBytes(ip + 12, 8) : sumBytes(ip + 8, 32);
+  uint32_t ihl = l4 - l2;
+  uint32_t id0 = ipv == 4 ? be16(ip + 4) : 0;
+  uint32_t seq0 = proto == 6 ? be32(d + l4 + 4) : 0;
+  uint8_t flags0 = proto == 6 ? d[l4 + 13] : 0;
+  bool udpZero = proto == 17 && ipv == 4 && be16(d + l4 + 6) == 0;
+  uint32_t pos = hdr;
+  for (uint32_t i = 0; i < nseg; i++) {
+    uint32_t n = i == nseg - 1 ? payload - i * mss : mss;
+    uint8_t* o = out.data + out.reserve(hdr + n);
+    std::memcpy(o, d, hdr);
+    std::memcpy(o + hdr, d + pos, n);
+    uint32_t l3len = hdr - l2 + n;
+    uint8_t* ipo = o + l2;
+    if (ipv == 4) {
+      put16(ipo + 2, l3len);
+      put16(ipo + 4, (cfg & GSO_CFG_FIXED_ID) ? id0 : ((id0 + i) & 0xffff));
+      put16(ipo + 10, 0);
+      put16(ipo + 10, ~fold(sumBytes(ipo, ihl)) & 0xffff);
+    } else {
+      put16(ipo + 4, l3len - 40);
+    }
+    uint8_t* t = o + l4;
+    uint32_t l4len = hdr - l4 + n;
+    uint8_t* ck;
+    if (proto == 6) {
+      uint32_t seq = seq0 + i * mss;
+      t[4] = static_cast<uint8_t>(seq >> 24);
+      t[5] = static_cast<uint8_t>(seq >> 16);
+      t[6] = static_cast<uint8_t>(seq >> 8);
+      t[7] = static_cast<uint8_t>(seq);
+      uint8_t f = flags0;
+      if (i != nseg - 1) f &= static_cast<uint8_t>(~0x09);
+      if (i != 0) f &= static_cast<uint8_t>(~0x80);
+      t[13] = f;
+      ck = t + 16;
+    } else {
+      put16(t + 4, l4len);
+      ck = t + 6;
+    }
+    put16(ck, 0);
+    if (!udpZero) {
+      uint32_t pseudo = addrSum + proto + (l4len >> 16) + (l4len & 0xffff);
+      uint32_t s = pseudo + sumBytes(t, hdr - l4) + checksumSum16(o + hdr, n);
+      uint32_t c = ~fold(s) & 0xffff;
+      if (c == 0 && proto == 17) c = 0xffff;
+      put16(ck, c);
+    }
+    pos += n;
+  }
+  return GSO_OK;
+}
+
+Napi::Value GsoBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto inData = typedArg<uint8_t>(info, 0, "inData");
+  auto inOffs = typedArg<uint32_t>(info, 1, "inOffsets");
+  auto inLens = typedArg<uint32_t>(info, 2, "inLengths");
+  uint64_t start = uintArg(info, 3, "start", 0xffffffffu);
+  uint64_t end = uintArg(info, 4, "end", 0xffffffffu);
+  uint64_t mss = uintArg(info, 5, "mss", 65535);
+  uint64_t cfg = uintArg(info, 6, "cfg", 0xff);
+  auto outData = typedArg<uint8_t>(info, 7, "outData");
+  auto outOffs = typedArg<uint32_t>(info, 8, "outOffsets");
+  auto outLens = typedArg<uint32_t>(info, 9, "outLengths");
+  uint64_t outCount = uintArg(info, 10, "outCount", 0xffffffffu);
+  uint64_t outUsed = uintArg(info, 11, "outUsed", 0xffffffffu);
+  uint64_t outCap = uintArg(info, 12, "outCapacity", 0xffffffffu);
+  uint64_t align = uintArg(info, 13, "align", 64);
+  if (!info[14].IsTypedArray() || info[14].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "res has the wrong type");
+  auto res = info[14].As<Napi::Float64Array>();
+  if (mss < 1) throw Napi::RangeError::New(env, "mss must be at least 1");
+  if (start > end || end > inOffs.ElementLength() || end > inLens.ElementLength()) throw Napi::RangeError::New(env, "input range exceeds the offsets or lengths arrays");
+  const uint8_t* in = inData.Data();
+  const uint64_t inSize = inData.ElementLength();
+  const uint32_t* io = inOffs.Data();
+  const uint32_t* il = inLens.Data();
+  for (uint64_t i = start; i < end; i++) {
+    if (static_cast<uint64_t>(io[i]) + il[i] > inSize) throw Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the batch data");
+  }
+  if (align < 1 || (align & (align - 1)) != 0) throw Napi::RangeError::New(env, "align must be a power of two");
+  if (outCap > outOffs.ElementLength() || outCap > outLens.ElementLength() || outCount > outCap || outUsed > outData.ElementLength()) {
+    throw Napi::RangeError::New(env, "output counters exceed the output arrays");
+  }
+  if (res.ElementLength() < 4) throw Napi::RangeError::New(env, "res needs 4 entries");
+  Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, nullptr};
+  uint64_t i = start;
+  int err = GSO_OK;
+  for (; i < end; i++) {
+    int r = gsoFrame(in + io[i], il[i], static_cast<uint32_t>(mss), static_cast<int32_t>(cfg), out);
+    if (r == -1) break;
+    if (r != GSO_OK) {
+      err = r;
+      break;
+    }
+  }
+  res[0] = out.count;
+  res[1] = static_cast<double>(out.used);
+  res[2] = err;
+  res[3] = 0;
+  return Napi::Number::New(env, static_cast<double>(i));
+}
+
+}  // namespace
+
+void registerOffload(Napi::Env env, Napi::Object exports) {
+  exports.Set("groBatch", Napi::Function::New(env, GroBatch));
+  exports.Set("gsoBatch", Napi::Function::New(env, GsoBatch));
+}
+
+}  // namespace elysia
