@@ -4,3 +4,5 @@ export * from './backend.js';
 export type { NativeStatus, CpuFeatures } from './native.js';
 export * from './batch.js';
 export * from './wire/index.js';
+export * from './ebpf/index.js';
+export * from './capture/index.js';
