@@ -1,0 +1,622 @@
+// The guide's PacketAnalyzer, grown into a small Wireshark "Statistics" menu: per-protocol packet and
+// byte counts, a bidirectional conversation table (like `tshark -z conv,tcp`), top flows, and DPI of the
+// first payload bytes of each flow (HTTP/1.x, TLS ClientHello, DNS, QUIC). Flows live in typed arrays
+// behind an open-addressing hash so a packet costs a few hundred nanoseconds and no garbage.
+import { NetworkError } from '../errors.js';
+import { formatIpv4Address, formatIpv6Address } from '../wire/address.js';
+import { EthernetFrame } from '../wire/ethernet.js';
+import { nowTimestamp, splitNanoseconds, type CapturePacketInit } from './packet.js';
+import { PacketSummary, summarizePacket } from './summary.js';
+import { looksLikeHttpRequest, parseHttpRequest, type HttpRequestInfo } from './dpi/http.js';
+import { looksLikeTlsClientHello, parseTlsClientHello, type TlsClientHelloInfo } from './dpi/tls.js';
+import { parseDnsMessage, type DnsQueryInfo } from './dpi/dns.js';
+import { parseQuicLongHeader, type QuicLongHeaderInfo } from './dpi/quic.js';
+
+/** Per-protocol counters (bytes are frame lengths on the wire, as Wireshark's statistics count them). */
+export interface AnalyzerStats {
+  packets: number;
+  bytes: number;
+  ethPackets: number;
+  ethBytes: number;
+  arpPackets: number;
+  arpBytes: number;
+  ipv4Packets: number;
+  ipv4Bytes: number;
+  ipv6Packets: number;
+  ipv6Bytes: number;
+  icmpPackets: number;
+  icmpBytes: number;
+  icmpv6Packets: number;
+  icmpv6Bytes: number;
+  tcpPackets: number;
+  tcpBytes: number;
+  udpPackets: number;
+  udpBytes: number;
+  /** Packets that are none of ARP/ICMP/ICMPv6/TCP/UDP (other EtherTypes, IP protocols, later fragments). */
+  otherPackets: number;
+  otherBytes: number;
+  /** Packets with a cut or malformed header at some layer (counted in the layers above it as well). */
+  malformedPackets: number;
+  /** Application protocols found by DPI (packets). */
+  httpPackets: number;
+  tlsPackets: number;
+  dnsPackets: number;
+  quicPackets: number;
+  /** Time of the first and last packet (seconds since the epoch), 0 when empty. */
+  firstTime: number;
+  lastTime: number;
+}
+
+/** Coarse state of a conversation, estimated from the flags seen (TCP) or the directions seen (others). */
+export type ConversationState =
+  | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'CLOSING' | 'CLOSED' | 'RESET' | 'MIDSTREAM'
+  | 'UNIDIRECTIONAL' | 'BIDIRECTIONAL';
+
+/** An application protocol identified by DPI. */
+export type DpiKind = 'http' | 'tls' | 'dns' | 'quic';
+
+/** One DPI finding, tied to its conversation. */
+export type DpiFinding =
+  | ({ kind: 'http'; time: number; conversation: string } & HttpRequestInfo)
+  | ({ kind: 'tls'; time: number; conversation: string } & TlsClientHelloInfo)
+  | ({ kind: 'dns'; time: number; conversation: string } & DnsQueryInfo)
+  | ({ kind: 'quic'; time: number; conversation: string; dcidHex: string; scidHex: string } & QuicLongHeaderInfo);
+
+/** One bidirectional conversation. A is the side that sent the first packet seen. */
+export interface Conversation {
+  /** 'tcp', 'udp', 'icmp', 'icmpv6' or 'ip-<n>'. */
+  protocol: string;
+  ipVersion: 4 | 6;
+  addressA: string;
+  portA: number;
+  addressB: string;
+  portB: number;
+  packetsAtoB: number;
+  bytesAtoB: number;
+  packetsBtoA: number;
+  bytesBtoA: number;
+  packets: number;
+  bytes: number;
+  /** Seconds since the epoch of the first/last packet. */
+  firstTime: number;
+  lastTime: number;
+  /** Exact nanosecond timestamps of the first/last packet. */
+  firstTimestamp: bigint;
+  lastTimestamp: bigint;
+  duration: number;
+  /** TCP flag bits seen from each side (OR of every segment), 0 for other protocols. */
+  tcpFlagsAtoB: number;
+  tcpFlagsBtoA: number;
+  state: ConversationState;
+  /** Application protocol DPI found, and its most telling detail (host, SNI, query name). */
+  application: DpiKind | null;
+  applicationDetail: string | null;
+  /** 'A:portA <-> B:portB' (IPv6 addresses bracketed). */
+  key: string;
+}
+
+/** Options of a PacketAnalyzer. */
+export interface PacketAnalyzerOptions {
+  /** Payload-bearing packets inspected per conversation (default 8). 0 turns DPI off. */
+  dpiPacketsPerFlow?: number;
+  /** Most findings kept (default 100 000); counting continues beyond. */
+  maxFindings?: number;
+  /** Most conversations tracked (default 4 M); later new flows are counted in `untrackedPackets`. */
+  maxFlows?: number;
+  /** Link type of packets given without one (default Ethernet). */
+  linktype?: number;
+}
+
+// States as small numbers in the flow arrays.
+const ST_NEW = 0, ST_SYN_SENT = 1, ST_SYN_RECEIVED = 2, ST_ESTABLISHED = 3, ST_CLOSING = 4, ST_CLOSED = 5, ST_RESET = 6, ST_MIDSTREAM = 7;
+const STATE_NAMES: ConversationState[] = ['MIDSTREAM', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'CLOSING', 'CLOSED', 'RESET', 'MIDSTREAM'];
+const KEY_WORDS = 10;
+const FIN = 1, SYN = 2, RST = 4, ACK = 16;
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Packet-by-packet statistics, conversations and DPI (the guide's PacketAnalyzer). */
+export class PacketAnalyzer {
+  private readonly summary = new PacketSummary();
+  private readonly dpiBudget: number;
+  private readonly maxFindings: number;
+  private readonly maxFlows: number;
+  private readonly defaultLinktype: number;
+  private st: AnalyzerStats = PacketAnalyzer.emptyStats();
+  private firstSec = 0;
+  private firstNsec = 0;
+  private haveFirst = false;
+  // Flow table: keys (10 words: endpoint low addr[4], endpoint high addr[4], ports, proto|version) and per-flow lanes.
+  private cap = 0;
+  private count = 0;
+  private keys = new Uint32Array(0);
+  private table = new Int32Array(0);
+  private mask = 0;
+  private pktAB = new Float64Array(0);
+  private pktBA = new Float64Array(0);
+  private byteAB = new Float64Array(0);
+  private byteBA = new Float64Array(0);
+  private fSec = new Float64Array(0);
+  private fNsec = new Float64Array(0);
+  private lSec = new Float64Array(0);
+  private lNsec = new Float64Array(0);
+  private flagsAB = new Uint16Array(0);
+  private flagsBA = new Uint16Array(0);
+  /** 1 when A (the first sender) is the canonical low endpoint. */
+  private aIsLow = new Uint8Array(0);
+  private state = new Uint8Array(0);
+  private dpiLeft = new Uint8Array(0);
+  private app = new Uint8Array(0);
+  private appDetail = new Map<number, string>();
+  private findings: DpiFinding[] = [];
+  private findingCount = 0;
+  private readonly key = new Uint32Array(KEY_WORDS);
+  /** Packets of new flows met after maxFlows was reached. */
+  untrackedPackets = 0;
+
+  constructor(options: PacketAnalyzerOptions = {}) {
+    this.dpiBudget = Math.min(255, Math.max(0, options.dpiPacketsPerFlow ?? 8));
+    this.maxFindings = options.maxFindings ?? 100_000;
+    this.maxFlows = options.maxFlows ?? 4 * 1024 * 1024;
+    this.defaultLinktype = options.linktype ?? 1;
+    this.grow(1024);
+  }
+
+  static emptyStats(): AnalyzerStats {
+    return {
+      packets: 0, bytes: 0, ethPackets: 0, ethBytes: 0, arpPackets: 0, arpBytes: 0, ipv4Packets: 0, ipv4Bytes: 0, ipv6Packets: 0, ipv6Bytes: 0,
+      icmpPackets: 0, icmpBytes: 0, icmpv6Packets: 0, icmpv6Bytes: 0, tcpPackets: 0, tcpBytes: 0, udpPackets: 0, udpBytes: 0,
+      otherPackets: 0, otherBytes: 0, malformedPackets: 0, httpPackets: 0, tlsPackets: 0, dnsPackets: 0, quicPackets: 0, firstTime: 0, lastTime: 0,
+    };
+  }
+
+  /**
+   * Accounts one packet: a CapturePacket (or `{ data, linktype?, originalLength?, timestamp? }`), an
+   * EthernetFrame, or the bytes of an Ethernet frame. Hostile bytes are counted as malformed, never thrown.
+   */
+  analyzePacket(packet: CapturePacketInit | EthernetFrame | Uint8Array): void {
+    let data: Uint8Array;
+    let linktype = this.defaultLinktype;
+    let orig: number;
+    let sec: number;
+    let nsec: number;
+    if (packet instanceof Uint8Array) {
+      data = packet;
+      orig = data.length;
+      [sec, nsec] = nowTimestamp();
+    } else if (packet instanceof EthernetFrame) {
+      data = packet.serialize();
+      linktype = 1;
+      orig = data.length;
+      [sec, nsec] = nowTimestamp();
+    } else if (packet !== null && typeof packet === 'object' && packet.data instanceof Uint8Array) {
+      data = packet.data;
+      linktype = packet.linktype ?? this.defaultLinktype;
+      orig = packet.originalLength ?? data.length;
+      if (packet.tsSec !== undefined) {
+        sec = packet.tsSec;
+        nsec = packet.tsNsec ?? 0;
+      } else if (packet.timestamp !== undefined) [sec, nsec] = splitNanoseconds(packet.timestamp);
+      else [sec, nsec] = nowTimestamp();
+    } else {
+      throw new NetworkError('INVALID_ARGUMENT', 'analyzePacket needs a packet, an EthernetFrame or a Uint8Array', { field: 'packet' });
+    }
+    this.account(data, linktype, orig, sec, nsec);
+  }
+
+  /** The hot path: all numbers, no allocation for packets of known flows. */
+  account(data: Uint8Array, linktype: number, orig: number, sec: number, nsec: number): void {
+    const st = this.st;
+    const s = summarizePacket(data, linktype, this.summary);
+    st.packets++;
+    st.bytes += orig;
+    const t = sec + nsec / 1e9;
+    if (!this.haveFirst) {
+      this.haveFirst = true;
+      this.firstSec = sec;
+      this.firstNsec = nsec;
+      st.firstTime = t;
+    }
+    st.lastTime = t;
+    if (linktype === 1 && s.linkOk) {
+      st.ethPackets++;
+      st.ethBytes += orig;
+    }
+    if (s.malformed !== null) st.malformedPackets++;
+    if (s.ipVersion === 4) {
+      st.ipv4Packets++;
+      st.ipv4Bytes += orig;
+    } else if (s.ipVersion === 6) {
+      st.ipv6Packets++;
+      st.ipv6Bytes += orig;
+    }
+    switch (s.kind) {
+      case 'tcp':
+        st.tcpPackets++;
+        st.tcpBytes += orig;
+        break;
+      case 'udp':
+        st.udpPackets++;
+        st.udpBytes += orig;
+        break;
+      case 'icmp':
+        st.icmpPackets++;
+        st.icmpBytes += orig;
+        break;
+      case 'icmpv6':
+        st.icmpv6Packets++;
+        st.icmpv6Bytes += orig;
+        break;
+      case 'arp':
+        st.arpPackets++;
+        st.arpBytes += orig;
+        break;
+      default:
+        st.otherPackets++;
+        st.otherBytes += orig;
+    }
+    if (s.ipVersion !== 0 && s.protocol >= 0) this.flow(s, orig, sec, nsec, t);
+  }
+
+  private flow(s: PacketSummary, orig: number, sec: number, nsec: number, t: number): void {
+    const k = this.key;
+    const d = s.data;
+    // Endpoints as 4 words each (IPv4 v4-mapped, RFC 4291 §2.5.5.2) so both versions share one table.
+    let a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number;
+    if (s.ipVersion === 4) {
+      a0 = 0; a1 = 0; a2 = 0xffff; a3 = s.src4;
+      b0 = 0; b1 = 0; b2 = 0xffff; b3 = s.dst4;
+    } else {
+      const p = s.src6, q = s.dst6;
+      a0 = ((d[p]! << 24) | (d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!) >>> 0;
+      a1 = ((d[p + 4]! << 24) | (d[p + 5]! << 16) | (d[p + 6]! << 8) | d[p + 7]!) >>> 0;
+      a2 = ((d[p + 8]! << 24) | (d[p + 9]! << 16) | (d[p + 10]! << 8) | d[p + 11]!) >>> 0;
+      a3 = ((d[p + 12]! << 24) | (d[p + 13]! << 16) | (d[p + 14]! << 8) | d[p + 15]!) >>> 0;
+      b0 = ((d[q]! << 24) | (d[q + 1]! << 16) | (d[q + 2]! << 8) | d[q + 3]!) >>> 0;
+      b1 = ((d[q + 4]! << 24) | (d[q + 5]! << 16) | (d[q + 6]! << 8) | d[q + 7]!) >>> 0;
+      b2 = ((d[q + 8]! << 24) | (d[q + 9]! << 16) | (d[q + 10]! << 8) | d[q + 11]!) >>> 0;
+      b3 = ((d[q + 12]! << 24) | (d[q + 13]! << 16) | (d[q + 14]! << 8) | d[q + 15]!) >>> 0;
+    }
+    const hasPorts = s.kind === 'tcp' || s.kind === 'udp';
+    const sp = hasPorts ? s.srcPort : 0;
+    const dp = hasPorts ? s.dstPort : 0;
+    // Canonical order: the lower (address, port) first, so both directions find the same entry.
+    let srcLow: boolean;
+    if (a0 !== b0) srcLow = a0 < b0;
+    else if (a1 !== b1) srcLow = a1 < b1;
+    else if (a2 !== b2) srcLow = a2 < b2;
+    else if (a3 !== b3) srcLow = a3 < b3;
+    else srcLow = sp <= dp;
+    if (srcLow) {
+      k[0] = a0; k[1] = a1; k[2] = a2; k[3] = a3; k[4] = b0; k[5] = b1; k[6] = b2; k[7] = b3;
+      k[8] = ((sp << 16) | dp) >>> 0;
+    } else {
+      k[0] = b0; k[1] = b1; k[2] = b2; k[3] = b3; k[4] = a0; k[5] = a1; k[6] = a2; k[7] = a3;
+      k[8] = ((dp << 16) | sp) >>> 0;
+    }
+    k[9] = (s.protocol << 8) | s.ipVersion;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < KEY_WORDS; i++) {
+      h = Math.imul(h ^ k[i]!, 0x01000193);
+      h ^= h >>> 15;
+    }
+    const keys = this.keys;
+    let slot = h & this.mask;
+    let idx = -1;
+    for (;;) {
+      const e = this.table[slot]!;
+      if (e === 0) break;
+      const f = e - 1;
+      const o = f * KEY_WORDS;
+      if (keys[o + 8] === k[8] && keys[o + 3] === k[3] && keys[o + 7] === k[7] && keys[o + 9] === k[9] &&
+        keys[o] === k[0] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 4] === k[4] && keys[o + 5] === k[5] && keys[o + 6] === k[6]) {
+        idx = f;
+        break;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    if (idx < 0) {
+      if (this.count >= this.maxFlows) {
+        this.untrackedPackets++;
+        return;
+      }
+      if (this.count + 1 > this.cap) {
+        this.grow(this.cap * 2);
+        // The table was rebuilt: find the free slot again.
+        slot = h & this.mask;
+        while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
+      }
+      idx = this.count++;
+      this.keys.set(k, idx * KEY_WORDS);
+      this.table[slot] = idx + 1;
+      this.aIsLow[idx] = srcLow ? 1 : 0;
+      this.fSec[idx] = sec;
+      this.fNsec[idx] = nsec;
+      this.dpiLeft[idx] = this.dpiBudget;
+      this.state[idx] = ST_NEW;
+    }
+    const fwd = (srcLow ? 1 : 0) === this.aIsLow[idx];
+    if (fwd) {
+      this.pktAB[idx] = this.pktAB[idx]! + 1;
+      this.byteAB[idx] = this.byteAB[idx]! + orig;
+    } else {
+      this.pktBA[idx] = this.pktBA[idx]! + 1;
+      this.byteBA[idx] = this.byteBA[idx]! + orig;
+    }
+    this.lSec[idx] = sec;
+    this.lNsec[idx] = nsec;
+    if (s.kind === 'tcp') {
+      const fl = s.tcpFlags;
+      if (fwd) this.flagsAB[idx] = this.flagsAB[idx]! | fl;
+      else this.flagsBA[idx] = this.flagsBA[idx]! | fl;
+      this.tcpState(idx, fl, fwd);
+    }
+    if (s.payloadLength > 0 && this.dpiLeft[idx]! > 0 && (s.kind === 'tcp' || s.kind === 'udp')) {
+      this.dpiLeft[idx] = this.dpiLeft[idx]! - 1;
+      this.inspect(s, idx, t);
+    }
+  }
+
+  /** A rough connection tracker (RFC 9293 §3.5-3.6 handshake and close as seen from the middle). */
+  private tcpState(i: number, fl: number, fwd: boolean): void {
+    const cur = this.state[i]!;
+    if (fl & RST) {
+      this.state[i] = ST_RESET;
+      return;
+    }
+    let next = cur;
+    switch (cur) {
+      case ST_NEW:
+        next = fl & SYN ? (fl & ACK ? ST_SYN_RECEIVED : ST_SYN_SENT) : ST_MIDSTREAM;
+        break;
+      case ST_SYN_SENT:
+        if (!fwd && fl & SYN && fl & ACK) next = ST_SYN_RECEIVED;
+        break;
+      case ST_SYN_RECEIVED:
+        if (fwd && fl & ACK && !(fl & SYN)) next = ST_ESTABLISHED;
+        break;
+      default:
+        break;
+    }
+    if (fl & FIN && next !== ST_RESET) {
+      const finA = (this.flagsAB[i]! & FIN) !== 0;
+      const finB = (this.flagsBA[i]! & FIN) !== 0;
+      next = finA && finB ? ST_CLOSED : ST_CLOSING;
+    }
+    this.state[i] = next;
+  }
+
+  private inspect(s: PacketSummary, idx: number, t: number): void {
+    const d = s.data;
+    const off = s.payloadOffset;
+    // Bound the payload by what was captured.
+    const len = Math.min(s.payloadLength, d.length - off);
+    if (len <= 0) return;
+    try {
+      if (s.kind === 'tcp') {
+        if (looksLikeHttpRequest(d, off, len)) {
+          const h = parseHttpRequest(d, off, len);
+          if (h) {
+            this.st.httpPackets++;
+            this.note(idx, 1, h.host ?? h.uri, { kind: 'http', time: t, conversation: '', ...h });
+          }
+        } else if (looksLikeTlsClientHello(d, off, len)) {
+          const h = parseTlsClientHello(d, off, len);
+          if (h) {
+            this.st.tlsPackets++;
+            this.note(idx, 2, h.sni ?? (h.alpn.length ? h.alpn.join(',') : ''), { kind: 'tls', time: t, conversation: '', ...h });
+          }
+        }
+        return;
+      }
+      const sp = s.srcPort, dp = s.dstPort;
+      if (sp === 53 || dp === 53 || sp === 5353 || dp === 5353 || sp === 5355 || dp === 5355) {
+        const q = parseDnsMessage(d, off, len);
+        if (q) {
+          this.st.dnsPackets++;
+          // Keep inspecting DNS flows: each packet is a new question or answer.
+          this.dpiLeft[idx] = this.dpiBudget;
+          this.note(idx, 3, q.name, { kind: 'dns', time: t, conversation: '', ...q });
+          return;
+        }
+      }
+      const qh = parseQuicLongHeader(d, off, len, sp === 443 || dp === 443);
+      if (qh) {
+        this.st.quicPackets++;
+        this.note(idx, 4, `v${qh.version.toString(16)} dcid ${hex(qh.dcid)}`, { kind: 'quic', time: t, conversation: '', ...qh, dcidHex: hex(qh.dcid), scidHex: hex(qh.scid) });
+      }
+    } catch {
+      // The DPI parsers check every length; this guard only keeps a bug in them from stopping the analysis.
+    }
+  }
+
+  private note(idx: number, app: number, detail: string, f: DpiFinding): void {
+    if (this.app[idx] === 0) {
+      this.app[idx] = app;
+      this.appDetail.set(idx, detail);
+    }
+    this.findingCount++;
+    if (this.findings.length < this.maxFindings) {
+      f.conversation = this.keyString(idx);
+      this.findings.push(f);
+    }
+  }
+
+  private grow(cap: number): void {
+    const copyF = (a: Float64Array) => {
+      const n = new Float64Array(cap);
+      n.set(a.subarray(0, this.count));
+      return n;
+    };
+    const copyU16 = (a: Uint16Array) => {
+      const n = new Uint16Array(cap);
+      n.set(a.subarray(0, this.count));
+      return n;
+    };
+    const copyU8 = (a: Uint8Array) => {
+      const n = new Uint8Array(cap);
+      n.set(a.subarray(0, this.count));
+      return n;
+    };
+    const keys = new Uint32Array(cap * KEY_WORDS);
+    keys.set(this.keys.subarray(0, this.count * KEY_WORDS));
+    this.keys = keys;
+    this.pktAB = copyF(this.pktAB);
+    this.pktBA = copyF(this.pktBA);
+    this.byteAB = copyF(this.byteAB);
+    this.byteBA = copyF(this.byteBA);
+    this.fSec = copyF(this.fSec);
+    this.fNsec = copyF(this.fNsec);
+    this.lSec = copyF(this.lSec);
+    this.lNsec = copyF(this.lNsec);
+    this.flagsAB = copyU16(this.flagsAB);
+    this.flagsBA = copyU16(this.flagsBA);
+    this.aIsLow = copyU8(this.aIsLow);
+    this.state = copyU8(this.state);
+    this.dpiLeft = copyU8(this.dpiLeft);
+    this.app = copyU8(this.app);
+    this.cap = cap;
+    // Load factor ≤ 1/2 keeps linear probing short.
+    const size = cap * 2;
+    this.table = new Int32Array(size);
+    this.mask = size - 1;
+    for (let f = 0; f < this.count; f++) {
+      const o = f * KEY_WORDS;
+      let h = 0x811c9dc5;
+      for (let i = 0; i < KEY_WORDS; i++) {
+        h = Math.imul(h ^ keys[o + i]!, 0x01000193);
+        h ^= h >>> 15;
+      }
+      let slot = h & this.mask;
+      while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.table[slot] = f + 1;
+    }
+  }
+
+  private endpoint(idx: number, side: 'a' | 'b'): [string, number] {
+    const o = idx * KEY_WORDS;
+    const k = this.keys;
+    const lowIsA = this.aIsLow[idx] === 1;
+    const low = (side === 'a') === lowIsA;
+    const base = o + (low ? 0 : 4);
+    const port = low ? k[o + 8]! >>> 16 : k[o + 8]! & 0xffff;
+    const v = k[o + 9]! & 0xff;
+    if (v === 4) return [formatIpv4Address(k[base + 3]!), port];
+    const b = new Uint8Array(16);
+    for (let i = 0; i < 4; i++) {
+      const w = k[base + i]!;
+      b[i * 4] = w >>> 24;
+      b[i * 4 + 1] = (w >>> 16) & 0xff;
+      b[i * 4 + 2] = (w >>> 8) & 0xff;
+      b[i * 4 + 3] = w & 0xff;
+    }
+    return [formatIpv6Address(b, 0), port];
+  }
+
+  private keyString(idx: number): string {
+    const [a, pa] = this.endpoint(idx, 'a');
+    const [b, pb] = this.endpoint(idx, 'b');
+    const v6 = (this.keys[idx * KEY_WORDS + 9]! & 0xff) === 6;
+    const fa = v6 ? `[${a}]` : a;
+    const fb = v6 ? `[${b}]` : b;
+    const proto = this.protocolName(idx);
+    if (proto === 'tcp' || proto === 'udp') return `${proto} ${fa}:${pa} <-> ${fb}:${pb}`;
+    return `${proto} ${fa} <-> ${fb}`;
+  }
+
+  private protocolName(idx: number): string {
+    const p = this.keys[idx * KEY_WORDS + 9]! >>> 8;
+    return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : p === 58 ? 'icmpv6' : `ip-${p}`;
+  }
+
+  private conversation(idx: number): Conversation {
+    const [addressA, portA] = this.endpoint(idx, 'a');
+    const [addressB, portB] = this.endpoint(idx, 'b');
+    const protocol = this.protocolName(idx);
+    const ab = this.pktAB[idx]!, ba = this.pktBA[idx]!;
+    let state: ConversationState;
+    if (protocol === 'tcp') state = STATE_NAMES[this.state[idx]!]!;
+    else state = ab > 0 && ba > 0 ? 'BIDIRECTIONAL' : 'UNIDIRECTIONAL';
+    const fs = this.fSec[idx]!, fn = this.fNsec[idx]!, ls = this.lSec[idx]!, ln = this.lNsec[idx]!;
+    const app = this.app[idx]!;
+    return {
+      protocol,
+      ipVersion: (this.keys[idx * KEY_WORDS + 9]! & 0xff) === 6 ? 6 : 4,
+      addressA, portA, addressB, portB,
+      packetsAtoB: ab, bytesAtoB: this.byteAB[idx]!, packetsBtoA: ba, bytesBtoA: this.byteBA[idx]!,
+      packets: ab + ba, bytes: this.byteAB[idx]! + this.byteBA[idx]!,
+      firstTime: fs + fn / 1e9, lastTime: ls + ln / 1e9,
+      firstTimestamp: BigInt(fs) * 1_000_000_000n + BigInt(fn),
+      lastTimestamp: BigInt(ls) * 1_000_000_000n + BigInt(ln),
+      duration: (ls - fs) + (ln - fn) / 1e9,
+      tcpFlagsAtoB: this.flagsAB[idx]!, tcpFlagsBtoA: this.flagsBA[idx]!,
+      state,
+      application: app === 0 ? null : (['http', 'tls', 'dns', 'quic'] as const)[app - 1]!,
+      applicationDetail: this.appDetail.get(idx) ?? null,
+      key: this.keyString(idx),
+    };
+  }
+
+  /** The per-protocol counters (a copy). */
+  getStats(): AnalyzerStats {
+    return { ...this.st };
+  }
+
+  /** Number of conversations tracked. */
+  get conversationCount(): number {
+    return this.count;
+  }
+
+  /** Every conversation in order of first appearance (optionally of one protocol: 'tcp', 'udp' …). */
+  getConversations(protocol?: string): Conversation[] {
+    const out: Conversation[] = [];
+    for (let i = 0; i < this.count; i++) {
+      if (protocol !== undefined && this.protocolName(i) !== protocol) continue;
+      out.push(this.conversation(i));
+    }
+    return out;
+  }
+
+  /** The n largest conversations by bytes (default) or packets. */
+  getTopFlows(n = 10, by: 'bytes' | 'packets' = 'bytes'): Conversation[] {
+    if (!(n >= 0)) throw new NetworkError('INVALID_ARGUMENT', `n must be ≥ 0, got ${n}`, { field: 'n' });
+    if (by !== 'bytes' && by !== 'packets') throw new NetworkError('INVALID_ARGUMENT', `by must be 'bytes' or 'packets', got '${String(by)}'`, { field: 'by' });
+    const idx = Array.from({ length: this.count }, (_, i) => i);
+    const w = (i: number) => (by === 'bytes' ? this.byteAB[i]! + this.byteBA[i]! : this.pktAB[i]! + this.pktBA[i]!);
+    idx.sort((x, y) => w(y) - w(x) || x - y);
+    return idx.slice(0, n).map((i) => this.conversation(i));
+  }
+
+  /** DPI findings in order (up to maxFindings), optionally of one kind. */
+  getDpiFindings(kind?: DpiKind): DpiFinding[] {
+    return kind === undefined ? this.findings.slice() : this.findings.filter((f) => f.kind === kind);
+  }
+
+  /** Findings made, including those beyond maxFindings. */
+  get dpiFindingCount(): number {
+    return this.findingCount;
+  }
+
+  /** Seconds since the epoch of the first packet, exact to the nanosecond as [sec, nsec]. */
+  get firstPacketTime(): [number, number] | null {
+    return this.haveFirst ? [this.firstSec, this.firstNsec] : null;
+  }
+
+  /** Forgets everything. */
+  reset(): void {
+    this.st = PacketAnalyzer.emptyStats();
+    this.haveFirst = false;
+    this.count = 0;
+    this.findings = [];
+    this.findingCount = 0;
+    this.appDetail.clear();
+    this.untrackedPackets = 0;
+    this.cap = 0;
+    this.keys = new Uint32Array(0);
+    this.grow(1024);
+  }
+}
