@@ -38,6 +38,7 @@
  *   concurrently (as in Linux: use atomic instructions for counters).
  */
 import { NetworkError } from '../errors.js';
+import { registerBpfHelper, type BpfHelperEnv, type BpfMapLike } from './helpers.js';
 
 /** Linux map type numbers we implement. */
 export const BPF_MAP_TYPE_HASH = 1;
@@ -153,7 +154,7 @@ export function bpfMapHash(bytes: Uint8Array, off: number, len: number): number 
  * (its `values` are a memory region; helpers 1–3 call {@link lookupValueOffset}/{@link updateElem}/
  * {@link deleteElem}) and from other threads (`BpfMap.attach(map.buffer)`).
  */
-export class BpfMap {
+export class BpfMap implements BpfMapLike {
   readonly buffer: SharedArrayBuffer;
   readonly type: number;
   readonly name: string;
@@ -695,3 +696,40 @@ export class BpfMap {
     }
   }
 }
+
+// ---- helpers 1–3 (Linux numbers, include/uapi/linux/bpf.h), over the program's maps ----
+
+function helperMap(env: BpfHelperEnv, handle: bigint, id: number): BpfMapLike {
+  const m = env.mapByHandle(handle);
+  if (m === undefined) {
+    throw new NetworkError('INVALID_ARGUMENT', `helper ${id} at pc ${env.pc}: r1 0x${handle.toString(16)} is not a map of this program`, {
+      pc: env.pc,
+      helper: id,
+    });
+  }
+  return m;
+}
+
+/** map_lookup_elem(map, key) → address of the value or 0 (NULL). */
+export function bpfMapLookupElemHelper(r1: bigint, r2: bigint, _r3: bigint, _r4: bigint, _r5: bigint, env: BpfHelperEnv): bigint {
+  const m = helperMap(env, r1, 1);
+  const off = m.lookupValueOffset(env.read(r2, m.keySize), 0);
+  return off < 0 ? 0n : env.mapValueAddress(m, off);
+}
+
+/** map_update_elem(map, key, value, flags) → 0 or a negative errno. */
+export function bpfMapUpdateElemHelper(r1: bigint, r2: bigint, r3: bigint, r4: bigint, _r5: bigint, env: BpfHelperEnv): bigint {
+  const m = helperMap(env, r1, 2);
+  const flags = r4 > 2n ? -1 : Number(r4);
+  return BigInt.asUintN(64, BigInt(m.updateElem(env.read(r2, m.keySize), 0, env.read(r3, m.valueSize), 0, flags)));
+}
+
+/** map_delete_elem(map, key) → 0 or a negative errno. */
+export function bpfMapDeleteElemHelper(r1: bigint, r2: bigint, _r3: bigint, _r4: bigint, _r5: bigint, env: BpfHelperEnv): bigint {
+  const m = helperMap(env, r1, 3);
+  return BigInt.asUintN(64, BigInt(m.deleteElem(env.read(r2, m.keySize), 0)));
+}
+
+registerBpfHelper(1, bpfMapLookupElemHelper, 'map_lookup_elem');
+registerBpfHelper(2, bpfMapUpdateElemHelper, 'map_update_elem');
+registerBpfHelper(3, bpfMapDeleteElemHelper, 'map_delete_elem');

@@ -201,3 +201,52 @@ describe('BpfMap.attach', () => {
     expect(hex(m.get(1))).toBe('02000000');
   });
 });
+
+describe('BpfMap: helpers 1-3 from programs', async () => {
+  const { assemble } = await import('../../src/ebpf/program.js');
+  // Counts packets per first byte in a hash map: lookup, insert when absent (update NOEXIST), atomic add.
+  const src = `
+    ldxb %r6, [%r1]
+    stxw [%r10-4], %r6
+    lddw %r1, map_fd 0
+    mov %r2, %r10
+    add %r2, -4
+    call 1
+    jne %r0, 0, have
+    stdw [%r10-16], 0
+    lddw %r1, map_fd 0
+    mov %r2, %r10
+    add %r2, -4
+    mov %r3, %r10
+    add %r3, -16
+    mov %r4, 1
+    call 2
+    lddw %r1, map_fd 0
+    mov %r2, %r10
+    add %r2, -4
+    call 1
+    jeq %r0, 0, out
+  have:
+    mov %r1, 1
+    lock add [%r0], %r1
+    ldxdw %r0, [%r0]
+    exit
+  out:
+    mov %r0, 0
+    exit`;
+  it.each(['interpreter', 'js'] as const)('count packets per key on %s, visible from TypeScript', (engine) => {
+    const m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8, name: 'count' });
+    const prog = assemble(src, { maps: [m] });
+    prog.verify();
+    for (const b of [1, 2, 1, 1, 3]) prog.run(new Uint8Array([b]), { engine });
+    expect(m.readCounter(1)).toBe(3n);
+    expect(m.readCounter(2)).toBe(1n);
+    expect(prog.run(new Uint8Array([3]), { engine })).toBe(2n);
+    // delete from a program
+    const del = assemble('stw [%r10-4], 1\nlddw %r1, map_fd 0\nmov %r2, %r10\nadd %r2, -4\ncall 3\nexit', { maps: [m] });
+    del.verify();
+    expect(del.run(new Uint8Array(1), { engine })).toBe(0n);
+    expect(m.has(1)).toBe(false);
+    expect(del.run(new Uint8Array(1), { engine })).toBe(BigInt.asUintN(64, -2n));
+  });
+});
