@@ -1,0 +1,211 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { availableBackends, withBackend } from '../../src/backend.js';
+import { PacketBatch } from '../../src/batch.js';
+import { GroContext, GsoContext, gsoBatch, type GroPacket } from '../../src/offload/index.js';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH } from '../../src/wire/tcp.js';
+import { backends, useBackend } from '../helpers/backends.js';
+import { checksumsValid, payloadBytes, tcpFrame, tcpStream, udpFrame } from './frames.js';
+import { groRun, hex } from './run.js';
+
+const tcpSegmentArb = fc.record({
+  v6: fc.boolean(),
+  vlan: fc.option(fc.integer({ min: 0, max: 4095 }), { nil: undefined }),
+  len: fc.integer({ min: 1, max: 6000 }),
+  mss: fc.integer({ min: 1, max: 3000 }),
+  seq: fc.integer({ min: 0, max: 0xffffffff }),
+  ack: fc.integer({ min: 0, max: 0xffffffff }),
+  id: fc.integer({ min: 0, max: 0xffff }),
+  df: fc.boolean(),
+  window: fc.integer({ min: 0, max: 0xffff }),
+  extra: fc.subarray([TCP_PSH, TCP_FIN, TCP_CWR, TCP_ECE]),
+  ts: fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
+  seed: fc.integer({ min: 1, max: 1000 }),
+});
+
+describe.each(backends)('offload properties (%s backend)', (backend) => {
+  useBackend(backend);
+
+  it('GRO(GSO(x)) == x for any TCP segment and MSS', () => {
+    fc.assert(
+      fc.property(tcpSegmentArb, (a) => {
+        const x = tcpFrame({
+          v6: a.v6, vlan: a.vlan, seq: a.seq, ack: a.ack, id: a.id, df: a.df, window: a.window,
+          flags: a.extra.reduce((f, b) => f | b, TCP_ACK),
+          options: a.ts === undefined ? [] : [{ type: 'nop' }, { type: 'nop' }, { type: 'timestamps', value: a.ts, echo: 1 }],
+          payload: payloadBytes(a.len, a.seed),
+        });
+        const segs = new GsoContext(a.mss).segment(x);
+        expect(segs).toHaveLength(Math.ceil(a.len / a.mss));
+        const out = groRun(new GroContext(), segs, 'batch', { batchSize: 256 });
+        expect(out).toHaveLength(1);
+        expect(hex(out[0]!.frame)).toBe(hex(x));
+        expect(out[0]!.gso.segments).toBe(segs.length);
+        expect(out[0]!.gso.gsoSize).toBe(segs.length > 1 ? a.mss : 0);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('GRO(GSO(x)) == x for UDP datagrams and gso_size', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.integer({ min: 1, max: 8000 }), fc.integer({ min: 200, max: 1500 }), fc.integer({ min: 0, max: 0xffff }), (v6, len, gso, id) => {
+        fc.pre(Math.ceil(len / gso) <= 64);
+        const x = udpFrame({ v6, id, payload: payloadBytes(len, id + 1) });
+        const out = groRun(new GroContext(), new GsoContext(gso).segment(x), 'batch');
+        expect(out.map((p) => hex(p.frame))).toEqual([hex(x)]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('GSO(GRO(stream)) reproduces the stream byte for byte', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 1448 }),
+        fc.integer({ min: 1, max: 1448 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (count, size, last, v6, seq) => {
+          const lastSize = Math.min(last, size);
+          fc.pre(count * size <= 60000);
+          const stream = tcpStream(count, size, { v6, seq }, lastSize);
+          const merged = groRun(new GroContext(), stream, 'batch', { batchSize: 16 });
+          expect(merged).toHaveLength(1);
+          const again = new GsoContext(merged[0]!.gso.gsoSize || size).segment(merged[0]!.frame);
+          expect(again.map(hex)).toEqual(stream.map(hex));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('GSO(GRO(...)) restores interleaved flows and UDP streams', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 16, max: 1400 }), (flows, count, size) => {
+        const streams = Array.from({ length: flows }, (_, k) => tcpStream(count, size, { srcPort: 1000 + k }));
+        const udp = Array.from({ length: Math.min(count, 64) }, (_, i) => udpFrame({ id: 50 + i, payload: payloadBytes(size, i + 1) }));
+        const frames: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) {
+          for (const s of streams) frames.push(s[i]!);
+          if (udp[i]) frames.push(udp[i]!);
+        }
+        const merged = groRun(new GroContext({ maxFlows: 16 }), frames, 'batch', { batchSize: 33 });
+        const byFlow = new Map<string, string[]>();
+        for (const p of merged) {
+          const segs = new GsoContext(p.gso.gsoSize || size).segment(p.frame);
+          const key = hex(p.frame.subarray(26, 38));
+          byFlow.set(key, [...(byFlow.get(key) ?? []), ...segs.map(hex)]);
+        }
+        for (const s of [...streams, udp]) {
+          const key = hex(s[0]!.subarray(26, 38));
+          expect(byFlow.get(key)).toEqual(s.map(hex));
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('with checksum verification every aggregate verifies, whatever bytes arrive (fuzz)', () => {
+    const base = tcpStream(6, 300);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ i: fc.integer({ min: 0, max: 5 }), at: fc.nat(), xor: fc.integer({ min: 0, max: 255 }), cut: fc.nat() }), { minLength: 1, maxLength: 30 }),
+        (edits) => {
+          const frames = edits.map((e) => {
+            const f = base[e.i]!.slice();
+            f[e.at % f.length] ^= e.xor;
+            return e.cut % 5 === 0 ? f.subarray(0, e.cut % f.length) : f;
+          });
+          const out: GroPacket[] = groRun(new GroContext({ verifyChecksums: true, maxFlows: 2 }), frames, 'batch', { batchSize: 5 });
+          for (const p of out) if (p.gso.segments > 1) expect(checksumsValid(p.frame)).toBe(true);
+          // Every input byte count is accounted for: merged packets carry their segments' payloads.
+          expect(out.reduce((a, p) => a + p.gso.segments, 0)).toBe(frames.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+// The two backends must produce the same bytes, metadata and counters for any input, including garbage.
+const both = availableBackends().includes('native');
+describe.runIf(both)('TypeScript and native give identical results', () => {
+  const frameArb = fc.record({
+    kind: fc.constantFrom('tcp', 'tcp', 'tcp', 'udp', 'v6', 'junk'),
+    flow: fc.integer({ min: 0, max: 4 }),
+    step: fc.integer({ min: 0, max: 8 }),
+    size: fc.constantFrom(0, 1, 100, 100, 100, 1448),
+    flags: fc.constantFrom(TCP_ACK, TCP_ACK, TCP_ACK, TCP_ACK | TCP_PSH, TCP_ACK | TCP_FIN, TCP_ACK | TCP_CWR, 0x04),
+    idMode: fc.constantFrom('inc', 'fixed', 'rand'),
+    df: fc.boolean(),
+    mutate: fc.option(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { nil: undefined, freq: 6 }),
+  });
+  type FrameSpec = typeof frameArb extends fc.Arbitrary<infer T> ? T : never;
+  const build = (s: FrameSpec, i: number): Uint8Array => {
+    const seq = 1000 + s.step * 100;
+    const id = s.idMode === 'inc' ? s.step : s.idMode === 'fixed' ? 3 : (i * 7919) & 0xffff;
+    let f: Uint8Array;
+    if (s.kind === 'udp') f = udpFrame({ srcPort: 7000 + s.flow, id, df: s.df, payload: payloadBytes(Math.max(1, s.size), s.step) });
+    else if (s.kind === 'junk') f = payloadBytes(10 + s.size, i + 1);
+    else f = tcpFrame({ v6: s.kind === 'v6', srcPort: 4000 + s.flow, seq, id, df: s.df, flags: s.flags, payload: payloadBytes(s.size, s.step) });
+    if (s.mutate) {
+      f = f.slice();
+      f[s.mutate[0] % f.length] ^= s.mutate[1];
+    }
+    return f;
+  };
+
+  it('GRO over random mixed input', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 80 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 20 }), fc.boolean(), (specs, maxFlows, batchSize, verifyChecksums) => {
+        const frames = specs.map(build);
+        const go = (b: 'ts' | 'native') =>
+          withBackend(b, () => {
+            const ctx = new GroContext({ maxFlows, verifyChecksums });
+            const out = groRun(ctx, frames, 'batch', { batchSize, flush: false });
+            const late = ctx.flushTimeouts(0.5);
+            const rest = groRun(ctx, [], 'batch');
+            return { out: [...out, ...late, ...rest].map((p) => [hex(p.frame), p.gso]), stats: ctx.stats() };
+          });
+        expect(go('native')).toEqual(go('ts'));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('GRO state can switch backends between batches', () => {
+    const frames = Array.from({ length: 10 }, (_, k) => tcpStream(6, 500, { srcPort: 9000 + k })).flat();
+    const ref = withBackend('ts', () => groRun(new GroContext(), frames, 'batch').map((p) => hex(p.frame)));
+    const ctx = new GroContext();
+    const got: string[] = [];
+    for (let i = 0; i < frames.length; i += 7) {
+      withBackend(i % 2 ? 'ts' : 'native', () => got.push(...groRun(ctx, frames.slice(i, i + 7), 'batch', { flush: false }).map((p) => hex(p.frame))));
+    }
+    got.push(...ctx.flush().map((p) => hex(p.frame)));
+    expect(got).toEqual(ref);
+  });
+
+  it('GSO over random (and broken) frames', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 3 }), (specs, mss, bigger) => {
+        const frames = specs.map((s, i) => build({ ...s, size: s.size * (bigger + 1) }, i));
+        const go = (b: 'ts' | 'native') =>
+          withBackend(b, () => {
+            const input = PacketBatch.fromArray(frames);
+            const output = new PacketBatch({ capacity: 4096, byteCapacity: 1 << 20 });
+            let err: unknown = null;
+            try {
+              gsoBatch(input, output, mss);
+            } catch (e) {
+              err = (e as { code?: string; detail?: unknown }).code + JSON.stringify((e as { detail?: { index?: number } }).detail?.index);
+            }
+            return { out: output.toArray().map(hex), err };
+          });
+        expect(go('native')).toEqual(go('ts'));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
