@@ -766,13 +766,15 @@ static napi_value JitRegions(napi_env env, napi_callback_info info) {
   size_t n = c->nregions ? c->nregions : 1;
   napi_value ab, arr;
   void* d;
-  napi_create_arraybuffer(env, n * 16, &d, &ab);
+  napi_create_arraybuffer(env, (n + 1) * 16, &d, &ab);
   uint64_t* o = (uint64_t*)d;
   for (size_t i = 0; i < n; i++) {
     o[2 * i] = c->regions[i].base;
     o[2 * i + 1] = c->regions[i].len;
   }
-  napi_create_typedarray(env, napi_biguint64_array, n * 2, ab, 0, &arr);
+  o[2 * n] = c->b_index; /* the packet being run */
+  o[2 * n + 1] = 0;
+  napi_create_typedarray(env, napi_biguint64_array, (n + 1) * 2, ab, 0, &arr);
   return arr;
 }
 

@@ -1,0 +1,257 @@
+// The 'native' eBPF engine: x86-64 code from translate.ts, run by native/jit.c. Registered into program.ts's
+// engine registry on import. Without the addon (or off x86-64 Linux) the code is still produced
+// (`nativeCode()`), and runs fall back to the eBPF → JavaScript JIT, with the reason in `fallbackReason`.
+import type { PacketBatch } from '../../batch.js';
+import { NetworkError } from '../../errors.js';
+import { nativeAddon } from '../../native.js';
+import {
+  BpfProgramExit,
+  BpfRuntimeEnv,
+  getBpfHelper,
+  type BpfHelperEntry,
+} from '../helpers.js';
+import { BPF_DEFAULT_BUDGET, bpfBadCallx, bpfBudgetExceeded, bpfCallDepthExceeded, bpfFellOff, type BpfRunOptions } from '../interpreter.js';
+import '../maps.js'; // registers the map helpers 1–3 so their built-in entries can be recognised below
+import { BpfMemory, bpfOutOfBounds, BPF_REGION_FIRST_MAP, BPF_REGION_INPUT, BPF_REGION_STACK, BPF_STACK_BYTES } from '../memory.js';
+import { registerBpfEngine, type BpfCompiledProgram, type BpfProgram } from '../program.js';
+import { BPF_ACCESS_PROVED, verifyProgram } from '../verifier.js';
+import { JIT_HELPER_SLOTS, JIT_STATUS } from './layout.js';
+import { translateBpfToX64, type X64Translation } from './translate.js';
+
+/** Helpers with a C implementation in native/jit.c (id → kind), used when the program has not overridden them. */
+const NATIVE_HELPER_IDS = [1, 2, 3, 5, 7] as const;
+const builtinHelpers = new Map<number, BpfHelperEntry | undefined>(NATIVE_HELPER_IDS.map((id) => [id, getBpfHelper(id)]));
+
+/** Options of the native compilation. */
+export interface X64JitCompileOptions {
+  /**
+   * 'verifier' (default): drop the checks of accesses the verifier proved in bounds (when it accepts the
+   * program); 'none': keep a run-time check on every access except the translator's own trivial proofs;
+   * 'all-checked': check every access, even stack slots through r10.
+   */
+  proofs?: 'verifier' | 'none' | 'all-checked';
+}
+
+/** Whether native JIT code can run in this process. */
+export function x64JitAvailable(): boolean {
+  return nativeAddon !== null && typeof nativeAddon.bpfJitCreate === 'function' && process.arch === 'x64' && process.platform === 'linux';
+}
+
+function unavailableReason(): string {
+  if (process.arch !== 'x64' || process.platform !== 'linux') return `the x86-64 JIT needs x86-64 Linux (this is ${process.platform}-${process.arch})`;
+  if (!nativeAddon) return 'the native addon is not loaded';
+  return 'the native addon has no JIT shim (rebuild it)';
+}
+
+/** A program compiled to x86-64. */
+export class X64CompiledProgram implements BpfCompiledProgram {
+  readonly engine = 'native';
+  readonly translation: X64Translation;
+  /** Why runs use the JavaScript JIT instead of the machine code, or null when they do not. */
+  readonly fallbackReason: string | null;
+  /** Whether the verifier accepted the program (its proofs then removed run-time checks). */
+  readonly verified: boolean;
+  private handle: object | null = null;
+  private readonly out = new BigUint64Array(8);
+  private readonly stackBuffer: ArrayBuffer;
+  private readonly stack: Uint8Array;
+  private readonly memory: BpfMemory;
+  private readonly env: BpfRuntimeEnv;
+  private fallback: BpfCompiledProgram | null = null;
+  private current: { data: Uint8Array; start: number; len: number; batch: PacketBatch | null } = { data: new Uint8Array(0), start: 0, len: 0, batch: null };
+  private regionsCache: BigUint64Array | null = null;
+
+  constructor(private readonly program: BpfProgram, options: X64JitCompileOptions = {}) {
+    const proofs = options.proofs ?? 'verifier';
+    let proved: Uint8Array | undefined;
+    let verified = false;
+    if (proofs === 'verifier') {
+      try {
+        const r = verifyProgram(program.insns, { maps: program.mapList, helpers: (id) => program.helpers.has(id), budget: BPF_DEFAULT_BUDGET });
+        proved = r.access;
+        verified = true;
+      } catch {
+        // Unverified programs still run (every engine runs them), with every access checked.
+      }
+    }
+    this.verified = verified;
+    this.translation = translateBpfToX64(program.insns, program.mapList.length, {
+      proveSafe: proofs !== 'all-checked',
+      proved: proved ? (pc) => proved[pc] === BPF_ACCESS_PROVED : undefined,
+    });
+    // The stack sits in the middle of 128 KiB of its own so that no other region is within reach of a
+    // 16-bit offset from it: an access the TypeScript engines reject cannot land in a neighbour region here.
+    this.stackBuffer = new ArrayBuffer(65536 + BPF_STACK_BYTES + 65536);
+    this.stack = new Uint8Array(this.stackBuffer, 65536, BPF_STACK_BYTES);
+    this.memory = new BpfMemory(program.mapList);
+    const sr = this.memory.regions[BPF_REGION_STACK]!;
+    sr.bytes = this.stack;
+    sr.view = new DataView(this.stackBuffer, 65536, BPF_STACK_BYTES);
+    this.env = new BpfRuntimeEnv(this.memory, program.mapList);
+    this.fallbackReason = x64JitAvailable() ? null : unavailableReason();
+  }
+
+  /** The x86-64 machine code. */
+  nativeCode(): Uint8Array {
+    return this.translation.code.slice();
+  }
+
+  private jsFallback(): BpfCompiledProgram {
+    this.fallback ??= this.program.compile('js');
+    return this.fallback;
+  }
+
+  private ensureHandle(): object {
+    if (this.handle) return this.handle;
+    const addon = nativeAddon!;
+    const maps = this.program.mapList;
+    const regions = [this.stack, ...maps.map((m) => m.values)];
+    const writable = Uint8Array.from([1, ...maps.map((m) => (m.readOnly ? 0 : 1))]);
+    const kinds = new Int32Array(JIT_HELPER_SLOTS);
+    for (const id of NATIVE_HELPER_IDS) {
+      const b = builtinHelpers.get(id);
+      if (b !== undefined && this.program.helpers.resolve(id) === b) kinds[id] = id;
+    }
+    const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? (m as { buffer: SharedArrayBuffer }).buffer : null));
+    this.handle = addon.bpfJitCreate(this.translation.code, this.translation.entryOffset, regions, writable, this.out, (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc), kinds, bufs);
+    return this.handle;
+  }
+
+  // Host address ↔ virtual address for helpers written in TypeScript (they read memory by virtual address).
+  private toVirtual(v: bigint): bigint {
+    const regs = this.regionsCache!;
+    for (let i = 0; i * 2 < regs.length; i++) {
+      const base = regs[2 * i]!;
+      const len = regs[2 * i + 1]!;
+      if (base !== 0n && v >= base && v <= base + len) {
+        const off = v - base;
+        if (i === 0) return (BigInt(BPF_REGION_INPUT) << 32n) | BigInt(this.current.start + Number(off));
+        const region = i === 1 ? BPF_REGION_STACK : BPF_REGION_FIRST_MAP + (i - 2);
+        return (BigInt(region) << 32n) | off;
+      }
+    }
+    return v;
+  }
+
+  private toHost(v: bigint): bigint {
+    const hi = Number(v >> 32n);
+    const lo = Number(v & 0xffffffffn);
+    const regs = this.regionsCache!;
+    let i = -1;
+    let off = lo;
+    if (hi === BPF_REGION_INPUT) {
+      i = 0;
+      off = lo - this.current.start;
+    } else if (hi === BPF_REGION_STACK) i = 1;
+    else if (hi >= BPF_REGION_FIRST_MAP && hi - BPF_REGION_FIRST_MAP + 2 < regs.length / 2) i = hi - BPF_REGION_FIRST_MAP + 2;
+    if (i < 0 || off < 0 || BigInt(off) > regs[2 * i + 1]!) return v;
+    return regs[2 * i]! + BigInt(off);
+  }
+
+  private callJsHelper(id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number): bigint | [bigint] {
+    const h = this.program.helpers.resolve(id);
+    if (h === undefined) {
+      throw new NetworkError('UNSUPPORTED', `eBPF program calls unknown helper ${id} at pc ${pc}`, { pc, helper: id });
+    }
+    const regs = nativeAddon!.bpfJitRegions(this.handle!);
+    // The last pair is [index of the packet being run, 0].
+    this.regionsCache = regs.subarray(0, regs.length - 2);
+    const cur = this.current;
+    if (cur.batch) {
+      const idx = Number(regs[regs.length - 2]);
+      cur.start = cur.batch.offsets[idx]!;
+      cur.len = cur.batch.lengths[idx]!;
+      this.memory.setInput(cur.data, cur.start, cur.start + cur.len);
+    }
+    else this.memory.setInput(cur.data, 0, cur.len);
+    this.env.pc = pc;
+    try {
+      const r0 = h.fn(this.toVirtual(r1), this.toVirtual(r2), this.toVirtual(r3), this.toVirtual(r4), this.toVirtual(r5), this.env);
+      return this.toHost(BigInt.asUintN(64, r0));
+    } catch (e) {
+      if (e instanceof BpfProgramExit) return [e.r0];
+      throw e;
+    }
+  }
+
+  private throwError(index: number): never {
+    const o = Array.from(this.out);
+    const status = Number(o[1]!);
+    const pc = Number(o[2]!);
+    const size = Number(o[4]! & 0xffn);
+    const write = (o[4]! & 0x100n) !== 0n;
+    const addr = o[3]!;
+    switch (status) {
+      case JIT_STATUS.OOB: {
+        const region = Number(o[7]!);
+        let hi = 0;
+        let lo = Number(addr & 0xffffffffn);
+        if (region === 1) {
+          hi = BPF_REGION_INPUT;
+          lo += this.current.batch ? this.current.batch.offsets[index]! : 0;
+        } else if (region === 2) hi = BPF_REGION_STACK;
+        else if (region >= 3) hi = BPF_REGION_FIRST_MAP + region - 3;
+        else hi = Number(addr >> 32n);
+        throw bpfOutOfBounds(pc, hi, lo, size, write);
+      }
+      case JIT_STATUS.BUDGET:
+        throw bpfBudgetExceeded(pc, this.lastBudget);
+      case JIT_STATUS.DEPTH:
+        throw bpfCallDepthExceeded(pc);
+      case JIT_STATUS.CALLX:
+        throw bpfBadCallx(pc, Number(addr >> 32n) | 0, Number(addr & 0xffffffffn) | 0);
+      case JIT_STATUS.FELL_OFF:
+        throw bpfFellOff(pc);
+      default:
+        throw new NetworkError('UNSUPPORTED', `native eBPF run failed at pc ${pc} (status ${status})`, { pc, status });
+    }
+  }
+
+  private lastBudget = BPF_DEFAULT_BUDGET;
+
+  run(memory: Uint8Array, options: BpfRunOptions = {}): bigint {
+    if (this.fallbackReason !== null) return this.jsFallback().run(memory, options);
+    const h = this.ensureHandle();
+    const budget = options.budget ?? BPF_DEFAULT_BUDGET;
+    this.lastBudget = budget;
+    this.env.traceSink = options.onTrace;
+    this.current = { data: memory, start: 0, len: memory.length, batch: null };
+    this.stack.fill(0);
+    const errors = nativeAddon!.bpfJitRun(h, memory, budget);
+    if (errors !== 0) this.throwError(0);
+    return this.out[0]!;
+  }
+
+  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options: BpfRunOptions = {}): Uint32Array {
+    if (this.fallbackReason !== null) return this.jsFallback().runBatch(batch, verdicts, options);
+    const n = batch.length;
+    const v = verdicts ?? batch.verdicts ?? new Uint32Array(n);
+    if (v.length < n) {
+      throw new NetworkError('INVALID_ARGUMENT', `verdicts holds ${v.length} entries, the batch ${n}`, { field: 'verdicts', expected: n, actual: v.length });
+    }
+    const h = this.ensureHandle();
+    const budget = options.budget ?? BPF_DEFAULT_BUDGET;
+    this.lastBudget = budget;
+    this.env.traceSink = options.onTrace;
+    this.current = { data: batch.data, start: 0, len: 0, batch };
+    const errors = nativeAddon!.bpfJitRunBatch(h, batch.data, batch.offsets, batch.lengths, n, v, budget);
+    if (errors !== 0) this.throwError(Number(this.out[5]!));
+    return v;
+  }
+
+  /** Unmaps the machine code now (the garbage collector would do it later). */
+  dispose(): void {
+    if (this.handle) nativeAddon?.bpfJitFree(this.handle);
+    this.handle = null;
+  }
+}
+
+/** Compiles a program with the native JIT (also what `program.compile('native')` does). */
+export function compileBpfX64(program: BpfProgram, options?: X64JitCompileOptions): X64CompiledProgram {
+  return new X64CompiledProgram(program, options);
+}
+
+registerBpfEngine('native', {
+  compile: (program) => new X64CompiledProgram(program),
+  available: x64JitAvailable,
+});

@@ -1,0 +1,772 @@
+// eBPF → x86-64 translation. One pass over the instructions with a fixed register map in the System V
+// convention (as Linux arch/x86/net/bpf_jit_comp.c and uBPF do), so helper calls need no shuffling:
+//   r0 rax · r1 rdi · r2 rsi · r3 rdx · r4 rcx · r5 r8 · r6 rbx · r7 r13 · r8 r14 · r9 r15 · r10 rbp
+//   r12 = context block (layout.ts) · r9, r10, r11 = scratch.
+// Semantics are those of the interpreter (interpreter.ts), which follows RFC 9669; where the CPU differs we
+// emit the fix-up: division by zero (§4.1: quotient 0, remainder = dividend), INT_MIN / −1 (x86 #DE: handled
+// before idiv), 32-bit cmpxchg leaving rax's high half, shift counts (the CPU masks CL exactly as §4.1 asks).
+// Every load/store is checked against the regions (packet, stack, maps) unless proven in bounds; the batch
+// loop over a PacketBatch is part of the generated code, so a batch costs one call and one prologue.
+import { NetworkError } from '../../errors.js';
+import {
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_FUNC,
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_IDX,
+  BPF_PSEUDO_MAP_IDX_VALUE,
+  BPF_PSEUDO_MAP_VALUE,
+  bpfLddwValue,
+  type BpfInsn,
+} from '../isa.js';
+import { prepareBpfCode } from '../interpreter.js';
+import { BPF_REGION_CODE, BPF_REGION_MAP_HANDLE } from '../memory.js';
+import { CTX, JIT_HELPER_SLOTS, JIT_MAX_MAPS, JIT_STATUS, REGION, regionField } from './layout.js';
+import { ALU, CC, SHIFT, X64, X64Assembler, X64Label, type X64Mem, type X64Reg } from './x64.js';
+
+/** eBPF register → x86-64 register. */
+export const BPF_TO_X64: readonly X64Reg[] = [X64.rax, X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8, X64.rbx, X64.r13, X64.r14, X64.r15, X64.rbp];
+const CTXR = X64.r12;
+const T9 = X64.r9;
+const T10 = X64.r10;
+const T11 = X64.r11;
+
+/** Options of the translator. */
+export interface X64TranslateOptions {
+  /**
+   * Leave out the bounds checks of accesses proven in bounds (stack accesses through an unmodified r10 inside
+   * the current frame; legacy packet loads carry their own length test). Default true; false checks everything.
+   */
+  proveSafe?: boolean;
+  /** Accesses the verifier proved in bounds (verifier.ts `access[pc] === BPF_ACCESS_PROVED`): no check. */
+  proved?: (pc: number) => boolean;
+}
+
+/** The machine code of one program and where each eBPF instruction went. */
+export interface X64Translation {
+  code: Uint8Array;
+  /** Offset of the entry point `int64 entry(jit_ctx*)`. */
+  entryOffset: number;
+  /** Offset where the code of each pc starts (-1 for the second slot of LDDW). */
+  pcOffsets: Int32Array;
+  /** Offset where the program body ends and the shared stubs / cold paths begin. */
+  bodyEnd: number;
+  /** Loads/stores compiled with a run-time check, and those proven in bounds (no check). */
+  checkedAccesses: number;
+  provedAccesses: number;
+  /** Helper ids the program calls statically. */
+  helperIds: number[];
+}
+
+const SIZE_INDEX: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+
+function sizeOf(opcode: number): 1 | 2 | 4 | 8 {
+  switch (opcode & 0x18) {
+    case 0x10:
+      return 1;
+    case 0x08:
+      return 2;
+    case 0x00:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+// Jump ops → x86 condition codes (unsigned: a/ae/b/be; signed: g/ge/l/le). JSET is `test` + ne.
+const JCC: Record<number, number> = {
+  0x10: CC.e, 0x20: CC.a, 0x30: CC.ae, 0x40: CC.ne, 0x50: CC.ne, 0x60: CC.g, 0x70: CC.ge,
+  0xa0: CC.b, 0xb0: CC.be, 0xc0: CC.l, 0xd0: CC.le,
+};
+
+/** Whether instruction `insn` writes register r10 (allowed by the structural checks, never by the verifier). */
+function writesR10(insn: BpfInsn): boolean {
+  const cls = insn.opcode & 7;
+  if (insn.dst !== 10) return false;
+  return cls === 4 || cls === 7 || cls === 1 || insn.opcode === 0x18;
+}
+
+/**
+ * Translates a program to x86-64. Throws VERIFIER_REJECTED for what no engine runs (the same structural checks
+ * as the interpreter, `prepareBpfCode`) and UNSUPPORTED for programs beyond the native limits (maps > 62).
+ */
+export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, options: X64TranslateOptions = {}): X64Translation {
+  const prep = prepareBpfCode(insns, mapCount);
+  if (mapCount > JIT_MAX_MAPS) {
+    throw new NetworkError('UNSUPPORTED', `the native JIT handles at most ${JIT_MAX_MAPS} maps (program has ${mapCount})`, { field: 'maps' });
+  }
+  const proveSafe = options.proveSafe ?? true;
+  const n = insns.length;
+  const { funcStart, funcLen, lddwSecond } = prep;
+  const r10Fixed = !insns.some((i, pc) => !lddwSecond[pc] && writesR10(i));
+  const hasLocalCalls = insns.some((i, pc) => !lddwSecond[pc] && ((i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL) || i.opcode === 0x8d));
+  // Function 0 is entered only at depth 0 unless something can call it (call local / callx to pc 0).
+  const mainReentrant = insns.some(
+    (i, pc) => !lddwSecond[pc] && (i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL && pc + 1 + i.imm === 0)),
+  );
+  const funcStarts: number[] = [];
+  for (let pc = 0; pc < n; pc++) if (funcStart[pc] === pc) funcStarts.push(pc);
+
+  const a = new X64Assembler();
+  const labels: X64Label[] = Array.from({ length: n }, (_, i) => new X64Label(`pc${i}`));
+  const pcOffsets = new Int32Array(n).fill(-1);
+  const cold: (() => void)[] = [];
+  const helperIds = new Set<number>();
+  let checkedAccesses = 0;
+  let provedAccesses = 0;
+
+  const L = {
+    loop: new X64Label('loop'),
+    done: new X64Label('done'),
+    mainExit: new X64Label('main_exit'),
+    errorCommon: new X64Label('error_common'),
+    oob: new X64Label('oob'),
+    helperStatus: new X64Label('helper_status'),
+    regionCheck: new X64Label('region_check'),
+    ldAbsFail: new X64Label('ldabs_fail'),
+  };
+  const ctx = (disp: number): X64Mem => ({ base: CTXR, disp });
+
+  // Packet access sizes used by checked loads/stores: only their limits are refreshed per packet.
+  const sizesUsed = new Set<number>();
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const cls = i.opcode & 7;
+    if (cls === 1 || cls === 2 || cls === 3) sizesUsed.add(sizeOf(i.opcode));
+  }
+
+  // ---------------- prologue and the batch loop ----------------
+  const entryOffset = a.size;
+  for (const r of [X64.rbx, X64.rbp, X64.r12, X64.r13, X64.r14, X64.r15]) a.push(r);
+  a.aluRI(ALU.sub, 64, X64.rsp, 8); // 6 pushes + return address + 8 = 64: rsp 16-aligned for helper calls
+  a.movRR(64, CTXR, X64.rdi);
+  a.store(64, ctx(CTX.SAVED_RSP), X64.rsp);
+  a.bind(L.loop);
+  a.load(64, T11, ctx(CTX.B_INDEX));
+  a.aluRM(ALU.cmp, 64, T11, ctx(CTX.B_COUNT));
+  a.jcc(CC.ae, L.done);
+  a.load(64, T10, ctx(CTX.B_OFFS));
+  a.load(32, X64.rdi, { base: T10, index: T11, scale: 4, disp: 0 });
+  a.load(64, T10, ctx(CTX.B_LENS));
+  a.load(32, X64.rsi, { base: T10, index: T11, scale: 4, disp: 0 });
+  a.aluRM(ALU.add, 64, X64.rdi, ctx(CTX.B_DATA));
+  a.store(64, ctx(regionField(0, REGION.BASE)), X64.rdi);
+  a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
+  a.aluRR(ALU.xor, 32, T9, T9);
+  for (const s of [1, 2, 4, 8]) {
+    if (!sizesUsed.has(s)) continue;
+    // lim = len - size + 1, or 0 when the packet is shorter than the access (then no offset passes).
+    a.movRR(64, T10, X64.rsi);
+    if (s > 1) {
+      a.aluRI(ALU.sub, 64, T10, s - 1);
+      a.cmov(CC.b, 64, T10, T9);
+    }
+    a.store(64, ctx(regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8)), T10);
+  }
+  a.load(64, X64.rbp, ctx(CTX.FRAME0_TOP));
+  if (prep.hasBackEdges || hasLocalCalls) {
+    a.load(64, T10, ctx(CTX.BUDGET_INIT));
+    a.store(64, ctx(CTX.BUDGET), T10);
+  }
+  if (hasLocalCalls) a.storeImm(64, ctx(CTX.DEPTH), 0);
+  // Every register but r1, r2, r10 starts at 0, as in the interpreter.
+  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  a.jmp(labels[0]!);
+
+  // main_exit: r0 in rax → verdict, next packet.
+  a.bind(L.mainExit);
+  a.store(64, ctx(CTX.R0), X64.rax);
+  a.load(64, T11, ctx(CTX.B_INDEX));
+  a.load(64, T10, ctx(CTX.B_VERD));
+  a.store(32, { base: T10, index: T11, scale: 4, disp: 0 }, X64.rax);
+  a.aluRI(ALU.add, 64, T11, 1);
+  a.store(64, ctx(CTX.B_INDEX), T11);
+  a.jmp(L.loop);
+
+  // done: restore and return.
+  a.bind(L.done);
+  a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
+  a.load(64, X64.rax, ctx(CTX.ERR_COUNT));
+  a.aluRI(ALU.add, 64, X64.rsp, 8);
+  for (const r of [X64.r15, X64.r14, X64.r13, X64.r12, X64.rbp, X64.rbx]) a.pop(r);
+  a.ret();
+
+  // ---------------- helpers for emitting instructions ----------------
+  const R = (r: number): X64Reg => BPF_TO_X64[r]!;
+
+  /** A run-time error at pc: fill status/pc (and size) and go to the common error path. */
+  function errorStub(status: number, pc: number, extra?: () => void): X64Label {
+    const l = new X64Label(`err${pc}`);
+    cold.push(() => {
+      a.bind(l);
+      a.storeImm(64, ctx(CTX.STATUS), status);
+      a.storeImm(64, ctx(CTX.ERR_PC), pc);
+      extra?.();
+      a.jmp(L.errorCommon);
+    });
+    return l;
+  }
+
+  /** Charges the budget; on exhaustion, error at pc. */
+  function chargeBudget(amount: number, pc: number): void {
+    a.aluMI(ALU.sub, 64, ctx(CTX.BUDGET), amount);
+    a.jcc(CC.l, errorStub(JIT_STATUS.BUDGET, pc));
+  }
+
+  /**
+   * Computes the checked address of an access into r11 and returns the memory operand to use.
+   * Proven stack accesses use [rbp + off] directly.
+   */
+  function memOperand(base: number, off: number, size: 1 | 2 | 4 | 8, write: boolean, pc: number): X64Mem {
+    if (proveSafe && base === 10 && r10Fixed && off >= -512 && off + size <= 0) {
+      provedAccesses++;
+      return { base: X64.rbp, disp: off };
+    }
+    if (proveSafe && options.proved?.(pc)) {
+      provedAccesses++;
+      return { base: R(base), disp: off };
+    }
+    checkedAccesses++;
+    const si = SIZE_INDEX[size]!;
+    a.lea(T11, { base: R(base), disp: off });
+    a.movRR(64, T10, T11);
+    a.aluRM(ALU.sub, 64, T10, ctx(regionField(0, REGION.BASE)));
+    a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LIM + si * 8)));
+    const coldL = new X64Label(`chk${pc}`);
+    const hot = new X64Label(`hot${pc}`);
+    a.jcc(CC.ae, coldL);
+    a.bind(hot);
+    cold.push(() => {
+      a.bind(coldL);
+      a.movRI32(T9, si | (write ? 4 : 0));
+      a.call(L.regionCheck);
+      a.testRR(32, T10, T10);
+      a.jcc(CC.e, hot);
+      a.storeImm(64, ctx(CTX.ERR_PC), pc);
+      a.storeImm(64, ctx(CTX.ERR_SIZE), size | (write ? 0x100 : 0));
+      a.jmp(L.oob);
+    });
+    return { base: T11, disp: 0 };
+  }
+
+  /** r11 = the 64-bit (or zero-extended 32-bit) value of the second operand. */
+  function loadOperand(insn: BpfInsn, w: 32 | 64, into: X64Reg): void {
+    if (insn.opcode & 8) a.movRR(w, into, R(insn.src));
+    else if (w === 64) a.movImm(into, BigInt(insn.imm));
+    else a.movRI32(into, insn.imm >>> 0);
+  }
+
+  function emitDivMod(insn: BpfInsn, w: 32 | 64, isMod: boolean): void {
+    const d = R(insn.dst);
+    const signed = insn.off === 1;
+    const x = (insn.opcode & 8) !== 0;
+    if (!x && insn.imm === 0) {
+      // Known division by zero: RFC 9669 §4.1 — quotient 0, remainder = dividend (32-bit: zero-extended).
+      if (!isMod) a.aluRR(ALU.xor, 32, d, d);
+      else if (w === 32) a.movRR(32, d, d);
+      return;
+    }
+    if (x) a.movRR(w, T11, R(insn.src));
+    else if (w === 64) a.movRI64sx(T11, insn.imm);
+    else a.movRI32(T11, insn.imm >>> 0);
+    a.movRR(64, T9, X64.rax);
+    a.movRR(64, T10, X64.rdx);
+    a.movRR(w, X64.rax, d);
+    const zero = new X64Label();
+    const neg1 = new X64Label();
+    const fin = new X64Label();
+    a.testRR(w, T11, T11);
+    a.jcc(CC.e, zero);
+    if (signed) {
+      a.aluRI(ALU.cmp, w, T11, -1);
+      a.jcc(CC.e, neg1);
+      a.signExtendAx(w);
+    } else {
+      a.aluRR(ALU.xor, 32, X64.rdx, X64.rdx);
+    }
+    a.div(w, T11, signed);
+    if (isMod) a.movRR(w, X64.rax, X64.rdx);
+    a.jmp(fin);
+    if (signed) {
+      // x / -1 = -x (INT_MIN wraps to itself), x % -1 = 0: idiv would raise #DE on INT_MIN / -1.
+      a.bind(neg1);
+      if (isMod) a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
+      else a.neg(w, X64.rax);
+      a.jmp(fin);
+    }
+    a.bind(zero);
+    if (!isMod) a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
+    a.bind(fin);
+    a.movRR(64, T11, X64.rax);
+    a.movRR(64, X64.rax, T9);
+    a.movRR(64, X64.rdx, T10);
+    a.movRR(64, d, T11);
+  }
+
+  function emitShift(insn: BpfInsn, w: 32 | 64, op: number): void {
+    const d = R(insn.dst);
+    if (!(insn.opcode & 8)) {
+      const count = insn.imm & (w === 64 ? 63 : 31);
+      if (count !== 0) a.shiftRI(op, w, d, count);
+      else if (w === 32) a.movRR(32, d, d);
+      return;
+    }
+    const s = R(insn.src);
+    if (s === X64.rcx) {
+      a.shiftRCL(op, w, d);
+    } else if (d === X64.rcx) {
+      a.movRR(64, T11, X64.rcx);
+      a.movRR(64, X64.rcx, s);
+      a.shiftRCL(op, w, T11);
+      a.movRR(64, X64.rcx, T11);
+    } else {
+      a.movRR(64, T11, X64.rcx);
+      a.movRR(64, X64.rcx, s);
+      a.shiftRCL(op, w, d);
+      a.movRR(64, X64.rcx, T11);
+    }
+    // A 32-bit shift by a count of 0 must still clear the high half (RFC 9669 §4.1: 32-bit results zero-extend).
+    if (w === 32) a.movRR(32, d, d);
+  }
+
+  function emitHelperCallStatic(id: number, pc: number): void {
+    helperIds.add(id);
+    a.storeImm(64, ctx(CTX.CALL_PC), pc);
+    a.storeImm(64, ctx(CTX.CUR_HELPER), id);
+    emitHelperCallSlot(id < JIT_HELPER_SLOTS ? id : 0);
+  }
+
+  // The interpreter keeps r1..r5 across helper calls (the verifier makes them unreadable anyway): save them so
+  // even unverified programs see the same values on every engine. 5 pushes + 8 = 48 bytes keeps alignment.
+  function emitHelperCallSlot(slot: number | null): void {
+    for (const r of [X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8]) a.push(r);
+    a.aluRI(ALU.sub, 64, X64.rsp, 8);
+    a.movRR(64, T9, CTXR);
+    if (slot === null) a.callMem({ base: CTXR, index: T11, scale: 8, disp: CTX.HELPERS });
+    else a.callMem(ctx(CTX.HELPERS + slot * 8));
+    a.aluRI(ALU.add, 64, X64.rsp, 8);
+    for (const r of [X64.r8, X64.rcx, X64.rdx, X64.rsi, X64.rdi]) a.pop(r);
+    a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), 0);
+    a.jcc(CC.ne, L.helperStatus);
+  }
+
+  const funcLabels = new Map<number, X64Label>();
+  function emitLocalCall(target: number, pc: number): void {
+    chargeBudget(funcLen[target]!, pc);
+    a.aluMI(ALU.cmp, 64, ctx(CTX.DEPTH), 7);
+    a.jcc(CC.ae, errorStub(JIT_STATUS.DEPTH, pc));
+    a.aluMI(ALU.add, 64, ctx(CTX.DEPTH), 1);
+    // r6..r9 and r10 survive the call (RFC 9669 §4.3.1 / the interpreter's frame save); 5 pushes + return
+    // address = 48 bytes keeps rsp 16-aligned for helper calls in the callee.
+    for (const r of [X64.rbx, X64.r13, X64.r14, X64.r15, X64.rbp]) a.push(r);
+    a.aluRI(ALU.add, 64, X64.rbp, 512);
+    a.call(labels[target]!);
+    for (const r of [X64.rbp, X64.r15, X64.r14, X64.r13, X64.rbx]) a.pop(r);
+  }
+
+  // ---------------- the program body ----------------
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const insn = insns[pc]!;
+    a.bind(labels[pc]!);
+    pcOffsets[pc] = a.size;
+    if (funcStart[pc] === pc) funcLabels.set(pc, labels[pc]!);
+    const op = insn.opcode;
+    const cls = op & 7;
+    const d = R(insn.dst);
+    switch (cls) {
+      case 4: // ALU (32-bit)
+      case 7: {
+        // ALU64
+        const w: 32 | 64 = cls === 7 ? 64 : 32;
+        const aop = op & 0xf0;
+        const x = (op & 8) !== 0;
+        switch (aop) {
+          case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: {
+            const alu = aop === 0x00 ? ALU.add : aop === 0x10 ? ALU.sub : aop === 0x40 ? ALU.or : aop === 0x50 ? ALU.and : ALU.xor;
+            if (x) a.aluRR(alu, w, d, R(insn.src));
+            else a.aluRI(alu, w, d, insn.imm);
+            break;
+          }
+          case 0x20:
+            if (x) a.imulRR(w, d, R(insn.src));
+            else a.imulRRI(w, d, d, insn.imm);
+            break;
+          case 0x30:
+            emitDivMod(insn, w, false);
+            break;
+          case 0x90:
+            emitDivMod(insn, w, true);
+            break;
+          case 0x60:
+            emitShift(insn, w, SHIFT.shl);
+            break;
+          case 0x70:
+            emitShift(insn, w, SHIFT.shr);
+            break;
+          case 0xc0:
+            emitShift(insn, w, SHIFT.sar);
+            break;
+          case 0x80:
+            a.neg(w, d);
+            break;
+          case 0xb0:
+            if (!x) {
+              if (w === 64) a.movImm(d, BigInt(insn.imm));
+              else a.movRI32(d, insn.imm >>> 0);
+            } else if (insn.off === 0) {
+              a.movRR(w, d, R(insn.src));
+            } else {
+              // MOVSX (RFC 9669 §4.1): sign-extend the low 8/16/32 bits of src.
+              a.movsxRR(insn.off as 8 | 16 | 32, w, d, R(insn.src));
+            }
+            break;
+          case 0xd0: {
+            const width = insn.imm;
+            if (op === 0xd4) {
+              // to little-endian: a truncation on this host
+              if (width === 16) a.movzxRR(16, d, d);
+              else if (width === 32) a.movRR(32, d, d);
+            } else {
+              // 0xdc (to big-endian) and 0xd7 (bswap): a byte swap on this host
+              if (width === 16) {
+                a.rol16by8(d);
+                a.movzxRR(16, d, d);
+              } else if (width === 32) a.bswap(32, d);
+              else a.bswap(64, d);
+            }
+            break;
+          }
+          default:
+            throw new NetworkError('VERIFIER_REJECTED', `unknown ALU op 0x${op.toString(16)} at pc ${pc}`, { pc });
+        }
+        break;
+      }
+      case 0: {
+        // LD: LDDW and the legacy packet loads
+        if (op === 0x18) {
+          const next = insns[pc + 1]!.imm >>> 0;
+          switch (insn.src) {
+            case 0:
+              a.movImm(d, bpfLddwValue(insns, pc));
+              break;
+            case BPF_PSEUDO_MAP_FD:
+            case BPF_PSEUDO_MAP_IDX:
+              a.movImm(d, (BigInt(BPF_REGION_MAP_HANDLE) << 32n) | BigInt(insn.imm >>> 0));
+              break;
+            case BPF_PSEUDO_MAP_VALUE:
+            case BPF_PSEUDO_MAP_IDX_VALUE:
+              // The host address of the map's value storage + the offset in the second slot.
+              a.load(64, d, ctx(regionField(2 + insn.imm, REGION.BASE)));
+              if (next !== 0) {
+                a.movRI32(T11, next);
+                a.aluRR(ALU.add, 64, d, T11);
+              }
+              break;
+            case BPF_PSEUDO_FUNC:
+              a.movImm(d, (BigInt(BPF_REGION_CODE) << 32n) | BigInt((pc + 1 + insn.imm) >>> 0));
+              break;
+            default:
+              throw new NetworkError('VERIFIER_REJECTED', `lddw src ${insn.src} at pc ${pc} is not supported`, { pc });
+          }
+          break;
+        }
+        // LD_ABS / LD_IND (RFC 9669 §5.5, Linux semantics): offset = imm (+ src, 32-bit wrap); out of range
+        // ends the program with r0 = 0; the load is big-endian.
+        const size = sizeOf(op);
+        if ((op & 0xe0) === 0x40) {
+          a.movRR(32, T11, R(insn.src));
+          a.aluRI(ALU.add, 32, T11, insn.imm);
+        } else {
+          a.movRI32(T11, insn.imm >>> 0);
+        }
+        a.lea(T10, { base: T11, disp: size });
+        a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LEN)));
+        a.jcc(CC.a, L.ldAbsFail);
+        a.aluRM(ALU.add, 64, T11, ctx(regionField(0, REGION.BASE)));
+        const m: X64Mem = { base: T11, disp: 0 };
+        if (size === 1) a.load(8, X64.rax, m);
+        else if (size === 2) {
+          a.load(16, X64.rax, m);
+          a.rol16by8(X64.rax);
+          a.movzxRR(16, X64.rax, X64.rax);
+        } else {
+          a.load(32, X64.rax, m);
+          a.bswap(32, X64.rax);
+        }
+        break;
+      }
+      case 1: {
+        // LDX (MEM and MEMSX)
+        const size = sizeOf(op);
+        const m = memOperand(insn.src, insn.off, size, false, pc);
+        if ((op & 0xe0) === 0x80) a.loadSx((size * 8) as 8 | 16 | 32, d, m);
+        else a.load((size * 8) as 8 | 16 | 32 | 64, d, m);
+        break;
+      }
+      case 2: {
+        // ST imm
+        const size = sizeOf(op);
+        const m = memOperand(insn.dst, insn.off, size, true, pc);
+        a.storeImm((size * 8) as 8 | 16 | 32 | 64, m, size === 1 ? insn.imm & 0xff : size === 2 ? insn.imm & 0xffff : insn.imm);
+        break;
+      }
+      case 3: {
+        const size = sizeOf(op);
+        const s = R(insn.src);
+        if ((op & 0xe0) === 0x60) {
+          const m = memOperand(insn.dst, insn.off, size, true, pc);
+          a.store((size * 8) as 8 | 16 | 32 | 64, m, s);
+          break;
+        }
+        // ATOMIC (RFC 9669 §5.3), 32 or 64 bits, always `lock`ed (xchg locks implicitly).
+        const w: 32 | 64 = size === 8 ? 64 : 32;
+        const m = memOperand(insn.dst, insn.off, size, true, pc);
+        const aop = insn.imm;
+        switch (aop) {
+          case 0x00: a.lockAlu(ALU.add, w, m, s); break;
+          case 0x40: a.lockAlu(ALU.or, w, m, s); break;
+          case 0x50: a.lockAlu(ALU.and, w, m, s); break;
+          case 0xa0: a.lockAlu(ALU.xor, w, m, s); break;
+          case 0x01: a.lockXadd(w, m, s); break;
+          case 0xe1: a.xchgMR(w, m, s); break;
+          case 0xf1:
+            a.lockCmpxchg(w, m, s);
+            // A 32-bit cmpxchg that succeeds leaves rax untouched; r0 must be the zero-extended old value.
+            if (w === 32) a.movRR(32, X64.rax, X64.rax);
+            break;
+          case 0x41: case 0x51: case 0xa1: {
+            // fetch-or/and/xor: a cmpxchg loop with rax as the expected value.
+            const alu = aop === 0x41 ? ALU.or : aop === 0x51 ? ALU.and : ALU.xor;
+            const src = s === X64.rax ? T9 : s;
+            a.movRR(64, T9, X64.rax);
+            a.load(w, X64.rax, m);
+            const retry = new X64Label();
+            a.bind(retry);
+            a.movRR(64, T10, X64.rax);
+            a.aluRR(alu, w, T10, src);
+            a.lockCmpxchg(w, m, T10);
+            a.jcc(CC.ne, retry);
+            a.movRR(64, T10, X64.rax);
+            a.movRR(64, X64.rax, T9);
+            a.movRR(w, s, T10);
+            break;
+          }
+          default:
+            throw new NetworkError('VERIFIER_REJECTED', `unknown atomic op 0x${(aop >>> 0).toString(16)} at pc ${pc}`, { pc });
+        }
+        break;
+      }
+      case 5:
+      case 6: {
+        const jop = op & 0xf0;
+        if (op === 0x95) {
+          // exit: code of function 0 only ever runs at depth 0; later functions may be entered by fall-through.
+          if (funcStart[pc] === 0 && !mainReentrant) a.jmp(L.mainExit);
+          else {
+            const ret = new X64Label();
+            a.aluMI(ALU.cmp, 64, ctx(CTX.DEPTH), 0);
+            a.jcc(CC.ne, ret);
+            a.jmp(L.mainExit);
+            a.bind(ret);
+            a.aluMI(ALU.sub, 64, ctx(CTX.DEPTH), 1);
+            a.ret();
+          }
+          break;
+        }
+        if (op === 0x85) {
+          if (insn.src === BPF_PSEUDO_CALL) emitLocalCall(pc + 1 + insn.imm, pc);
+          else emitHelperCallStatic(insn.imm >>> 0, pc);
+          break;
+        }
+        if (op === 0x8d) {
+          emitCallx(insn, pc);
+          break;
+        }
+        const off = op === 0x06 ? insn.imm : insn.off; // JA32 keeps its offset in imm
+        const target = pc + 1 + off;
+        if (jop === 0x00) {
+          if (off < 0) chargeBudget(-off, pc);
+          a.jmp(labels[target]!);
+          break;
+        }
+        const w: 32 | 64 = cls === 6 ? 32 : 64;
+        const x = (op & 8) !== 0;
+        if (jop === 0x40) {
+          if (x) a.testRR(w, d, R(insn.src));
+          else a.testRI(w, d, insn.imm);
+        } else if (x) a.aluRR(ALU.cmp, w, d, R(insn.src));
+        else a.aluRI(ALU.cmp, w, d, insn.imm);
+        const cc = JCC[jop];
+        if (cc === undefined) throw new NetworkError('VERIFIER_REJECTED', `unknown jump 0x${op.toString(16)} at pc ${pc}`, { pc });
+        if (off < 0) {
+          // A taken backward jump charges the loop length to the budget (as the interpreter does).
+          const skip = new X64Label();
+          a.jcc(cc ^ 1, skip);
+          chargeBudget(-off, pc);
+          a.jmp(labels[target]!);
+          a.bind(skip);
+        } else {
+          a.jcc(cc, labels[target]!);
+        }
+        break;
+      }
+      default:
+        throw new NetworkError('VERIFIER_REJECTED', `unknown opcode 0x${op.toString(16)} at pc ${pc}`, { pc });
+    }
+  }
+  // Falling off the end (no exit / jump as the last instruction).
+  a.storeImm(64, ctx(CTX.STATUS), JIT_STATUS.FELL_OFF);
+  a.storeImm(64, ctx(CTX.ERR_PC), n - 1);
+  a.jmp(L.errorCommon);
+
+  function emitCallx(insn: BpfInsn, pc: number): void {
+    // callx: a code address (high word 0xffffffff, low word a function start) is a local call; a plain number
+    // below 2^31 is a helper id (the conformance suite's reading); anything else is an error.
+    const after = new X64Label();
+    const notCode = new X64Label();
+    const bad = errorStub(JIT_STATUS.CALLX, pc, () => {
+      a.store(64, ctx(CTX.ERR_ADDR), T11);
+    });
+    a.movRR(64, T11, R(insn.dst));
+    a.movRR(64, T10, T11);
+    a.shiftRI(SHIFT.shr, 64, T10, 32);
+    a.aluRI(ALU.cmp, 32, T10, -1);
+    a.jcc(CC.ne, notCode);
+    for (const f of funcStarts) {
+      const next = new X64Label();
+      a.aluRI(ALU.cmp, 32, T11, f);
+      a.jcc(CC.ne, next);
+      emitLocalCall(f, pc);
+      a.jmp(after);
+      a.bind(next);
+    }
+    a.jmp(bad);
+    a.bind(notCode);
+    a.testRR(32, T10, T10);
+    a.jcc(CC.ne, bad);
+    a.aluRI(ALU.cmp, 32, T11, 0x7fffffff);
+    a.jcc(CC.a, bad);
+    a.storeImm(64, ctx(CTX.CALL_PC), pc);
+    a.store(64, ctx(CTX.CUR_HELPER), T11);
+    const slotOk = new X64Label();
+    a.aluRI(ALU.cmp, 64, T11, JIT_HELPER_SLOTS);
+    a.jcc(CC.b, slotOk);
+    a.aluRR(ALU.xor, 32, T11, T11);
+    a.bind(slotOk);
+    emitHelperCallSlot(null);
+    a.bind(after);
+  }
+
+  const bodyEnd = a.size;
+
+  // ---------------- shared stubs ----------------
+  // Legacy packet load out of range: the program ends with r0 = 0 (Linux semantics), from any call depth.
+  a.bind(L.ldAbsFail);
+  a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
+  a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
+  a.jmp(L.mainExit);
+
+  // A helper set a status: STOP ends the program with stop_r0; anything else is an error.
+  a.bind(L.helperStatus);
+  {
+    const notStop = new X64Label();
+    a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), JIT_STATUS.STOP);
+    a.jcc(CC.ne, notStop);
+    a.storeImm(64, ctx(CTX.STATUS), 0);
+    a.load(64, X64.rax, ctx(CTX.STOP_R0));
+    a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
+    a.jmp(L.mainExit);
+    a.bind(notStop);
+    a.jmp(L.errorCommon);
+  }
+
+  // An out-of-bounds access: r11 = address; pc and size already stored.
+  a.bind(L.oob);
+  a.store(64, ctx(CTX.ERR_ADDR), T11);
+  a.storeImm(64, ctx(CTX.STATUS), JIT_STATUS.OOB);
+  // fall through
+  a.bind(L.errorCommon);
+  {
+    // Record the first error of the run, count it, give the packet verdict 0 and go on with the next one;
+    // a helper failure (a JavaScript exception may be pending) ends the whole run.
+    const notFirst = new X64Label();
+    a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
+    a.aluMI(ALU.cmp, 64, ctx(CTX.ERR_COUNT), 0);
+    a.jcc(CC.ne, notFirst);
+    for (const [from, to] of [
+      [CTX.STATUS, CTX.FIRST_STATUS],
+      [CTX.ERR_PC, CTX.FIRST_PC],
+      [CTX.ERR_ADDR, CTX.FIRST_ADDR],
+      [CTX.ERR_SIZE, CTX.FIRST_SIZE],
+      [CTX.B_INDEX, CTX.FIRST_INDEX],
+    ] as const) {
+      a.load(64, T11, ctx(from));
+      a.store(64, ctx(to), T11);
+    }
+    a.bind(notFirst);
+    a.aluMI(ALU.add, 64, ctx(CTX.ERR_COUNT), 1);
+    a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), JIT_STATUS.HELPER);
+    a.jcc(CC.e, L.done);
+    a.storeImm(64, ctx(CTX.STATUS), 0);
+    a.storeImm(64, ctx(CTX.ERR_ADDR), 0);
+    a.storeImm(64, ctx(CTX.ERR_SIZE), 0);
+    a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
+    a.jmp(L.mainExit);
+  }
+
+  // region_check: r11 = address, r9 = size index | 4 if a store. Searches regions 1.. (region 0, the packet,
+  // was tested inline). Out: r10 = 0 when [r11, r11 + size) lies in one region (writable for a store), else 1.
+  a.bind(L.regionCheck);
+  {
+    const loop = new X64Label();
+    const found = new X64Label();
+    const fail = new X64Label();
+    const ok = new X64Label();
+    const out = new X64Label();
+    a.push(X64.rax);
+    a.push(X64.rcx);
+    a.push(X64.rdx);
+    a.movRR(32, X64.rdx, T9);
+    a.aluRI(ALU.and, 32, X64.rdx, 3);
+    a.lea(X64.rax, { base: CTXR, disp: regionField(1, 0) });
+    a.load(64, X64.rcx, ctx(CTX.NREGIONS));
+    a.aluRI(ALU.sub, 64, X64.rcx, 1);
+    a.bind(loop);
+    a.testRR(64, X64.rcx, X64.rcx);
+    a.jcc(CC.le, fail);
+    a.movRR(64, T10, T11);
+    a.aluRM(ALU.sub, 64, T10, { base: X64.rax, disp: REGION.BASE });
+    a.aluRM(ALU.cmp, 64, T10, { base: X64.rax, index: X64.rdx, scale: 8, disp: REGION.LIM });
+    a.jcc(CC.b, found);
+    a.aluRI(ALU.add, 64, X64.rax, REGION.SIZE);
+    a.aluRI(ALU.sub, 64, X64.rcx, 1);
+    a.jmp(loop);
+    a.bind(found);
+    a.testRI(32, T9, 4);
+    a.jcc(CC.e, ok);
+    a.aluMI(ALU.cmp, 64, { base: X64.rax, disp: REGION.WRITABLE }, 0);
+    a.jcc(CC.e, fail);
+    a.bind(ok);
+    a.aluRR(ALU.xor, 32, T10, T10);
+    a.jmp(out);
+    a.bind(fail);
+    a.movRI32(T10, 1);
+    a.bind(out);
+    a.pop(X64.rdx);
+    a.pop(X64.rcx);
+    a.pop(X64.rax);
+    a.ret();
+  }
+
+  for (const c of cold) c();
+  return {
+    code: a.finish(),
+    entryOffset,
+    pcOffsets,
+    bodyEnd,
+    checkedAccesses,
+    provedAccesses,
+    helperIds: [...helperIds].sort((x, y) => x - y),
+  };
+}
