@@ -9,3 +9,4 @@ export * from './icmpv4.js';
 export * from './icmpv6.js';
 export * from './udp.js';
 export * from './tcp.js';
+export * from './dissect.js';

@@ -1,0 +1,182 @@
+// A varied set of frames built with the wire builders: every protocol, VLAN stacks, IPv6 extension headers,
+// ICMP errors with quoted headers, TCP options, and some malformed frames. Shared by the tshark differential
+// test and the fuzz tests (as seeds for mutation). Ports 40000+ keep tshark's port-based dissectors away.
+import {
+  buildArp, buildEthernet, buildIcmpv4, buildIcmpv6, buildIpv4, buildIpv6, buildTcp, buildUdp,
+  TCP_ACK, TCP_AE, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG,
+  type EthernetRepr, type Ipv6ExtensionRepr, type TcpOption, type VlanTagRepr,
+} from '../../src/wire/index.js';
+
+export interface CorpusFrame {
+  name: string;
+  linktype: number;
+  frame: Uint8Array;
+}
+
+const MAC_A = '00:11:22:33:44:55';
+const MAC_B = '02:aa:bb:cc:dd:01';
+const V4 = { src: '192.168.1.10', dst: '10.0.0.1' };
+const V4R = { src: '10.0.0.1', dst: '192.168.1.10' };
+const V6 = { src: '2001:db8::10', dst: '2001:db8:0:1::1' };
+
+function pattern(n: number, seed = 0x5a): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (seed + i * 37) & 0xff;
+  return b;
+}
+
+function eth(payload: Uint8Array, etherType: number, vlans: VlanTagRepr[] = [], dst = MAC_B, src = MAC_A): Uint8Array {
+  const r: EthernetRepr = { dst, src, etherType, vlans };
+  return buildEthernet(r, payload);
+}
+
+// Every TCP frame gets its own source port: one stream each, so tshark's TCP analysis (retransmission …)
+// never changes how it dissects a frame.
+let nextPort = 41000;
+
+function tcp4(flags: number, opts: TcpOption[], payload: Uint8Array, extra: { seq?: number; ack?: number; window?: number; urg?: number; sp?: number; dp?: number } = {}, ip = V4): Uint8Array {
+  const t = buildTcp({ srcPort: extra.sp ?? nextPort++, dstPort: extra.dp ?? 40002, seq: extra.seq ?? 0x10203040, ack: extra.ack ?? 0, flags, window: extra.window ?? 64240, urgentPointer: extra.urg ?? 0, options: opts }, payload, ip);
+  return buildIpv4({ ...ip, protocol: 6, dontFragment: true, identification: 0x4d2 }, t);
+}
+
+function udp4(payload: Uint8Array, checksum = true, sp = 40003, dp = 40004): Uint8Array {
+  return buildIpv4({ ...V4, protocol: 17, identification: 7 }, buildUdp({ srcPort: sp, dstPort: dp }, payload, checksum ? V4 : undefined));
+}
+
+function udp6(payload: Uint8Array, extensions: Ipv6ExtensionRepr[] = [], addrs = V6): Uint8Array {
+  return buildIpv6({ ...addrs, nextHeader: 17, extensions, flowLabel: 0xbeef, trafficClass: 0x28, hopLimit: 63 }, buildUdp({ srcPort: 40005, dstPort: 40006 }, payload, addrs));
+}
+
+/** Ethernet frames. */
+export function ethernetCorpus(): CorpusFrame[] {
+  const out: CorpusFrame[] = [];
+  const add = (name: string, frame: Uint8Array): void => {
+    out.push({ name, linktype: 1, frame });
+  };
+  const allOpts: TcpOption[] = [{ type: 'mss', value: 1460 }, { type: 'sackPermitted' }, { type: 'timestamps', value: 123456, echo: 0 }, { type: 'nop' }, { type: 'windowScale', shift: 7 }];
+  add('tcp syn with options', eth(tcp4(TCP_SYN, allOpts, new Uint8Array(0)), 0x0800));
+  add('tcp syn-ack ecn', eth(tcp4(TCP_SYN | TCP_ACK | TCP_ECE, [{ type: 'mss', value: 1400 }, { type: 'nop' }, { type: 'nop' }, { type: 'sackPermitted' }, { type: 'nop' }, { type: 'windowScale', shift: 14 }], new Uint8Array(0), { ack: 0x10203041 }, V4R), 0x0800));
+  add('tcp ack data', eth(tcp4(TCP_ACK | TCP_PSH, [{ type: 'nop' }, { type: 'nop' }, { type: 'timestamps', value: 1, echo: 2 }], pattern(100), { ack: 99 }), 0x0800));
+  add('tcp sack blocks', eth(tcp4(TCP_ACK, [{ type: 'nop' }, { type: 'nop' }, { type: 'sack', blocks: [[1000, 2000], [3000, 4000], [0xfffffff0, 5]] }], new Uint8Array(0), { ack: 1000 }), 0x0800));
+  add('tcp fin', eth(tcp4(TCP_FIN | TCP_ACK, [], new Uint8Array(0), { seq: 0xffffffff, ack: 1 }), 0x0800));
+  add('tcp rst', eth(tcp4(TCP_RST, [], new Uint8Array(0), { window: 0 }), 0x0800));
+  add('tcp urg', eth(tcp4(TCP_URG | TCP_ACK | TCP_PSH, [], pattern(5), { urg: 3 }), 0x0800));
+  add('tcp cwr ae', eth(tcp4(TCP_CWR | TCP_AE | TCP_ACK, [], pattern(1)), 0x0800));
+  add('tcp all flags', eth(tcp4(0xfff, [], new Uint8Array(0)), 0x0800));
+  add('tcp unknown option + eol padding', eth(tcp4(TCP_SYN, [{ type: 'mss', value: 536 }, { type: 'unknown', kind: 99, data: Uint8Array.of(1, 2, 3) }, { type: 'eol' }], new Uint8Array(0)), 0x0800));
+  add('tcp over 802.1q', eth(tcp4(TCP_ACK, [], pattern(20)), 0x0800, [{ tpid: 0x8100, pcp: 5, dei: false, id: 100 }]));
+  add('tcp over qinq', eth(tcp4(TCP_ACK, [], pattern(4)), 0x0800, [{ tpid: 0x88a8, pcp: 3, dei: true, id: 4000 }, { tpid: 0x8100, pcp: 0, dei: false, id: 42 }]));
+  add('udp over double 802.1q', eth(udp4(pattern(9)), 0x0800, [{ tpid: 0x8100, pcp: 1, dei: true, id: 1 }, { tpid: 0x8100, pcp: 7, dei: false, id: 4095 }]));
+  add('udp v4', eth(udp4(pattern(30)), 0x0800));
+  add('udp v4 zero checksum', eth(udp4(pattern(12), false), 0x0800));
+  add('udp v4 empty', eth(udp4(new Uint8Array(0)), 0x0800));
+  add('ipv4 dscp ecn ttl', eth(buildIpv4({ ...V4, protocol: 17, dscp: 46, ecn: 3, ttl: 1, identification: 0xffff }, buildUdp({ srcPort: 40010, dstPort: 40011 }, pattern(3), V4)), 0x0800));
+  add('ipv4 options', eth(buildIpv4({ ...V4, protocol: 17, options: Uint8Array.of(1, 1, 0x07, 7, 4, 0, 0, 0, 0, 0, 0, 0) }, buildUdp({ srcPort: 40010, dstPort: 40011 }, pattern(3), V4)), 0x0800));
+  add('ipv4 first fragment', eth(buildIpv4({ ...V4, protocol: 17, moreFragments: true, identification: 0x1111 }, pattern(64)), 0x0800));
+  add('ipv4 middle fragment', eth(buildIpv4({ ...V4, protocol: 6, moreFragments: true, fragmentOffset: 1480, identification: 0x2222 }, pattern(48)), 0x0800));
+  add('ipv4 unknown protocol', eth(buildIpv4({ ...V4, protocol: 253 }, pattern(10)), 0x0800));
+  add('ipv4 reserved flag', (() => { const f = eth(udp4(pattern(2)), 0x0800); f[14 + 6]! |= 0x80; return f; })());
+  add('broadcast arp request', eth(buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.2' }), 0x0806, [], 'ff:ff:ff:ff:ff:ff'));
+  add('arp reply', eth(buildArp({ operation: 2, senderMac: MAC_B, senderIp: '10.0.0.2', targetMac: MAC_A, targetIp: '10.0.0.1' }), 0x0806, [], MAC_A, MAC_B));
+  add('arp padded to 60', (() => { const f = new Uint8Array(60); f.set(eth(buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.3' }), 0x0806, [], 'ff:ff:ff:ff:ff:ff')); return f; })());
+  add('udp padded to 60', (() => { const f = new Uint8Array(60); f.set(eth(udp4(pattern(2)), 0x0800)); return f; })());
+  add('icmp echo request', eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'echoRequest', identifier: 0x1234, sequence: 1, data: pattern(56, 0x10) })), 0x0800));
+  add('icmp echo reply', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'echoReply', identifier: 0x1234, sequence: 1, data: pattern(56, 0x10) })), 0x0800));
+  const quotedUdp = udp4(pattern(20)).slice(0, 28);
+  add('icmp port unreachable', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'destinationUnreachable', code: 3, nextHopMtu: 0, quoted: quotedUdp })), 0x0800));
+  const quotedTcp = tcp4(TCP_SYN, allOpts, new Uint8Array(0)).slice(0, 28);
+  add('icmp frag needed', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'destinationUnreachable', code: 4, nextHopMtu: 1400, quoted: quotedTcp })), 0x0800));
+  add('icmp time exceeded', eth(buildIpv4({ src: '172.16.0.1', dst: V4.src, protocol: 1 }, buildIcmpv4({ kind: 'timeExceeded', code: 0, quoted: udp4(pattern(40)) })), 0x0800));
+  add('icmp bad checksum', (() => { const f = eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'echoRequest', identifier: 1, sequence: 2, data: pattern(8) })), 0x0800); f[14 + 20 + 2]! ^= 0xff; return f; })());
+  add('ipv6 udp', eth(udp6(pattern(16)), 0x86dd));
+  add('ipv6 ext headers', eth(udp6(pattern(7), [
+    { type: 'hopByHop', options: Uint8Array.of(5, 2, 0, 0) },
+    { type: 'destination', options: Uint8Array.of(1, 2, 0, 0) },
+    { type: 'routing', routingType: 0, segmentsLeft: 1, data: new Uint8Array(20) },
+    { type: 'fragment', fragmentOffset: 0, moreFragments: false, identification: 77 },
+  ]), 0x86dd));
+  add('ipv6 fragment', eth(buildIpv6({ ...V6, nextHeader: 17, extensions: [{ type: 'fragment', fragmentOffset: 1448, moreFragments: true, identification: 0xabcdef01 }] }, pattern(32)), 0x86dd));
+  add('ipv6 tcp', eth(buildIpv6({ ...V6, nextHeader: 6 }, buildTcp({ srcPort: 40020, dstPort: 40021, seq: 5, ack: 6, flags: TCP_ACK | TCP_PSH, window: 512, options: [{ type: 'nop' }, { type: 'nop' }, { type: 'timestamps', value: 9, echo: 8 }] }, pattern(33), V6)), 0x86dd));
+  add('ipv6 mapped/compat addresses', eth(udp6(pattern(2), [], { src: '::ffff:10.1.2.3', dst: '::1' }), 0x86dd));
+  add('ipv6 link-local multicast', eth(udp6(pattern(2), [], { src: 'fe80::211:22ff:fe33:4455', dst: 'ff02::1:2' }), 0x86dd, [], '33:33:00:01:00:02'));
+  const nsAddrs = { src: 'fe80::1', dst: 'ff02::1:ff00:2' };
+  add('icmpv6 neighbor solicitation', eth(buildIpv6({ ...nsAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'neighborSolicitation', target: 'fe80::2', sourceLinkAddress: MAC_A }, nsAddrs)), 0x86dd, [], '33:33:ff:00:00:02'));
+  const naAddrs = { src: 'fe80::2', dst: 'fe80::1' };
+  add('icmpv6 neighbor advertisement', eth(buildIpv6({ ...naAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'neighborAdvertisement', router: true, solicited: true, override: false, target: 'fe80::2', targetLinkAddress: MAC_B }, naAddrs)), 0x86dd));
+  add('icmpv6 echo request', eth(buildIpv6({ ...V6, nextHeader: 58 }, buildIcmpv6({ kind: 'echoRequest', identifier: 0x77, sequence: 3, data: pattern(24) }, V6)), 0x86dd));
+  add('icmpv6 echo reply', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'echoReply', identifier: 0x77, sequence: 3, data: pattern(24) }, { src: V6.dst, dst: V6.src })), 0x86dd));
+  const q6 = udp6(pattern(8));
+  add('icmpv6 port unreachable', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'destinationUnreachable', code: 4, quoted: q6 }, { src: V6.dst, dst: V6.src })), 0x86dd));
+  add('icmpv6 packet too big', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'packetTooBig', mtu: 1280, quoted: q6 }, { src: V6.dst, dst: V6.src })), 0x86dd));
+  add('icmpv6 time exceeded', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'timeExceeded', code: 0, quoted: q6 }, { src: V6.dst, dst: V6.src })), 0x86dd));
+  add('unknown ethertype', eth(pattern(30), 0x88b5));
+  add('locally administered multicast src', eth(udp4(pattern(3)), 0x0800, [], '03:00:00:00:00:01', '06:00:00:00:00:02'));
+  // Malformed frames.
+  const good = tcp4(TCP_ACK | TCP_PSH, [], pattern(4));
+  add('malformed: ip truncated in tcp header', eth(good.slice(0, 30), 0x0800));
+  add('malformed: ip version 5', (() => { const p = good.slice(); p[0] = 0x55; return eth(p, 0x0800); })());
+  add('malformed: ip total length > captured', (() => { const p = good.slice(); p[2] = 0; p[3] = 200; return eth(p, 0x0800); })());
+  add('malformed: tcp header length 12', (() => { const p = good.slice(); p[32] = 0x30; return eth(p, 0x0800); })());
+  add('malformed: ihl 4', (() => { const p = good.slice(); p[0] = 0x44; return eth(p, 0x0800); })());
+  add('malformed: ip total length < header', (() => { const p = good.slice(); p[2] = 0; p[3] = 10; return eth(p, 0x0800); })());
+  add('malformed: udp length 3', (() => { const u = buildUdp({ srcPort: 40000, dstPort: 40001 }, pattern(4)); u[5] = 3; return eth(buildIpv4({ ...V4, protocol: 17 }, u), 0x0800); })());
+  add('malformed: udp length > ip payload', (() => { const u = buildUdp({ srcPort: 40000, dstPort: 40001 }, pattern(4)); u[5] = 100; return eth(buildIpv4({ ...V4, protocol: 17 }, u), 0x0800); })());
+  add('malformed: short ipv4', eth(pattern(10, 0x45), 0x0800));
+  add('malformed: short ethernet', pattern(10));
+  add('malformed: truncated vlan tag', eth(new Uint8Array(0), 0x8100).subarray(0, 15));
+  add('malformed: tcp option overruns header', (() => { const p = tcp4(TCP_SYN, [{ type: 'mss', value: 1460 }], new Uint8Array(0)); p[20 + 21] = 40; return eth(p, 0x0800); })());
+  add('malformed: ipv6 payload length > captured', (() => { const p = udp6(pattern(8)); p[4] = 1; return eth(p, 0x86dd); })());
+  add('malformed: ipv6 truncated ext header', eth(udp6(pattern(7), [{ type: 'hopByHop', options: Uint8Array.of(5, 2, 0, 0) }]).slice(0, 44), 0x86dd));
+  add('malformed: arp truncated', eth(buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: MAC_B, targetIp: '10.0.0.2' }).slice(0, 20), 0x0806));
+  return out;
+}
+
+/** Frames of the other link types. */
+export function otherLinkCorpus(): CorpusFrame[] {
+  const ip4 = tcp4(TCP_SYN, [{ type: 'mss', value: 1460 }], new Uint8Array(0));
+  const ip6 = udp6(pattern(4));
+  const out: CorpusFrame[] = [];
+  out.push({ name: 'raw ipv4', linktype: 101, frame: ip4 }, { name: 'raw ipv6', linktype: 101, frame: ip6 });
+  out.push({ name: 'linktype ipv4', linktype: 228, frame: ip4 }, { name: 'linktype ipv6', linktype: 229, frame: ip6 });
+  const nul = (fam: Uint8Array, p: Uint8Array): Uint8Array => {
+    const f = new Uint8Array(4 + p.length);
+    f.set(fam);
+    f.set(p, 4);
+    return f;
+  };
+  out.push({ name: 'null LE ipv4', linktype: 0, frame: nul(Uint8Array.of(2, 0, 0, 0), ip4) });
+  out.push({ name: 'null BE ipv4', linktype: 0, frame: nul(Uint8Array.of(0, 0, 0, 2), ip4) });
+  out.push({ name: 'null darwin ipv6', linktype: 0, frame: nul(Uint8Array.of(30, 0, 0, 0), ip6) });
+  out.push({ name: 'null freebsd ipv6', linktype: 0, frame: nul(Uint8Array.of(28, 0, 0, 0), ip6) });
+  const sll = (pkttype: number, proto: number, p: Uint8Array): Uint8Array => {
+    const f = new Uint8Array(16 + p.length);
+    f[1] = pkttype;
+    f[3] = 1;
+    f[5] = 6;
+    f.set([0x00, 0x11, 0x22, 0x33, 0x44, 0x55], 6);
+    f[14] = proto >>> 8;
+    f[15] = proto & 0xff;
+    f.set(p, 16);
+    return f;
+  };
+  out.push({ name: 'sll ipv4 outgoing', linktype: 113, frame: sll(4, 0x0800, ip4) });
+  out.push({ name: 'sll ipv6 to us', linktype: 113, frame: sll(0, 0x86dd, ip6) });
+  out.push({ name: 'sll arp broadcast', linktype: 113, frame: sll(1, 0x0806, buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.2' })) });
+  const sll2 = (ifindex: number, pkttype: number, proto: number, p: Uint8Array): Uint8Array => {
+    const f = new Uint8Array(20 + p.length);
+    f[0] = proto >>> 8;
+    f[1] = proto & 0xff;
+    f[7] = ifindex;
+    f[9] = 1;
+    f[10] = pkttype;
+    f[11] = 6;
+    f.set([0x00, 0x11, 0x22, 0x33, 0x44, 0x66], 12);
+    f.set(p, 20);
+    return f;
+  };
+  out.push({ name: 'sll2 ipv4', linktype: 276, frame: sll2(3, 0, 0x0800, ip4) });
+  out.push({ name: 'sll2 ipv6', linktype: 276, frame: sll2(7, 4, 0x86dd, ip6) });
+  out.push({ name: 'malformed: raw garbage', linktype: 101, frame: pattern(12, 0x20) });
+  out.push({ name: 'malformed: sll short', linktype: 113, frame: pattern(9) });
+  return out;
+}

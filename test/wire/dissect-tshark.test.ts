@@ -1,0 +1,112 @@
+// Differential test: every frame of the corpus goes through dissect() and through the real tshark; for a long
+// list of fields the strings must be identical, packet by packet (`tshark -T fields -e …` output).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
+import { dissect } from '../../src/wire/dissect.js';
+import { itWithTools } from '../helpers/tools.js';
+import { ethernetCorpus, otherLinkCorpus, type CorpusFrame } from './corpus.js';
+
+/** Minimal pcap writer (µs, little-endian) — enough for the test; the capture module has the real one. */
+function pcapFile(frames: Uint8Array[], linktype: number): Buffer {
+  const gh = Buffer.alloc(24);
+  gh.writeUInt32LE(0xa1b2c3d4, 0);
+  gh.writeUInt16LE(2, 4);
+  gh.writeUInt16LE(4, 6);
+  gh.writeUInt32LE(262144, 16);
+  gh.writeUInt32LE(linktype, 20);
+  const parts: Buffer[] = [gh];
+  frames.forEach((f, i) => {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(1_700_000_000 + i, 0);
+    h.writeUInt32LE(f.length, 8);
+    h.writeUInt32LE(f.length, 12);
+    parts.push(h, Buffer.from(f));
+  });
+  return Buffer.concat(parts);
+}
+
+/** The fields compared (all those dissect() produces, and a few it must agree are absent). */
+export const TSHARK_FIELDS = [
+  'frame.len', 'frame.cap_len',
+  'eth.dst', 'eth.src', 'eth.type', 'eth.addr', 'eth.dst.ig', 'eth.dst.lg', 'eth.src.ig', 'eth.src.lg', 'eth.ig', 'eth.lg', 'eth.padding', 'eth.trailer',
+  'vlan.priority', 'vlan.dei', 'vlan.id', 'vlan.etype', 'ieee8021ad.priority', 'ieee8021ad.dei', 'ieee8021ad.id',
+  'sll.pkttype', 'sll.hatype', 'sll.halen', 'sll.src.eth', 'sll.unused', 'sll.etype', 'sll.ifindex', 'null.family',
+  'arp.hw.type', 'arp.proto.type', 'arp.hw.size', 'arp.proto.size', 'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4',
+  'ip.version', 'ip.hdr_len', 'ip.dsfield', 'ip.dsfield.dscp', 'ip.dsfield.ecn', 'ip.len', 'ip.id', 'ip.flags', 'ip.flags.rb', 'ip.flags.df', 'ip.flags.mf',
+  'ip.frag_offset', 'ip.ttl', 'ip.proto', 'ip.checksum', 'ip.checksum.status', 'ip.src', 'ip.dst', 'ip.addr', 'ip.src_host', 'ip.dst_host', 'ip.host', 'ip.opt.type', 'ip.opt.len',
+  'ipv6.version', 'ipv6.tclass', 'ipv6.tclass.dscp', 'ipv6.tclass.ecn', 'ipv6.flow', 'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst', 'ipv6.addr', 'ipv6.host',
+  'ipv6.hopopts.nxt', 'ipv6.hopopts.len', 'ipv6.hopopts.len_oct', 'ipv6.dstopts.nxt', 'ipv6.dstopts.len', 'ipv6.opt.type', 'ipv6.opt.length', 'ipv6.opt.padn', 'ipv6.opt.router_alert',
+  'ipv6.routing.nxt', 'ipv6.routing.len', 'ipv6.routing.type', 'ipv6.routing.segleft', 'ipv6.routing.src.addr',
+  'ipv6.fraghdr.nxt', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more', 'ipv6.fraghdr.ident',
+  'tcp.srcport', 'tcp.dstport', 'tcp.port', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.len', 'tcp.flags', 'tcp.flags.res', 'tcp.flags.ae', 'tcp.flags.cwr', 'tcp.flags.ece',
+  'tcp.flags.urg', 'tcp.flags.ack', 'tcp.flags.push', 'tcp.flags.reset', 'tcp.flags.syn', 'tcp.flags.fin', 'tcp.flags.str', 'tcp.window_size_value', 'tcp.checksum',
+  'tcp.urgent_pointer', 'tcp.option_kind', 'tcp.option_len', 'tcp.options.mss_val', 'tcp.options.wscale.shift', 'tcp.options.wscale.multiplier', 'tcp.options.sack_perm',
+  'tcp.options.sack.count', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.payload',
+  'udp.srcport', 'udp.dstport', 'udp.port', 'udp.length', 'udp.checksum', 'udp.payload',
+  'icmp.type', 'icmp.code', 'icmp.checksum', 'icmp.checksum.status', 'icmp.ident', 'icmp.ident_le', 'icmp.seq', 'icmp.seq_le', 'icmp.mtu', 'icmp.unused',
+  'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum', 'icmpv6.checksum.status', 'icmpv6.echo.identifier', 'icmpv6.echo.sequence_number', 'icmpv6.reserved', 'icmpv6.mtu',
+  'icmpv6.nd.ns.target_address', 'icmpv6.nd.na.target_address', 'icmpv6.nd.na.flag', 'icmpv6.nd.na.flag.r', 'icmpv6.nd.na.flag.s', 'icmpv6.nd.na.flag.o',
+  'icmpv6.opt.type', 'icmpv6.opt.length', 'icmpv6.opt.linkaddr', 'icmpv6.opt.src_linkaddr', 'icmpv6.opt.target_linkaddr',
+  'data.data', 'data.len',
+];
+
+function tsharkFields(file: string, fields: string[]): string[][] {
+  const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  for (const f of fields) args.push('-e', f);
+  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`tshark failed (${r.status}): ${r.stderr}`);
+  return r.stdout.split('\n').filter((l, i, a) => l.length > 0 || i < a.length - 1).map((l) => l.split('\t'));
+}
+
+function compare(dir: string, name: string, frames: CorpusFrame[], linktype: number): string[] {
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, pcapFile(frames.map((f) => f.frame), linktype));
+  const rows = tsharkFields(file, TSHARK_FIELDS);
+  expect(rows.length).toBe(frames.length);
+  const mismatches: string[] = [];
+  frames.forEach((fr, i) => {
+    const d = dissect(fr.frame, linktype);
+    TSHARK_FIELDS.forEach((f, j) => {
+      const want = rows[i]![j] ?? '';
+      const got = d.field(f);
+      if (got !== want) mismatches.push(`#${i + 1} ${fr.name}: ${f}: ours '${got}' tshark '${want}'`);
+    });
+  });
+  return mismatches;
+}
+
+describe('dissect() against tshark -T fields', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'elysia-wire-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  itWithTools(['tshark'], `ethernet frames: ${TSHARK_FIELDS.length} fields per packet equal tshark's`, () => {
+    const frames = ethernetCorpus();
+    expect(frames.length).toBeGreaterThan(50);
+    expect(compare(dir, 'ethernet', frames, 1)).toEqual([]);
+  });
+
+  itWithTools(['tshark'], 'raw IP, BSD loopback, Linux SLL and SLL2 frames equal tshark field by field', () => {
+    const byLink = new Map<number, CorpusFrame[]>();
+    for (const f of otherLinkCorpus()) byLink.set(f.linktype, [...(byLink.get(f.linktype) ?? []), f]);
+    expect([...byLink.keys()].sort((a, b) => a - b)).toEqual([0, 101, 113, 228, 229, 276]);
+    const mismatches: string[] = [];
+    for (const [lt, frames] of byLink) mismatches.push(...compare(dir, `link${lt}`, frames, lt));
+    expect(mismatches).toEqual([]);
+  });
+
+  itWithTools(['tshark'], 'frame.protocols equals tshark for frames whose payload tshark shows as data', () => {
+    const frames = ethernetCorpus().filter((f) => !f.name.startsWith('malformed'));
+    const file = join(dir, 'protocols.pcap');
+    writeFileSync(file, pcapFile(frames.map((f) => f.frame), 1));
+    const rows = tsharkFields(file, ['frame.protocols']);
+    const mismatches: string[] = [];
+    frames.forEach((fr, i) => {
+      const got = dissect(fr.frame, 1).field('frame.protocols');
+      if (got !== rows[i]![0]) mismatches.push(`#${i + 1} ${fr.name}: ours '${got}' tshark '${rows[i]![0]}'`);
+    });
+    expect(mismatches).toEqual([]);
+  });
+});
