@@ -47,6 +47,14 @@ export interface AnalyzerStats {
   lastTime: number;
 }
 
+/** One node of the protocol hierarchy (names as tshark's `-z io,phs` prints them). */
+export interface ProtocolHierarchyNode {
+  protocol: string;
+  packets: number;
+  bytes: number;
+  children: ProtocolHierarchyNode[];
+}
+
 /** Coarse state of a conversation, estimated from the flags seen (TCP) or the directions seen (others). */
 export type ConversationState =
   | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'CLOSING' | 'CLOSED' | 'RESET' | 'MIDSTREAM'
@@ -111,6 +119,23 @@ export interface PacketAnalyzerOptions {
 const ST_NEW = 0, ST_SYN_SENT = 1, ST_SYN_RECEIVED = 2, ST_ESTABLISHED = 3, ST_CLOSING = 4, ST_CLOSED = 5, ST_RESET = 6, ST_MIDSTREAM = 7;
 const STATE_NAMES: ConversationState[] = ['MIDSTREAM', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'CLOSING', 'CLOSED', 'RESET', 'MIDSTREAM'];
 const KEY_WORDS = 10;
+// Protocol hierarchy counters: link × network × transport × application, in fixed arrays (no per-packet Map).
+const H_LINK = ['eth', 'sll', 'sll2', 'null', 'raw', 'link-other'];
+const H_NET = ['', 'ip', 'ipv6', 'arp', 'net-other'];
+const H_TRANS = ['', 'tcp', 'udp', 'icmp', 'icmpv6', 'trans-other'];
+const H_APP = ['', 'http', 'tls', 'dns', 'quic'];
+const H_SIZE = H_LINK.length * H_NET.length * H_TRANS.length * H_APP.length;
+
+function linkIndex(linktype: number): number {
+  switch (linktype) {
+    case 1: return 0;
+    case 113: return 1;
+    case 276: return 2;
+    case 0: case 108: return 3;
+    case 101: case 228: case 229: return 4;
+    default: return 5;
+  }
+}
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
 function hex(b: Uint8Array): string {
@@ -155,6 +180,10 @@ export class PacketAnalyzer {
   private findings: DpiFinding[] = [];
   private findingCount = 0;
   private readonly key = new Uint32Array(KEY_WORDS);
+  private hPackets = new Float64Array(H_SIZE);
+  private hBytes = new Float64Array(H_SIZE);
+  /** Application found in the current packet (set by inspect, read by account). */
+  private pktApp = 0;
   /** Packets of new flows met after maxFlows was reached. */
   untrackedPackets = 0;
 
@@ -259,7 +288,15 @@ export class PacketAnalyzer {
         st.otherPackets++;
         st.otherBytes += orig;
     }
+    this.pktApp = 0;
     if (s.ipVersion !== 0 && s.protocol >= 0) this.flow(s, orig, sec, nsec, t);
+    const li = s.linkOk ? linkIndex(linktype) : 5;
+    const ni = s.ipVersion === 4 ? 1 : s.ipVersion === 6 ? 2 : s.kind === 'arp' ? 3 : s.linkOk && s.etherType !== 0 ? 4 : 0;
+    const k = s.kind;
+    const ti = ni === 1 || ni === 2 ? (k === 'tcp' ? 1 : k === 'udp' ? 2 : k === 'icmp' ? 3 : k === 'icmpv6' ? 4 : 5) : 0;
+    const hi = ((li * H_NET.length + ni) * H_TRANS.length + ti) * H_APP.length + this.pktApp;
+    this.hPackets[hi] = this.hPackets[hi]! + 1;
+    this.hBytes[hi] = this.hBytes[hi]! + orig;
   }
 
   private flow(s: PacketSummary, orig: number, sec: number, nsec: number, t: number): void {
@@ -435,6 +472,7 @@ export class PacketAnalyzer {
   }
 
   private note(idx: number, app: number, detail: string, f: DpiFinding): void {
+    this.pktApp = app;
     if (this.app[idx] === 0) {
       this.app[idx] = app;
       this.appDetail.set(idx, detail);
@@ -566,6 +604,48 @@ export class PacketAnalyzer {
     return { ...this.st };
   }
 
+  /**
+   * The protocol hierarchy: link → network → transport → application, each node with the packets and
+   * bytes that reached it (the shape of `tshark -q -z io,phs`; empty levels left out).
+   */
+  getProtocolHierarchy(): ProtocolHierarchyNode[] {
+    const roots: ProtocolHierarchyNode[] = [];
+    const child = (list: ProtocolHierarchyNode[], name: string): ProtocolHierarchyNode => {
+      let n = list.find((c) => c.protocol === name);
+      if (!n) {
+        n = { protocol: name, packets: 0, bytes: 0, children: [] };
+        list.push(n);
+      }
+      return n;
+    };
+    for (let li = 0; li < H_LINK.length; li++) {
+      for (let ni = 0; ni < H_NET.length; ni++) {
+        for (let ti = 0; ti < H_TRANS.length; ti++) {
+          for (let ai = 0; ai < H_APP.length; ai++) {
+            const i = ((li * H_NET.length + ni) * H_TRANS.length + ti) * H_APP.length + ai;
+            const p = this.hPackets[i]!;
+            if (p === 0) continue;
+            const b = this.hBytes[i]!;
+            const path = [H_LINK[li]!, H_NET[ni]!, H_TRANS[ti]!, H_APP[ai]!].filter((x) => x !== '');
+            let list = roots;
+            for (const name of path) {
+              const n = child(list, name);
+              n.packets += p;
+              n.bytes += b;
+              list = n.children;
+            }
+          }
+        }
+      }
+    }
+    const sort = (l: ProtocolHierarchyNode[]) => {
+      l.sort((x, y) => y.packets - x.packets || (x.protocol < y.protocol ? -1 : 1));
+      for (const n of l) sort(n.children);
+    };
+    sort(roots);
+    return roots;
+  }
+
   /** Number of conversations tracked. */
   get conversationCount(): number {
     return this.count;
@@ -615,6 +695,8 @@ export class PacketAnalyzer {
     this.findingCount = 0;
     this.appDetail.clear();
     this.untrackedPackets = 0;
+    this.hPackets.fill(0);
+    this.hBytes.fill(0);
     this.cap = 0;
     this.keys = new Uint32Array(0);
     this.grow(1024);

@@ -2,10 +2,12 @@
 // The `elysia-net` command. Each module adds its subcommands through a register function in src/cli/.
 import { Command } from 'commander';
 import { registerCoreCommands } from './core.js';
+import { registerCaptureCommands } from './capture.js';
 
 const program = new Command();
 program.name('elysia-net').description('elysia-net: packet codecs, captures, eBPF, offloads and congestion control for Node.js');
 registerCoreCommands(program);
+registerCaptureCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(e instanceof Error ? `elysia-net: ${e.message}` : e);
