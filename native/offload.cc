@@ -425,11 +425,35 @@ struct Gro {
   }
 };
 
+// Checks a GRO state's header against the sizes of its arrays before anything in it is trusted.
+Gro openState(Napi::Env env, Napi::TypedArrayOf<int32_t>& state, Napi::Float64Array& times, Napi::TypedArrayOf<uint8_t>& arena) {
+  int32_t* st = state.Data();
+  size_t stLen = state.ElementLength();
+  if (stLen < CTRL_INTS || st[C_MAGIC] != GRO_MAGIC) throw Napi::TypeError::New(env, "state is not a GRO state");
+  int32_t maxFlows = st[C_MAX_FLOWS], nb = st[C_NBUCKETS];
+  if (maxFlows < 1 || maxFlows > 65536 || nb < 1 || (nb & (nb - 1)) != 0 || nb > (1 << 20) || st[C_SLOT_SIZE] != static_cast<int32_t>(SLOT)) {
+    throw Napi::RangeError::New(env, "GRO state header corrupt");
+  }
+  size_t bk = CTRL_INTS, fr = bk + nb, mt = fr + maxFlows;
+  if (stLen < mt + static_cast<size_t>(maxFlows) * META_INTS || times.ElementLength() < static_cast<size_t>(maxFlows) ||
+      arena.ElementLength() < static_cast<size_t>(maxFlows) * SLOT) {
+    throw Napi::RangeError::New(env, "GRO state arrays too small for their header");
+  }
+  if (st[C_ACTIVE] < 0 || st[C_ACTIVE] > maxFlows || st[C_FREE_TOP] != maxFlows - st[C_ACTIVE]) throw Napi::RangeError::New(env, "GRO state counters corrupt");
+  return Gro{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
+}
+
+Napi::Float64Array float64Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " has the wrong type");
+  }
+  return info[i].As<Napi::Float64Array>();
+}
+
 Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto state = typedArg<int32_t>(info, 0, "state");
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "times has the wrong type");
-  auto times = info[1].As<Napi::Float64Array>();
+  auto times = float64Arg(info, 1, "times");
   auto arena = typedArg<uint8_t>(info, 2, "arena");
   auto inData = typedArg<uint8_t>(info, 3, "inData");
   auto inOffs = typedArg<uint32_t>(info, 4, "inOffsets");
@@ -449,20 +473,7 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   if (!info[17].IsTypedArray() || info[17].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "res has the wrong type");
   auto res = info[17].As<Napi::Float64Array>();
 
-  // State header and sizes.
-  int32_t* st = state.Data();
-  size_t stLen = state.ElementLength();
-  if (stLen < CTRL_INTS || st[C_MAGIC] != GRO_MAGIC) throw Napi::TypeError::New(env, "state is not a GRO state");
-  int32_t maxFlows = st[C_MAX_FLOWS], nb = st[C_NBUCKETS];
-  if (maxFlows < 1 || maxFlows > 65536 || nb < 1 || (nb & (nb - 1)) != 0 || nb > (1 << 20) || st[C_SLOT_SIZE] != static_cast<int32_t>(SLOT)) {
-    throw Napi::RangeError::New(env, "GRO state header corrupt");
-  }
-  size_t bk = CTRL_INTS, fr = bk + nb, mt = fr + maxFlows;
-  if (stLen < mt + static_cast<size_t>(maxFlows) * META_INTS || times.ElementLength() < static_cast<size_t>(maxFlows) ||
-      arena.ElementLength() < static_cast<size_t>(maxFlows) * SLOT) {
-    throw Napi::RangeError::New(env, "GRO state arrays too small for their header");
-  }
-  if (st[C_ACTIVE] < 0 || st[C_ACTIVE] > maxFlows || st[C_FREE_TOP] != maxFlows - st[C_ACTIVE]) throw Napi::RangeError::New(env, "GRO state counters corrupt");
+  Gro g = openState(env, state, times, arena);
   // Input: every packet inside the data before anything is read.
   if (start > end || end > inOffs.ElementLength() || end > inLens.ElementLength()) throw Napi::RangeError::New(env, "input range exceeds the offsets or lengths arrays");
   const uint8_t* in = inData.Data();
@@ -481,7 +492,7 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
 
   Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
-  Gro g{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
+  int32_t* st = g.st;
   const int32_t cfg = st[C_CFG];
   const bool verify = (cfg & CFG_VERIFY) != 0;
   uint64_t i = start;
@@ -503,6 +514,51 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   res[0] = out.count;
   res[1] = static_cast<double>(out.used);
   return Napi::Number::New(env, static_cast<double>(i));
+}
+
+
+// Flushes held flows, oldest first, whose arrival time is <= olderThan, while the output has room.
+Napi::Value GroFlush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = typedArg<int32_t>(info, 0, "state");
+  auto times = float64Arg(info, 1, "times");
+  auto arena = typedArg<uint8_t>(info, 2, "arena");
+  if (!info[3].IsNumber()) throw Napi::TypeError::New(env, "olderThan must be a number");
+  double olderThan = info[3].As<Napi::Number>().DoubleValue();
+  auto outData = typedArg<uint8_t>(info, 4, "outData");
+  auto outOffs = typedArg<uint32_t>(info, 5, "outOffsets");
+  auto outLens = typedArg<uint32_t>(info, 6, "outLengths");
+  uint64_t outCount = uintArg(info, 7, "outCount", 0xffffffffu);
+  uint64_t outUsed = uintArg(info, 8, "outUsed", 0xffffffffu);
+  uint64_t outCap = uintArg(info, 9, "outCapacity", 0xffffffffu);
+  uint64_t align = uintArg(info, 10, "align", 64);
+  auto meta = typedArg<int32_t>(info, 11, "meta");
+  auto res = float64Arg(info, 12, "res");
+  Gro g = openState(env, state, times, arena);
+  if (align < 1 || (align & (align - 1)) != 0) throw Napi::RangeError::New(env, "align must be a power of two");
+  if (outCap > outOffs.ElementLength() || outCap > outLens.ElementLength() || outCount > outCap || outUsed > outData.ElementLength()) {
+    throw Napi::RangeError::New(env, "output counters exceed the output arrays");
+  }
+  if (meta.ElementLength() < outCap * META_STRIDE) throw Napi::RangeError::New(env, "metadata lane shorter than the output capacity");
+  if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
+  Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
+  uint32_t k = 0;
+  try {
+    for (;;) {
+      int32_t s = g.st[C_LRU_HEAD];
+      if (s < 0) break;
+      int32_t* m = g.held(s);
+      if (!(g.times[s] <= olderThan)) break;
+      if (!out.fits(1, static_cast<uint32_t>(m[M_FRAMELEN]))) break;
+      g.flushSlot(s, out);
+      k++;
+    }
+  } catch (const Corrupt& c) {
+    throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
+  }
+  res[0] = out.count;
+  res[1] = static_cast<double>(out.used);
+  return Napi::Number::New(env, k);
 }
 
 // ---- GSO ----
@@ -678,6 +734,7 @@ Napi::Value GsoBatch(const Napi::CallbackInfo& info) {
 
 void registerOffload(Napi::Env env, Napi::Object exports) {
   exports.Set("groBatch", Napi::Function::New(env, GroBatch));
+  exports.Set("groFlush", Napi::Function::New(env, GroFlush));
   exports.Set("gsoBatch", Napi::Function::New(env, GsoBatch));
 }
 

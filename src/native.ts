@@ -48,6 +48,11 @@ export interface NativeAddon {
     start: number, end: number, now: number, outData: Uint8Array, outOffsets: Uint32Array, outLengths: Uint32Array,
     outCount: number, outUsed: number, outCapacity: number, align: number, meta: Int32Array, res: Float64Array,
   ): number;
+  /** Flushes held GRO flows that arrived at or before olderThan (oldest first) into the output arrays; returns how many. */
+  groFlush(
+    state: Int32Array, times: Float64Array, arena: Uint8Array, olderThan: number, outData: Uint8Array, outOffsets: Uint32Array,
+    outLengths: Uint32Array, outCount: number, outUsed: number, outCapacity: number, align: number, meta: Int32Array, res: Float64Array,
+  ): number;
   /** GSO of input packets [start, end) by mss into the output arrays; res = [outCount, outUsed, error, 0]; returns the next input index. */
   gsoBatch(
     inData: Uint8Array, inOffsets: Uint32Array, inLengths: Uint32Array, start: number, end: number, mss: number, cfg: number,

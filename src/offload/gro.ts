@@ -290,6 +290,19 @@ export class GroContext {
 
   private flushInto(output: PacketBatch, meta: Int32Array | undefined, olderThan: number): number {
     checkMeta(meta, output);
+    const native = activeNative();
+    if (native) {
+      const e = this.engine;
+      const res = this.res;
+      const m = meta ?? this.scratch(output.capacity);
+      const k = fromNative(() =>
+        native.groFlush(e.state, e.times, e.arena, olderThan, output.data, output.offsets, output.lengths, output.length, output.bytesUsed, output.capacity, output.align, m, res),
+      );
+      const h = batchHeader(output);
+      h[0] = res[0]!;
+      h[1] = res[1]!;
+      return k;
+    }
     const sink = new BatchSink(output, meta ?? null);
     const k = this.engine.flushWhile(sink, olderThan);
     sink.commit();
