@@ -189,10 +189,8 @@ export class BpfInterpreterEngine {
   readonly prepared: BpfPreparedCode;
   readonly memory: BpfMemory;
   readonly env: BpfRuntimeEnv;
-  private readonly ops: Uint8Array;
-  private readonly dsts: Uint8Array;
-  private readonly srcs: Uint8Array;
-  private readonly offs: Int32Array;
+  // code[pc] = opcode | dst << 8 | src << 12 | off << 16 (off signed); imms[pc] = imm.
+  private readonly code: Int32Array;
   private readonly imms: Int32Array;
   private readonly lo = new Int32Array(11);
   private readonly hi = new Int32Array(11);
@@ -202,16 +200,10 @@ export class BpfInterpreterEngine {
   constructor(private readonly program: BpfExecutable) {
     this.prepared = prepareBpfCode(program.insns, program.mapList.length);
     const n = program.insns.length;
-    this.ops = new Uint8Array(n);
-    this.dsts = new Uint8Array(n);
-    this.srcs = new Uint8Array(n);
-    this.offs = new Int32Array(n);
+    this.code = new Int32Array(n);
     this.imms = new Int32Array(n);
     program.insns.forEach((insn, i) => {
-      this.ops[i] = insn.opcode;
-      this.dsts[i] = insn.dst;
-      this.srcs[i] = insn.src;
-      this.offs[i] = insn.off;
+      this.code[i] = insn.opcode | (insn.dst << 8) | (insn.src << 12) | (insn.off << 16);
       this.imms[i] = insn.imm;
     });
     this.memory = new BpfMemory(program.mapList);
@@ -252,9 +244,14 @@ export class BpfInterpreterEngine {
    * r1 = region 1 at `start`, r2 = `len`, r10 = top of frame 0.
    */
   exec(start: number, len: number, budget: number): number {
-    const { ops, dsts, srcs, offs, imms, lo, hi, memory, frames } = this;
+    const { code, imms, lo, hi, memory, frames } = this;
     const { funcStart, funcLen } = this.prepared;
-    const n = ops.length;
+    const n = code.length;
+    const input = memory.input;
+    const pkt = input.bytes;
+    const pktView = input.view;
+    const pktStart = input.start;
+    const pktEnd = input.end;
     const stack = memory.stack;
     const stackView = memory.regions[2]!.view;
     lo.fill(0);
@@ -270,10 +267,11 @@ export class BpfInterpreterEngine {
     try {
       for (;;) {
         if (pc >= n) throw bpfFellOff(n - 1);
-        const op = ops[pc]!;
-        const d = dsts[pc]!;
-        const s = srcs[pc]!;
-        const off = offs[pc]!;
+        const c = code[pc]!;
+        const op = c & 0xff;
+        const d = (c >> 8) & 0xf;
+        const s = (c >> 12) & 0xf;
+        const off = c >> 16;
         const imm = imms[pc]!;
         pc++;
         switch (op) {
@@ -419,7 +417,10 @@ export class BpfInterpreterEngine {
             const a = (lo[s]! >>> 0) + off;
             let vl: number;
             let vh = 0;
-            if (sh === 2 && a >= 0 && a + size <= stack.length) {
+            if (sh === 1 && a >= pktStart && a + size <= pktEnd) {
+              vl = size === 1 ? pkt[a]! : size === 2 ? pktView.getUint16(a, true) : pktView.getInt32(a, true);
+              if (size === 8) vh = pktView.getInt32(a + 4, true);
+            } else if (sh === 2 && a >= 0 && a + size <= stack.length) {
               vl = size === 1 ? stack[a]! : size === 2 ? stackView.getUint16(a, true) : stackView.getInt32(a, true);
               if (size === 8) vh = stackView.getInt32(a + 4, true);
             } else {
@@ -502,6 +503,16 @@ export class BpfInterpreterEngine {
             }
             pc += imm;
             break;
+          // common 64-bit conditional jumps (the rest go through the generic path below)
+          case 0x15: if (lo[d] === imm && hi[d] === imm >> 31) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x1d: if (lo[d] === lo[s] && hi[d] === hi[s]) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x55: if (lo[d] !== imm || hi[d] !== imm >> 31) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x5d: if (lo[d] !== lo[s] || hi[d] !== hi[s]) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x45: if ((lo[d]! & imm) !== 0 || (hi[d]! & (imm >> 31)) !== 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x25: if (bpfGtU64(lo[d]!, hi[d]!, imm, imm >> 31)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x2d: if (bpfGtU64(lo[d]!, hi[d]!, lo[s]!, hi[s]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0xa5: if (bpfGtU64(imm, imm >> 31, lo[d]!, hi[d]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0xad: if (bpfGtU64(lo[s]!, hi[s]!, lo[d]!, hi[d]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
           case 0x85: {
             if (s === BPF_PSEUDO_CALL) {
               const target = pc + imm;
