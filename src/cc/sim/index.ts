@@ -1,0 +1,2 @@
+export * from './event-queue.js';
+export * from './simulator.js';
