@@ -6,3 +6,4 @@ export * from './batch.js';
 export * from './wire/index.js';
 export * from './ebpf/index.js';
 export * from './capture/index.js';
+export * from './filter/index.js';
