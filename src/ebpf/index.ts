@@ -12,3 +12,4 @@ export * from './jit-js.js';
 export * from './program.js';
 export * from './maps.js';
 export * from './verifier.js';
+export * from './cbpf.js';

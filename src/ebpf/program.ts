@@ -16,6 +16,7 @@ import type { PacketBatch } from '../batch.js';
 import { NetworkError } from '../errors.js';
 import { assembleBpfInsns } from './asm.js';
 import { disassembleBpf, disassembleBpfInsn, type BpfDisasmOptions } from './disasm.js';
+import { compileClassicBpf, type CbpfInsn } from './cbpf.js';
 import { BpfHelperTable, type BpfHelperFn } from './helpers.js';
 import { BpfInterpreterEngine, type BpfExecutable, type BpfRunOptions } from './interpreter.js';
 import { decodeInsns, encodeInsns, bpfInsn, type BpfInsn } from './isa.js';
@@ -251,6 +252,14 @@ export class BpfProgram implements BpfExecutable {
   /** A program from assembly text (the conformance-suite syntax, see asm.ts). */
   static fromAssembly(source: string, options?: BpfProgramOptions): BpfProgram {
     return new BpfProgram(assembleBpfInsns(source), options);
+  }
+
+  /**
+   * A program from classic BPF: the text of `tcpdump -dd` (or `-ddd`, `-d`) or parsed instructions,
+   * checked and translated as Linux does (cbpf.ts, ebpf-extras). r0 = the classic return value (0 = drop).
+   */
+  static fromClassic(source: string | readonly CbpfInsn[], options?: BpfProgramOptions): BpfProgram {
+    return new BpfProgram(compileClassicBpf(source), { name: 'cbpf', ...options });
   }
 }
 
