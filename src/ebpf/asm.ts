@@ -102,12 +102,6 @@ function parseImm32(tok: string | undefined, line: number, text: string): number
   return Number(BigInt.asIntN(32, v));
 }
 
-function parseOff16(tok: string, line: number, text: string): number {
-  const v = parseBig(tok, line, text);
-  if (v < -0x8000n || v > 0xffffn) throw asmError(line, text, `offset ${v} does not fit in 16 bits`);
-  return Number(BigInt.asIntN(16, v));
-}
-
 /** `[%rN+off]` → { reg, off }. */
 function parseMem(tok: string | undefined, line: number, text: string): { reg: number; off: number } {
   const m = tok === undefined ? null : /^\[\s*(%?r\d+)\s*(?:([+-])\s*(0x[0-9a-f]+|\d+))?\s*\]$/i.exec(tok.trim());
@@ -115,8 +109,9 @@ function parseMem(tok: string | undefined, line: number, text: string): { reg: n
   const reg = parseReg(m[1], line, text);
   let off = 0;
   if (m[3] !== undefined) {
-    const v = BigInt(m[3]);
-    off = parseOff16(String(m[2] === '-' ? -v : v), line, text);
+    const v = m[2] === '-' ? -BigInt(m[3]) : BigInt(m[3]);
+    if (v < -0x8000n || v > 0x7fffn) throw asmError(line, text, `offset ${v} does not fit in 16 bits`);
+    off = Number(v);
   }
   return { reg, off };
 }
