@@ -1,15 +1,11 @@
 // IR → classic BPF (struct sock_filter: code, jt, jf, k), with `ja` trampolines where a conditional jump
 // reaches further than its 8-bit offsets allow, and a printer in `tcpdump -d`'s format.
+import type { CbpfInsn } from '../ebpf/cbpf.js';
 import { NetworkError } from '../errors.js';
 import type { IrInsn, IrLabel } from './ir.js';
 
-/** One classic BPF instruction (Linux struct sock_filter). */
-export interface ClassicInsn {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
+/** One classic BPF instruction (Linux struct sock_filter), as src/ebpf/cbpf.ts translates it. */
+export type ClassicInsn = CbpfInsn;
 
 const SIZE: Record<number, number> = { 4: 0x00, 2: 0x08, 1: 0x10 };
 const ALU: Record<string, number> = { add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70, mod: 0x90, xor: 0xa0 };

@@ -1,9 +1,9 @@
 // tcpdump / pcap-filter(7) expressions compiled to verified eBPF.
 import { NetworkError } from '../errors.js';
+import { classicToEbpf } from '../ebpf/cbpf.js';
 import { BpfProgram } from '../ebpf/program.js';
 import { irToClassic, type ClassicInsn } from './classic.js';
 import { generateFilterIr } from './gencode.js';
-import { classicToEbpf } from './lower.js';
 import { optimizeFilterIr } from './optimize.js';
 import { parseFilter } from './parser.js';
 
@@ -11,7 +11,6 @@ export type { FilterExpr, FilterArith, FilterId, FilterQualifiers, FilterProto, 
 export { parseFilter, FILTER_CONSTANTS } from './parser.js';
 export { tokenizeFilter, type FilterToken } from './lexer.js';
 export { formatClassic, formatClassicDd, irToClassic, type ClassicInsn } from './classic.js';
-export { classicToEbpf } from './lower.js';
 export { linkOffsets } from './gencode.js';
 export { FILTER_ACCEPT } from './ir.js';
 
