@@ -136,14 +136,17 @@ export async function captureTraffic(): Promise<TrafficCaptures> {
   const procs: ChildProcess[] = [];
   try {
     run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    procs.push(await startCapture(ns, ['tcpdump', '-i', 'lo', '-U', '-w', out.pcap], /listening on/));
-    procs.push(await startCapture(ns, ['tcpdump', '-i', 'any', '-y', 'LINUX_SLL2', '--time-stamp-precision=nano', '-U', '-w', out.sll2], /listening on/));
+    // --immediate-mode: hand packets over at once (TPACKET_V3 blocks otherwise wait up to a second).
+    procs.push(await startCapture(ns, ['tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-w', out.pcap], /listening on/));
+    procs.push(await startCapture(ns, ['tcpdump', '-i', 'any', '-y', 'LINUX_SLL2', '--time-stamp-precision=nano', '--immediate-mode', '-U', '-w', out.sll2], /listening on/));
     procs.push(await startCapture(ns, ['dumpcap', '-i', 'lo', '-w', out.pcapng], /Capturing on/));
+    // The banners come just before the capture loops run: give them a moment.
+    await new Promise((r) => setTimeout(r, 500));
     run('ip', ['netns', 'exec', ns, 'ping', '-c', '2', '-i', '0.2', '127.0.0.1']);
     run('ip', ['netns', 'exec', ns, 'ping', '-6', '-c', '2', '-i', '0.2', '::1']);
     run('ip', ['netns', 'exec', ns, process.execPath, script]);
-    // Let the capturers drain their buffers before stopping them.
-    await new Promise((r) => setTimeout(r, 500));
+    // Let the capturers drain their buffers before stopping them (dumpcap reads with a 250 ms timeout).
+    await new Promise((r) => setTimeout(r, 1500));
   } finally {
     for (const p of procs) await stop(p);
     spawnSync('ip', ['netns', 'del', ns]);
