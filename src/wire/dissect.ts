@@ -305,17 +305,29 @@ function dissectVlan(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
     l.layer.title = ad ? `IEEE 802.1ad, ID: ${id}` : `802.1Q Virtual LAN, PRI: ${pcp}, DEI: ${dei}, ID: ${id}`;
     l.add(`${p}.priority`, `Priority: ${pcp}`, String(pcp));
     l.add(`${p}.dei`, `DEI: ${dei}`, String(dei));
-    l.add(`${p}.id`, `ID: ${id}`, String(id));
-    const t = l.u16(off + 2);
-    l.layer.length = 4;
+    let t = l.u16(off + 2);
+    let hl = 4;
+    if (ad && t === 0x88a8) {
+      // Wireshark (packet-ieee8021ah.c) reads an S-tag directly followed by another 0x88a8 tag as one
+      // layer: S-VID then C-VID.
+      l.add('ieee8021ad.svid', `ID: ${id}`, String(id));
+      const tci2 = l.u16(off + 4);
+      l.add('ieee8021ad.priority', `Priority: ${tci2 >>> 13}`, String(tci2 >>> 13));
+      l.add('ieee8021ad.dei', `DEI: ${(tci2 >>> 12) & 1}`, String((tci2 >>> 12) & 1));
+      l.add('ieee8021ad.cvid', `ID: ${tci2 & 0xfff}`, String(tci2 & 0xfff));
+      l.layer.title = `IEEE 802.1ad, S-VID: ${id}, C-VID: ${tci2 & 0xfff}`;
+      t = l.u16(off + 6);
+      hl = 8;
+    } else l.add(`${p}.id`, `ID: ${id}`, String(id));
+    l.layer.length = hl;
     if (!ad) l.add('vlan.etype', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));
     else l.add('', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));
     if (t <= 1500) {
       l.add('vlan.len', `Length: ${t}`, String(t));
-      dissectData(d, b, off + 4, capEnd);
+      dissectData(d, b, off + hl, capEnd);
       return;
     }
-    dissectByEthertype(d, b, off + 4, capEnd, t, trailer);
+    dissectByEthertype(d, b, off + hl, capEnd, t, trailer);
   });
 }
 
@@ -704,6 +716,11 @@ function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
       return;
     }
     const pEnd = Math.min(capEnd, repEnd);
+    if (flags & 0x004 && off + hl < pEnd) {
+      // RFC 9293 §3.5.3 allows data on a RST; Wireshark shows it as a reset cause, not as payload.
+      l.add('', `Reset cause: ${bytesHex(b, off + hl, pEnd)}`, '');
+      return;
+    }
     if (off + hl < pEnd) {
       l.add('tcp.payload', `TCP payload (${pEnd - off - hl} bytes)`, bytesHex(b, off + hl, pEnd));
       dissectData(d, b, off + hl, pEnd);

@@ -66,6 +66,7 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('tcp unknown option + eol padding', eth(tcp4(TCP_SYN, [{ type: 'mss', value: 536 }, { type: 'unknown', kind: 99, data: Uint8Array.of(1, 2, 3) }, { type: 'eol' }], new Uint8Array(0)), 0x0800));
   add('tcp over 802.1q', eth(tcp4(TCP_ACK, [], pattern(20)), 0x0800, [{ tpid: 0x8100, pcp: 5, dei: false, id: 100 }]));
   add('tcp over qinq', eth(tcp4(TCP_ACK, [], pattern(4)), 0x0800, [{ tpid: 0x88a8, pcp: 3, dei: true, id: 4000 }, { tpid: 0x8100, pcp: 0, dei: false, id: 42 }]));
+  add('udp over double 802.1ad', eth(udp4(pattern(9)), 0x0800, [{ tpid: 0x88a8, pcp: 2, dei: false, id: 77 }, { tpid: 0x88a8, pcp: 6, dei: true, id: 78 }]));
   add('udp over double 802.1q', eth(udp4(pattern(9)), 0x0800, [{ tpid: 0x8100, pcp: 1, dei: true, id: 1 }, { tpid: 0x8100, pcp: 7, dei: false, id: 4095 }]));
   add('udp v4', eth(udp4(pattern(30)), 0x0800));
   add('udp v4 zero checksum', eth(udp4(pattern(12), false), 0x0800));
