@@ -36,7 +36,7 @@ function hex(v: number | bigint): string {
 }
 /** Immediates: small ones in decimal, others as their 32-bit hex pattern (the assembler reads both). */
 function imm32(v: number): string {
-  return v >= -4096 && v <= 4096 ? String(v) : hex(v >>> 0);
+  return v >= -256 && v < 256 ? String(v) : hex(v >>> 0);
 }
 function mem(reg: number, off: number): string {
   return off === 0 ? `[%r${reg}]` : off > 0 ? `[%r${reg}+${off}]` : `[%r${reg}-${-off}]`;
