@@ -50,13 +50,30 @@ inline uint32_t fold(uint32_t s) {
   s = (s & 0xffff) + (s >> 16);
   return s;
 }
-// Big-endian 16-bit word sum of a short range (headers), an odd tail padded with zero.
+// Ones' complement sum of a short range (headers) as big-endian words, an odd tail padded with zero,
+// folded to 16 bits. Summed as little-endian 32-bit words and swapped once (RFC 1071 §2(B)); for a non-zero
+// sum the folded value in 1..0xffff is the same one the TypeScript twin reaches.
 inline uint32_t sumBytes(const uint8_t* p, uint32_t len) {
-  uint32_t s = 0;
+  uint64_t s = 0;
   uint32_t i = 0;
-  for (; i + 1 < len; i += 2) s += (static_cast<uint32_t>(p[i]) << 8) | p[i + 1];
-  if (len & 1) s += static_cast<uint32_t>(p[i]) << 8;
-  return s;
+  for (; i + 4 <= len; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    s += w;
+  }
+  if (i + 2 <= len) {
+    uint16_t w;
+    std::memcpy(&w, p + i, 2);
+    s += w;
+    i += 2;
+  }
+  if (i < len) s += p[i];
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffffffu) + (s >> 32);
+  uint32_t x = static_cast<uint32_t>(s);
+  x = (x & 0xffff) + (x >> 16);
+  x = (x & 0xffff) + (x >> 16);
+  return ((x & 0xff) << 8) | (x >> 8);
 }
 inline uint32_t swap16(uint32_t x) { return ((x & 0xff) << 8) | (x >> 8); }
 inline uint32_t hashMix(uint32_t h, uint32_t w) {

@@ -7,3 +7,5 @@ export * from './wire/index.js';
 export * from './ebpf/index.js';
 export * from './capture/index.js';
 export * from './filter/index.js';
+export * from './cc/index.js';
+export * from './offload/index.js';

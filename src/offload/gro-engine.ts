@@ -124,6 +124,36 @@ function sumBytes(d: Uint8Array, p: number, len: number): number {
   return s;
 }
 
+/** Big-endian word sum over a DataView, four bytes at a time (headers are multiples of 4 long). */
+function sumDv(v: DataView, p: number, len: number): number {
+  let s = 0;
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const w = v.getUint32(p + k);
+    s += (w >>> 16) + (w & 0xffff);
+  }
+  if (k + 2 <= len) {
+    s += v.getUint16(p + k);
+    k += 2;
+  }
+  if (k < len) s += v.getUint8(p + k) << 8;
+  return s;
+}
+
+function eqDv(a: DataView, pa: number, b: DataView, pb: number, len: number): boolean {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) if (a.getUint32(pa + k) !== b.getUint32(pb + k)) return false;
+  for (; k < len; k++) if (a.getUint8(pa + k) !== b.getUint8(pb + k)) return false;
+  return true;
+}
+
+/** Copies len bytes four at a time: cheaper than subarray() + set() for small payloads. */
+function copyDv(src: DataView, ps: number, dst: DataView, pd: number, len: number): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) dst.setUint32(pd + k, src.getUint32(ps + k));
+  for (; k < len; k++) dst.setUint8(pd + k, src.getUint8(ps + k));
+}
+
 function swap16(x: number): number {
   return ((x & 0xff) << 8) | (x >>> 8);
 }
@@ -151,6 +181,9 @@ export class GroEngineTs {
   readonly arena: Uint8Array;
   private readonly lay: ReturnType<typeof groLayout>;
   private readonly maxFlows: number;
+  private readonly av: DataView;
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private dvOf: Uint8Array | null = null;
 
   constructor(state: Int32Array, times: Float64Array, arena: Uint8Array) {
     this.state = state;
@@ -158,12 +191,17 @@ export class GroEngineTs {
     this.arena = arena;
     this.maxFlows = state[C_MAX_FLOWS]!;
     this.lay = groLayout(this.maxFlows, state[C_NBUCKETS]!);
+    this.av = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
   }
 
   /** Processes input packets until done or the sink is full; returns the index of the first unprocessed one. */
   process(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, start: number, end: number, now: number, sink: GroSink): number {
     const st = this.state;
     const cfg = st[C_CFG]!;
+    if (data !== this.dvOf) {
+      this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      this.dvOf = data;
+    }
     for (let i = start; i < end; i++) {
       const off = offsets[i]!;
       const len = lengths[i]!;
@@ -182,6 +220,8 @@ export class GroEngineTs {
   private one(d: Uint8Array, off: number, len: number, now: number, sink: GroSink, cfg: number): boolean {
     const st = this.state;
     const A = this.arena;
+    const dv = this.dv;
+    const av = this.av;
     // ---- parse enough to find the flow (Ethernet, one optional 802.1Q/802.1ad tag, IPv4/IPv6, ports) ----
     if (len < 14) return this.pass(d, off, len, sink, -1);
     let l2 = 14;
@@ -205,7 +245,7 @@ export class GroEngineTs {
       if ((be16(d, ip + 6) & 0x1fff) !== 0 || ihl < 20 || len < l4 + 4) return this.pass(d, off, len, sink, -1);
       // inet_gro_receive: only 0x45 headers (no options), no fragments, total length == what arrived
       // (padding or truncation are not merged), and a correct header checksum.
-      if (d[ip] !== 0x45 || (be16(d, ip + 6) & 0x3fff) !== 0 || be16(d, ip + 2) !== len - l2 || fold(sumBytes(d, ip, 20)) !== 0xffff) mergeable = false;
+      if (d[ip] !== 0x45 || (be16(d, ip + 6) & 0x3fff) !== 0 || be16(d, ip + 2) !== len - l2 || fold(sumDv(dv, ip, 20)) !== 0xffff) mergeable = false;
       ipv = 4;
     } else if (et === 0x86dd) {
       if (len < l2 + 44 || d[ip]! >> 4 !== 6) return this.pass(d, off, len, sink, -1);
@@ -229,16 +269,19 @@ export class GroEngineTs {
     let h = hashMix(0x9e3779b9, proto | (ipv << 8));
     let addrSum = 0;
     if (ipv === 4) {
-      h = hashMix(h, be32(d, ip + 12));
-      h = hashMix(h, be32(d, ip + 16));
-      addrSum = be16(d, ip + 12) + be16(d, ip + 14) + be16(d, ip + 16) + be16(d, ip + 18);
+      const sa = dv.getUint32(ip + 12);
+      const da = dv.getUint32(ip + 16);
+      h = hashMix(h, sa);
+      h = hashMix(h, da);
+      addrSum = (sa >>> 16) + (sa & 0xffff) + (da >>> 16) + (da & 0xffff);
     } else {
       for (let k = 8; k < 40; k += 4) {
-        h = hashMix(h, be32(d, ip + k));
-        addrSum += be16(d, ip + k) + be16(d, ip + k + 2);
+        const w = dv.getUint32(ip + k);
+        h = hashMix(h, w);
+        addrSum += (w >>> 16) + (w & 0xffff);
       }
     }
-    h = hashMix(h, be32(d, off + l4));
+    h = hashMix(h, dv.getUint32(off + l4));
     h = (h ^ (h >>> 16)) | 0;
     const slot = this.lookup(d, off, l2, ipv, proto, l4, h);
     const lay = this.lay;
@@ -265,7 +308,7 @@ export class GroEngineTs {
       hdrLen = l4 + thl;
       payload = len - hdrLen;
       flags = d[off + l4 + 13]!;
-      seq = be32(d, off + l4 + 4);
+      seq = dv.getUint32(off + l4 + 4);
       csum = be16(d, off + l4 + 16);
       l4len = len - l4;
       // tcp_gro_receive: a segment without payload is never held and flushes its flow (len - 1 >= mss).
@@ -313,8 +356,7 @@ export class GroEngineTs {
         // The whole flag word compares (data offset, reserved bits, flags) except CWR/FIN/PSH; CWR ends a merge.
         ok = A[t + 12] === d[u + 12] && ((flags ^ hf) & ~TCP_FLAGS_NOCMP & 0xff) === 0 && (flags & TCP_CWR) === 0 && seq === st[mb + M_NEXTSEQ]! >>> 0;
         // Same ACK number and identical options, timestamps included.
-        for (let k = 8; ok && k < 12; k++) if (A[t + k] !== d[u + k]) ok = false;
-        for (let k = 20; ok && k < hdrLen - l4; k++) if (A[t + k] !== d[u + k]) ok = false;
+        ok = ok && av.getUint32(t + 8) === dv.getUint32(u + 8) && eqDv(av, t + 20, dv, u + 20, hdrLen - l4 - 20);
       } else if (ok) {
         ok = (csum === 0 ? 1 : 0) === st[mb + M_CSUMZERO];
       }
@@ -326,12 +368,12 @@ export class GroEngineTs {
         if (proto === 6 || csum !== 0) {
           // The segment's payload sum falls out of its own checksum: sum(pseudo + header incl. checksum)
           // complemented. No payload read; a corrupt input checksum stays visible in the merged one.
-          let ds = ~fold(pseudo + sumBytes(d, off + l4, hdrLen - l4)) & 0xffff;
+          let ds = ~fold(pseudo + sumDv(dv, off + l4, hdrLen - l4)) & 0xffff;
           if ((fl - hdrLen) & 1) ds = swap16(ds);
           st[mb + M_DSUM] = fold(st[mb + M_DSUM]! + ds);
         }
-        if (payload > 96) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
-        else for (let k = 0; k < payload; k++) A[hb + fl + k] = d[off + hdrLen + k]!;
+        if (payload > 256) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
+        else copyDv(dv, off + hdrLen, av, hb + fl, payload);
         st[mb + M_FRAMELEN] = fl + payload;
         st[mb + M_COUNT] = n + 1;
         st[C_STAT_MERGED]!++;
@@ -360,7 +402,7 @@ export class GroEngineTs {
     const nb = lay.meta + s * META_INTS;
     const sb = s * GRO_SLOT_SIZE;
     if (len > 256) A.set(d.subarray(off, off + len), sb);
-    else for (let k = 0; k < len; k++) A[sb + k] = d[off + k]!;
+    else copyDv(this.dv, off, this.av, sb, len);
     st[nb + M_USED] = 1;
     st[nb + M_HASH] = h;
     st[nb + M_L2LEN] = l2;
@@ -393,27 +435,24 @@ export class GroEngineTs {
 
   private lookup(d: Uint8Array, off: number, l2: number, ipv: number, proto: number, l4: number, h: number): number {
     const st = this.state;
-    const A = this.arena;
+    const dv = this.dv;
+    const av = this.av;
     const lay = this.lay;
     let s = st[lay.buckets + (h & (st[C_NBUCKETS]! - 1))]!;
     while (s >= 0) {
       const mb = lay.meta + s * META_INTS;
       if (st[mb + M_HASH] === h && st[mb + M_L2LEN] === l2 && st[mb + M_IPV] === ipv && st[mb + M_PROTO] === proto) {
         const b = s * GRO_SLOT_SIZE;
-        let same = true;
-        // dev_gro_receive compares the whole MAC header (addresses, VLAN tag, EtherType).
-        for (let k = 0; same && k < l2; k++) if (A[b + k] !== d[off + k]) same = false;
+        // dev_gro_receive compares the whole MAC header (addresses, VLAN tag, EtherType); then addresses and
+        // ports (each packet's own transport offset: an IPv4 packet with options still finds its flow).
+        let same = eqDv(av, b, dv, off, l2) && av.getUint32(b + st[mb + M_L4OFF]!) === dv.getUint32(off + l4);
         if (same) {
           if (ipv === 4) {
-            for (let k = l2 + 12; same && k < l2 + 20; k++) if (A[b + k] !== d[off + k]) same = false;
+            same = av.getUint32(b + l2 + 12) === dv.getUint32(off + l2 + 12) && av.getUint32(b + l2 + 16) === dv.getUint32(off + l2 + 16);
           } else {
             // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF).
-            same = A[b + l2]! >> 4 === d[off + l2]! >> 4 && (A[b + l2 + 1]! & 0x0f) === (d[off + l2 + 1]! & 0x0f) && A[b + l2 + 2] === d[off + l2 + 2] && A[b + l2 + 3] === d[off + l2 + 3];
-            for (let k = l2 + 8; same && k < l2 + 40; k++) if (A[b + k] !== d[off + k]) same = false;
+            same = ((av.getUint32(b + l2) ^ dv.getUint32(off + l2)) & 0xf00fffff) === 0 && eqDv(av, b + l2 + 8, dv, off + l2 + 8, 32);
           }
-          // Ports: each packet's own transport offset (an IPv4 packet with options still finds its flow).
-          const hl4 = b + st[mb + M_L4OFF]!;
-          for (let k = 0; same && k < 4; k++) if (A[hl4 + k] !== d[off + l4 + k]) same = false;
           if (same) return s;
         }
       }
@@ -433,7 +472,7 @@ export class GroEngineTs {
     if (proto === 17 && st[mb + M_CSUMZERO]) return 0;
     const l4len = st[mb + M_FRAMELEN]! - l4;
     const pseudo = st[mb + M_ADDRSUM]! + proto + (l4len >>> 16) + (l4len & 0xffff);
-    return ~fold(pseudo + sumBytes(A, b + l4, hdr - l4)) & 0xffff;
+    return ~fold(pseudo + sumDv(this.av, b + l4, hdr - l4)) & 0xffff;
   }
 
   /** Passes a packet up unmerged; a held packet of its flow goes first so a flow is never reordered. */
@@ -475,7 +514,7 @@ export class GroEngineTs {
         A[b + l2 + 3] = l3len & 0xff;
         A[b + l2 + 10] = 0;
         A[b + l2 + 11] = 0;
-        const c = ~fold(sumBytes(A, b + l2, 20)) & 0xffff;
+        const c = ~fold(sumDv(this.av, b + l2, 20)) & 0xffff;
         A[b + l2 + 10] = c >>> 8;
         A[b + l2 + 11] = c & 0xff;
       } else {
@@ -494,7 +533,7 @@ export class GroEngineTs {
         A[ck] = 0;
         A[ck + 1] = 0;
         const pseudo = st[mb + M_ADDRSUM]! + proto + (l4len >>> 16) + (l4len & 0xffff);
-        let c = ~fold(pseudo + sumBytes(A, b + l4, hdr - l4) + st[mb + M_DSUM]!) & 0xffff;
+        let c = ~fold(pseudo + sumDv(this.av, b + l4, hdr - l4) + st[mb + M_DSUM]!) & 0xffff;
         if (c === 0 && proto === 17) c = 0xffff; // RFC 768: a computed zero is sent as all ones
         A[ck] = c >>> 8;
         A[ck + 1] = c & 0xff;

@@ -21,6 +21,7 @@ import {
   writeMeta,
   type GroSink,
 } from './gro-engine.js';
+import { BatchSink, batchHeader } from './batch-sink.js';
 import { OFFLOAD_META_STRIDE, type VirtioNetHdr } from './virtio.js';
 
 /** Options of a GRO/LRO context. */
@@ -79,61 +80,6 @@ export interface GroBatchResult {
 /** A metadata lane for an output batch of `capacity` packets. */
 export function createOffloadMetaLane(capacity: number): Int32Array {
   return new Int32Array(capacity * OFFLOAD_META_STRIDE);
-}
-
-// PacketBatch keeps its count and bytes-used in the first two Int32 words of its buffer (src/batch.ts
-// H_COUNT/H_USED); the batch paths write many packets and then publish both at once.
-function batchHeader(b: PacketBatch): Int32Array {
-  return new Int32Array(b.buffer, 0, 2);
-}
-
-/** Sink into an output PacketBatch (same room rule as native/offload.cc: used + bytes + n·(align−1) ≤ capacity). */
-export class BatchSink implements GroSink {
-  count: number;
-  used: number;
-  private readonly b: PacketBatch;
-  private readonly meta: Int32Array | null;
-  private readonly am: number;
-
-  constructor(b: PacketBatch, meta: Int32Array | null) {
-    this.b = b;
-    this.meta = meta;
-    this.count = b.length;
-    this.used = b.bytesUsed;
-    this.am = b.align - 1;
-  }
-
-  fits(packets: number, bytes: number): boolean {
-    return this.count + packets <= this.b.capacity && this.used + bytes + packets * this.am <= this.b.byteCapacity;
-  }
-
-  reserve(len: number): number {
-    const start = (this.used + this.am) & ~this.am;
-    this.b.offsets[this.count] = start;
-    this.b.lengths[this.count] = len;
-    this.used = start + len;
-    this.count++;
-    return start;
-  }
-
-  get buf(): Uint8Array {
-    return this.b.data;
-  }
-
-  emit(src: Uint8Array, off: number, len: number, flags: number, gsoType: number, gsoSize: number, segments: number, hdrLen: number, csumStart: number, csumOffset: number): void {
-    const i = this.count;
-    const start = this.reserve(len);
-    if (len > 128) this.b.data.set(src.subarray(off, off + len), start);
-    else for (let k = 0; k < len; k++) this.b.data[start + k] = src[off + k]!;
-    if (this.meta) writeMeta(this.meta, i, flags, gsoType, gsoSize, segments, hdrLen, csumStart, csumOffset);
-  }
-
-  /** Publishes the new count and bytes used to the batch. */
-  commit(): void {
-    const h = batchHeader(this.b);
-    h[0] = this.count;
-    h[1] = this.used;
-  }
 }
 
 class ArraySink implements GroSink {
