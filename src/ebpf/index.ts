@@ -13,3 +13,5 @@ export * from './program.js';
 export * from './maps.js';
 export * from './verifier.js';
 export * from './cbpf.js';
+export * from './btf.js';
+export * from './elf.js';

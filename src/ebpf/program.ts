@@ -17,6 +17,7 @@ import { NetworkError } from '../errors.js';
 import { assembleBpfInsns } from './asm.js';
 import { disassembleBpf, disassembleBpfInsn, type BpfDisasmOptions } from './disasm.js';
 import { compileClassicBpf, type CbpfInsn } from './cbpf.js';
+import { loadBpfElf } from './elf.js';
 import { BpfHelperTable, type BpfHelperFn } from './helpers.js';
 import { BpfInterpreterEngine, type BpfExecutable, type BpfRunOptions } from './interpreter.js';
 import { decodeInsns, encodeInsns, bpfInsn, type BpfInsn } from './isa.js';
@@ -260,6 +261,16 @@ export class BpfProgram implements BpfExecutable {
    */
   static fromClassic(source: string | readonly CbpfInsn[], options?: BpfProgramOptions): BpfProgram {
     return new BpfProgram(compileClassicBpf(source), { name: 'cbpf', ...options });
+  }
+
+  /**
+   * A program from a relocatable object of `clang -O2 -g -target bpf -c` (elf.ts, ebpf-extras): the program
+   * in `section` (a section or function name; default the first), its maps (program.maps) and global data.
+   * `sharedMaps` reuses maps by name (several programs of one object sharing a map).
+   */
+  static fromElf(bytes: Uint8Array, section?: string, options: { sharedMaps?: ReadonlyMap<string, BpfMap> } = {}): BpfProgram {
+    const l = loadBpfElf(bytes, section, { maps: options.sharedMaps });
+    return new BpfProgram(l.insns, { name: l.name, maps: l.maps });
   }
 }
 
