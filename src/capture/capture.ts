@@ -119,7 +119,6 @@ export class CaptureFilter implements CaptureFilterFields {
 
   /** Whether a frame passes (an Ethernet frame unless a packet says its linktype). Malformed frames fail a set field. */
   matches(frame: CaptureFrameInput): boolean {
-    if (this.matchesAll) return true;
     let data: Uint8Array;
     let linktype = 1;
     if (frame instanceof Uint8Array) data = frame;
@@ -130,6 +129,7 @@ export class CaptureFilter implements CaptureFilterFields {
     } else {
       throw new NetworkError('INVALID_ARGUMENT', 'matches() needs an EthernetFrame, bytes or a packet', { field: 'frame' });
     }
+    if (this.matchesAll) return true;
     return this.matchSummary(summarizePacket(data, linktype, this.summary));
   }
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { readFileSync, mkdtempSync, writeFileSync, statSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +9,16 @@ import {
 } from '../../src/capture/index.js';
 import { isNetworkError, NetworkError } from '../../src/errors.js';
 import { bytesOf, epb, idb, ngBlock, opb, option, pcapHeader, pcapRecord, shb, spb, u16, u32, u8 } from './helpers/build.js';
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -289,7 +299,7 @@ describe('format detection, streaming and truncation', () => {
   });
 
   it('reads a multi-megabyte file from disk in chunks, holding one chunk at a time', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'elysia-rd-'));
+    const dir = tempDir('elysia-rd-');
     const path = join(dir, 'big.pcapng');
     const w = createCaptureWriter(path, { format: 'pcapng', nanosecond: true });
     const pkt = bytesOf(1400, 3);
@@ -309,7 +319,6 @@ describe('format detection, streaming and truncation', () => {
     }
     expect(n).toBe(4000);
     expect(batches).toBeGreaterThan(80); // ~5.7 MB in 64 KiB chunks
-    writeFileSync(path, '');
   });
 });
 
@@ -347,7 +356,7 @@ describe('writers', () => {
     expect(catchSync(() => encodeCapture([], { linktype: 70000 })).code).toBe('INVALID_ARGUMENT');
     expect(catchSync(() => encodeCapture([], { format: 'pcapx' as 'pcap' })).code).toBe('INVALID_ARGUMENT');
     expect(catchSync(() => encodeCapture([{ data: bytesOf(1, 1), tsSec: 1, tsNsec: 2e9 }])).code).toBe('INVALID_ARGUMENT');
-    const dir = mkdtempSync(join(tmpdir(), 'elysia-wr-'));
+    const dir = tempDir('elysia-wr-');
     const w = createCaptureWriter(join(dir, 'x.pcap'));
     w.write({ data: bytesOf(10, 1) });
     await w.close();

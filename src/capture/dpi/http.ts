@@ -60,7 +60,7 @@ export function parseHttpRequest(b: Uint8Array, off: number, len: number): HttpR
   if (sp1 === off || sp1 >= lineEnd || b[sp1] !== 0x20) return null;
   let sp2 = lineEnd;
   while (sp2 > sp1 && b[sp2 - 1] !== 0x20) sp2--;
-  if (sp2 <= sp1 + 1) return null;
+  if (sp2 - 1 <= sp1 + 1) return null; // empty request-target
   const version = ascii(b, sp2, lineEnd);
   if (!/^HTTP\/1\.[01]$/.test(version)) return null;
   const info: HttpRequestInfo = { method: ascii(b, off, sp1), uri: ascii(b, sp1 + 1, sp2 - 1), version, host: null, userAgent: null };

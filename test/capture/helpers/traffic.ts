@@ -146,7 +146,7 @@ export async function captureTraffic(): Promise<TrafficCaptures> {
     run('ip', ['netns', 'exec', ns, 'ping', '-6', '-c', '2', '-i', '0.2', '::1']);
     run('ip', ['netns', 'exec', ns, process.execPath, script]);
     // Let the capturers drain their buffers before stopping them (dumpcap reads with a 250 ms timeout).
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2000));
   } finally {
     for (const p of procs) await stop(p);
     spawnSync('ip', ['netns', 'del', ns]);
