@@ -72,3 +72,29 @@ describe("the guide's examples", () => {
     expect(d.verifyChecksum('10.0.0.1', '10.0.0.2')).toBe(true);
   });
 });
+
+describe('README "## Wire codecs" example', () => {
+  it('runs as written (import from the package root)', async () => {
+    const { readFileSync, writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Wire codecs'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toBeDefined();
+    const dir = mkdtempSync(join(new URL('.', import.meta.url).pathname, '.readme-'));
+    try {
+      const file = join(dir, 'example.ts');
+      const src = new URL('../../src/index.js', import.meta.url).pathname;
+      const logs: unknown[][] = [];
+      writeFileSync(file, code!.replace("from 'elysia-net'", `from '${src}'`).replaceAll('console.log(', 'globalThis.__log(').replace('export {}', ''));
+      (globalThis as Record<string, unknown>).__log = (...a: unknown[]) => logs.push(a);
+      await import(file);
+      expect(logs[0]).toEqual([64, true, 80, true, true]);
+      expect(logs[1]).toEqual(['eth:ethertype:ip:tcp']);
+      expect(logs[2]).toEqual(['192.168.1.1', '0x0002', '1']);
+      expect(String(logs[3]![0])).toMatch(/^Frame: 54 bytes on wire/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
