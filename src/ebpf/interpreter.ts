@@ -200,8 +200,9 @@ export class BpfInterpreterEngine {
   constructor(private readonly program: BpfExecutable) {
     this.prepared = prepareBpfCode(program.insns, program.mapList.length);
     const n = program.insns.length;
-    this.code = new Int32Array(n);
-    this.imms = new Int32Array(n);
+    // One extra slot holding opcode 0: running off the end lands on it (see `case 0x00`).
+    this.code = new Int32Array(n + 1);
+    this.imms = new Int32Array(n + 1);
     program.insns.forEach((insn, i) => {
       this.code[i] = insn.opcode | (insn.dst << 8) | (insn.src << 12) | (insn.off << 16);
       this.imms[i] = insn.imm;
@@ -246,7 +247,7 @@ export class BpfInterpreterEngine {
   exec(start: number, len: number, budget: number): number {
     const { code, imms, lo, hi, memory, frames } = this;
     const { funcStart, funcLen } = this.prepared;
-    const n = code.length;
+    const n = code.length - 1;
     const input = memory.input;
     const pkt = input.bytes;
     const pktView = input.view;
@@ -266,7 +267,6 @@ export class BpfInterpreterEngine {
     let pc = 0;
     try {
       for (;;) {
-        if (pc >= n) throw bpfFellOff(n - 1);
         const c = code[pc]!;
         const op = c & 0xff;
         const d = (c >> 8) & 0xf;
@@ -275,6 +275,8 @@ export class BpfInterpreterEngine {
         const imm = imms[pc]!;
         pc++;
         switch (op) {
+          case 0x00: // the sentinel after the last slot (LDDW second slots are never executed)
+            throw bpfFellOff(n - 1);
           // ---------------- ALU (32-bit): result zero-extended ----------------
           case 0x04: lo[d] = lo[d]! + imm; hi[d] = 0; break;
           case 0x0c: lo[d] = lo[d]! + lo[s]!; hi[d] = 0; break;
@@ -411,7 +413,35 @@ export class BpfInterpreterEngine {
             break;
           }
           // ---------------- loads ----------------
-          case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
+          // the common loads, specialised (packet and stack inline; other regions through BpfMemory)
+          case 0x71: { // ldxb
+            const sh = hi[s]!;
+            const a = (lo[s]! >>> 0) + off;
+            if (sh === 1 && a >= pktStart && a < pktEnd) lo[d] = pkt[a]!;
+            else if (sh === 2 && a >= 0 && a < stack.length) lo[d] = stack[a]!;
+            else lo[d] = memory.load(sh, a, 1, pc - 1);
+            hi[d] = 0;
+            break;
+          }
+          case 0x69: { // ldxh
+            const sh = hi[s]!;
+            const a = (lo[s]! >>> 0) + off;
+            if (sh === 1 && a >= pktStart && a + 2 <= pktEnd) lo[d] = pktView.getUint16(a, true);
+            else if (sh === 2 && a >= 0 && a + 2 <= stack.length) lo[d] = stackView.getUint16(a, true);
+            else lo[d] = memory.load(sh, a, 2, pc - 1);
+            hi[d] = 0;
+            break;
+          }
+          case 0x61: { // ldxw
+            const sh = hi[s]!;
+            const a = (lo[s]! >>> 0) + off;
+            if (sh === 1 && a >= pktStart && a + 4 <= pktEnd) lo[d] = pktView.getInt32(a, true);
+            else if (sh === 2 && a >= 0 && a + 4 <= stack.length) lo[d] = stackView.getInt32(a, true);
+            else lo[d] = memory.load(sh, a, 4, pc - 1);
+            hi[d] = 0;
+            break;
+          }
+          case 0x79: case 0x81: case 0x89: case 0x91: {
             const size = op === 0x79 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
             const sh = hi[s]!;
             const a = (lo[s]! >>> 0) + off;
