@@ -15,3 +15,4 @@ export * from './verifier.js';
 export * from './cbpf.js';
 export * from './btf.js';
 export * from './elf.js';
+export * from './builder.js';
