@@ -3,7 +3,7 @@
 // packets and bandwidth in packets/µs << 24; here cwnd is bytes, bandwidth bytes/s, times ms.
 import { CongestionControlBase } from './base.js';
 import { AckRateEstimator, newDeliveryRateSample, type DeliveryRateEstimator, type DeliveryRateSample } from './delivery-rate.js';
-import { CcRandom, WindowedFilter } from './filters.js';
+import { CcRandom, WindowedMinMaxFilter } from './filters.js';
 import type { CcAckInfo, CcCommonOptions, CcEcnInfo, CcLossInfo, CcSentInfo, CcStateSnapshot } from './types.js';
 
 /** BBRv1 modes (tcp_bbr.c enum bbr_mode). */
@@ -68,7 +68,7 @@ export class BbrCongestionControl extends CongestionControlBase {
   private minRttStamp = 0;
   private probeRttDoneStamp = 0;
   private probeRttRoundDone = false;
-  private readonly bwFilter = new WindowedFilter(BBR1.bwRtts, 'max');
+  private readonly bwFilter = new WindowedMinMaxFilter(BBR1.bwRtts, 'max');
   private nextRttDelivered = 0;
   private cycleStamp = 0;
   private priorCwnd = 0;

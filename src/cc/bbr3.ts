@@ -5,7 +5,7 @@
 // Units: cwnd bytes, rates bytes/s, times ms.
 import { CongestionControlBase } from './base.js';
 import { AckRateEstimator, newDeliveryRateSample, type DeliveryRateEstimator, type DeliveryRateSample } from './delivery-rate.js';
-import { CcRandom, WindowedFilter } from './filters.js';
+import { CcRandom, WindowedMinMaxFilter } from './filters.js';
 import type { CcAckInfo, CcCommonOptions, CcEcnInfo, CcLossInfo, CcSentInfo, CcStateSnapshot } from './types.js';
 
 /** BBRv3 states (draft §4.1.1). */
@@ -81,7 +81,7 @@ export class Bbr3CongestionControl extends CongestionControlBase {
   ecnAlpha = 0;
   private fullBw = 0;
   private fullBwCount = 0;
-  private readonly maxBwFilter = new WindowedFilter(BBR3.maxBwFilterLen, 'max');
+  private readonly maxBwFilter = new WindowedMinMaxFilter(BBR3.maxBwFilterLen, 'max');
   private cycleCount = 0;
   private nextRoundDelivered = 0;
   private roundsSinceBwProbe = 0;
@@ -113,7 +113,7 @@ export class Bbr3CongestionControl extends CongestionControlBase {
   private hasSeenRtt = false;
   private delivered = 0;
   private pendingLost = 0;
-  private readonly extraAckedFilter = new WindowedFilter(BBR3.extraAckedFilterLen, 'max');
+  private readonly extraAckedFilter = new WindowedMinMaxFilter(BBR3.extraAckedFilterLen, 'max');
   private extraAckedIntervalStart = 0;
   private extraAckedDelivered = 0;
   private ceInRound = 0;
@@ -380,7 +380,10 @@ export class Bbr3CongestionControl extends CongestionControlBase {
   private adaptLongtermModel(): void {
     if (this.ackPhase === 'probe-starting' && this.roundStart) this.ackPhase = 'probe-feedback';
     if (this.ackPhase === 'probe-stopping' && this.roundStart) {
-      // End of the samples from the last probe: a new cycle for the max-bw filter.
+      // End of the samples from the last probe (one round after it stopped): a new cycle for the max-bw
+      // filter, once per probe (Linux BBRv3 bbr_adapt_upper_bounds resets ack_phase and bw_probe_samples).
+      this.bwProbeSamples = false;
+      this.ackPhase = 'init';
       if (this.isProbeBw() && !this.rs.isAppLimited) this.cycleCount++;
     }
     if (!this.checkInflightTooHigh()) {

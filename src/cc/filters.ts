@@ -5,7 +5,7 @@
  * bottleneck-bandwidth filter): keeps the best, second-best and third-best samples of the window so the
  * estimate ages out smoothly. `time` is any monotonic counter (BBR uses packet-timed round counts).
  */
-export class WindowedFilter {
+export class WindowedMinMaxFilter {
   private readonly t = new Float64Array(3);
   private readonly v = new Float64Array(3);
   private readonly better: (a: number, b: number) => boolean;

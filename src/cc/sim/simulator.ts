@@ -345,92 +345,124 @@ function checkConfig(cfg: SimConfig): void {
 }
 
 /** Runs one simulation to completion and returns its metrics and time series. Deterministic for a given config. */
+/** Runs one simulation to completion and returns its metrics and time series. Deterministic for a given config. */
 export function runLinkSimulation(cfg: SimConfig): SimResult {
   checkConfig(cfg);
-  const pkt = cfg.packetBytes ?? 1500;
-  const duration = cfg.durationMs;
-  const warmup = Math.min(cfg.warmupMs ?? 0, duration);
-  const rateBps = cfg.link.rateMbps * 1e6;
-  const txMs = (pkt * 8 * 1000) / rateBps;
-  const minRtt = Math.min(...cfg.flows.map((f) => f.rttMs));
-  const bdpBytes = (rateBps / 8) * (minRtt / 1000);
-  const buffer = Math.max(pkt, Math.floor(cfg.link.bufferBytes ?? (cfg.link.bufferBdp ?? 1) * bdpBytes));
-  const lossRate = cfg.link.lossRate ?? 0;
-  const ecnThresh = cfg.link.ecnThresholdBytes ?? Infinity;
-  const seed = cfg.seed ?? 1;
-  const rng = new CcRandom(seed);
-  const flows = cfg.flows.map((f, i) => new SimFlow(f, i, pkt, new CcRandom((seed * 7919 + i * 104729) >>> 0).fn()));
-  const q = new SimEventQueue(256);
+  return new LinkSimulation(cfg).run();
+}
 
+// The event loop's state lives in fields, not closure variables: V8 keeps double fields unboxed, while a
+// captured `let now` would allocate a heap number on every event.
+class LinkSimulation {
+  private readonly pkt: number;
+  private readonly duration: number;
+  private readonly warmup: number;
+  private readonly rateBps: number;
+  private readonly txMs: number;
+  private readonly buffer: number;
+  private readonly lossRate: number;
+  private readonly ecnThresh: number;
+  private readonly rng: CcRandom;
+  private readonly flows: SimFlow[];
+  private readonly q = new SimEventQueue(256);
   // Bottleneck FIFO ring.
-  let qCap = Math.max(64, 2 ** Math.ceil(Math.log2(buffer / pkt + 2)));
-  let qFlow = new Int32Array(qCap);
-  let qSeq = new Int32Array(qCap);
-  let qEnq = new Float64Array(qCap);
-  let qCe = new Uint8Array(qCap);
-  let qHead = 0;
-  let qLen = 0;
-  let queueBytes = 0;
-  let linkBusy = false;
+  private qCap: number;
+  private qFlow: Int32Array;
+  private qSeq: Int32Array;
+  private qEnq: Float64Array;
+  private qCe: Uint8Array;
+  private qHead = 0;
+  private qLen = 0;
+  private queueBytes = 0;
+  private linkBusy = false;
+  // Queueing-delay histogram over the window.
+  private readonly maxWait: number;
+  private readonly bins = 20000;
+  private readonly bin: number;
+  private readonly hist: Uint32Array;
+  private histN = 0;
+  private readonly sampleEvery: number;
+  private readonly series: SimSeries;
+  private events = 0;
+  private now = 0;
 
-  // Queueing-delay histogram over the window: bins of `bin` ms up to the largest possible wait.
-  const maxWait = (buffer * 8 * 1000) / rateBps + txMs;
-  const bins = 20000;
-  const bin = Math.max(maxWait / bins, 1e-6);
-  const hist = new Uint32Array(bins + 1);
-  let histN = 0;
+  constructor(private readonly cfg: SimConfig) {
+    this.pkt = cfg.packetBytes ?? 1500;
+    this.duration = cfg.durationMs;
+    this.warmup = Math.min(cfg.warmupMs ?? 0, this.duration);
+    this.rateBps = cfg.link.rateMbps * 1e6;
+    this.txMs = (this.pkt * 8 * 1000) / this.rateBps;
+    const minRtt = Math.min(...cfg.flows.map((f) => f.rttMs));
+    const bdpBytes = (this.rateBps / 8) * (minRtt / 1000);
+    this.buffer = Math.max(this.pkt, Math.floor(cfg.link.bufferBytes ?? (cfg.link.bufferBdp ?? 1) * bdpBytes));
+    this.lossRate = cfg.link.lossRate ?? 0;
+    this.ecnThresh = cfg.link.ecnThresholdBytes ?? Infinity;
+    const seed = cfg.seed ?? 1;
+    this.rng = new CcRandom(seed);
+    this.flows = cfg.flows.map((f, i) => new SimFlow(f, i, this.pkt, new CcRandom((seed * 7919 + i * 104729) >>> 0).fn()));
+    this.qCap = Math.max(64, 2 ** Math.ceil(Math.log2(this.buffer / this.pkt + 2)));
+    this.qFlow = new Int32Array(this.qCap);
+    this.qSeq = new Int32Array(this.qCap);
+    this.qEnq = new Float64Array(this.qCap);
+    this.qCe = new Uint8Array(this.qCap);
+    this.maxWait = (this.buffer * 8 * 1000) / this.rateBps + this.txMs;
+    this.bin = Math.max(this.maxWait / this.bins, 1e-6);
+    this.hist = new Uint32Array(this.bins + 1);
+    this.sampleEvery = cfg.sampleIntervalMs ?? this.duration / 400;
+    this.series = { t: [], queueBytes: [], flows: this.flows.map(() => ({ cwnd: [], pacingMbps: [], throughputMbps: [], mode: [] })) };
+  }
 
-  const sampleEvery = cfg.sampleIntervalMs ?? duration / 400;
-  const series: SimSeries = { t: [], queueBytes: [], flows: flows.map(() => ({ cwnd: [], pacingMbps: [], throughputMbps: [], mode: [] })) };
+  private enqueue(fi: number, seq: number): void {
+    const pkt = this.pkt;
+    if (this.queueBytes + pkt > this.buffer) return; // tail drop: the sender learns of it from later ACKs
+    if (this.qLen === this.qCap) this.growQueue();
+    const j = (this.qHead + this.qLen) & (this.qCap - 1);
+    this.qFlow[j] = fi;
+    this.qSeq[j] = seq;
+    this.qEnq[j] = this.now;
+    this.qCe[j] = this.queueBytes > this.ecnThresh ? 1 : 0;
+    this.qLen++;
+    this.queueBytes += pkt;
+    if (!this.linkBusy) this.startTx();
+  }
 
-  let events = 0;
-  let now = 0;
-
-  const enqueue = (fi: number, seq: number): void => {
-    if (queueBytes + pkt > buffer) return; // tail drop: the sender learns of it from later ACKs
-    if (qLen === qCap) {
-      const cap = qCap * 2;
-      const f2 = new Int32Array(cap); const s2 = new Int32Array(cap); const e2 = new Float64Array(cap); const c2 = new Uint8Array(cap);
-      for (let i = 0; i < qLen; i++) {
-        const j = (qHead + i) & (qCap - 1);
-        f2[i] = qFlow[j]!; s2[i] = qSeq[j]!; e2[i] = qEnq[j]!; c2[i] = qCe[j]!;
-      }
-      qFlow = f2; qSeq = s2; qEnq = e2; qCe = c2; qHead = 0; qCap = cap;
+  private growQueue(): void {
+    const cap = this.qCap * 2;
+    const f2 = new Int32Array(cap); const s2 = new Int32Array(cap); const e2 = new Float64Array(cap); const c2 = new Uint8Array(cap);
+    for (let i = 0; i < this.qLen; i++) {
+      const j = (this.qHead + i) & (this.qCap - 1);
+      f2[i] = this.qFlow[j]!; s2[i] = this.qSeq[j]!; e2[i] = this.qEnq[j]!; c2[i] = this.qCe[j]!;
     }
-    const j = (qHead + qLen) & (qCap - 1);
-    qFlow[j] = fi;
-    qSeq[j] = seq;
-    qEnq[j] = now;
-    qCe[j] = queueBytes > ecnThresh ? 1 : 0;
-    qLen++;
-    queueBytes += pkt;
-    if (!linkBusy) startTx();
-  };
+    this.qFlow = f2; this.qSeq = s2; this.qEnq = e2; this.qCe = c2; this.qHead = 0; this.qCap = cap;
+  }
 
-  const startTx = (): void => {
-    linkBusy = true;
-    const wait = now - qEnq[qHead]!;
-    if (now >= warmup) {
-      hist[Math.min(bins, Math.floor(wait / bin))]!++;
-      histN++;
+  private startTx(): void {
+    this.linkBusy = true;
+    const now = this.now;
+    if (now >= this.warmup) {
+      const wait = now - this.qEnq[this.qHead]!;
+      this.hist[Math.min(this.bins, Math.floor(wait / this.bin))]!++;
+      this.histN++;
     }
-    q.push(now + txMs, K_LINK_DONE, 0);
-  };
+    this.q.push(now + this.txMs, K_LINK_DONE, 0);
+  }
 
-  const armRto = (f: SimFlow, fi: number): void => {
-    f.rtoDeadline = now + f.rto();
+  private armRto(f: SimFlow, fi: number): void {
+    f.rtoDeadline = this.now + f.rto();
     if (!f.rtoScheduled) {
       f.rtoScheduled = true;
-      q.push(f.rtoDeadline, K_RTO, fi);
+      this.q.push(f.rtoDeadline, K_RTO, fi);
     }
-  };
+  }
 
-  const trySend = (f: SimFlow, fi: number): void => {
+  private trySend(f: SimFlow, fi: number): void {
+    const now = this.now;
+    const pkt = this.pkt;
     if (now < f.start) return;
     if (now < f.nextSendTime) {
       if (!f.sendScheduled) {
         f.sendScheduled = true;
-        q.push(f.nextSendTime, K_SEND, fi);
+        this.q.push(f.nextSendTime, K_SEND, fi);
       }
       return;
     }
@@ -445,36 +477,37 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
     f.inflight += pkt;
     f.sentInfo.bytesInFlight = f.inflight;
     f.cc.onPacketSent(pkt, now, f.sentInfo);
-    if (now >= warmup) f.sentW++;
+    if (now >= this.warmup) f.sentW++;
     let rate = f.cc.pacingRate();
     if (!(rate > 0) || !Number.isFinite(rate)) rate = (f.cc.cwnd * 1000) / f.rtt;
     f.nextSendTime = now + (pkt * 1000) / rate;
-    if (f.rtoDeadline === Infinity || before === 0) armRto(f, fi);
-    enqueue(fi, seq);
+    if (f.rtoDeadline === Infinity || before === 0) this.armRto(f, fi);
+    this.enqueue(fi, seq);
     f.sendScheduled = true;
-    q.push(f.nextSendTime, K_SEND, fi);
-  };
+    this.q.push(f.nextSendTime, K_SEND, fi);
+  }
 
-  const markLost = (f: SimFlow, s: number): void => {
+  private markLost(f: SimFlow, s: number): void {
     const slot = s & f.mask;
     const p = f.pkts[slot]!;
     f.status[slot] = ST_DONE;
-    f.inflight -= pkt;
-    if (p.sentTime >= warmup) f.lostW++;
+    f.inflight -= this.pkt;
+    if (p.sentTime >= this.warmup) f.lostW++;
     const lostBefore = p.lost;
     f.onDataLost(f.pktHole[slot]!, p.sentTime);
     f.est.onPacketLost(p);
     const li = f.lossInfo;
-    li.lostBytes = pkt;
+    li.lostBytes = this.pkt;
     li.sentTime = p.sentTime;
     li.bytesInFlight = f.inflight;
     li.txInFlight = p.txInFlight;
     li.lostBeforeSend = lostBefore;
     li.appLimited = p.isAppLimited;
-    f.cc.onLoss(now, li);
-  };
+    f.cc.onLoss(this.now, li);
+  }
 
-  const onAck = (f: SimFlow, fi: number, seq: number, ce: boolean): void => {
+  private onAck(f: SimFlow, fi: number, seq: number, ce: boolean): void {
+    const now = this.now;
     const slot = seq & f.mask;
     if (seq < f.lowest || f.status[slot] !== ST_INFLIGHT) return; // already declared lost (after an RTO): spurious
     const p = f.pkts[slot]!;
@@ -489,14 +522,14 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
     }
     if (rtt < f.minRtt) f.minRtt = rtt;
     f.rtoBackoff = 1;
-    if (now >= warmup) {
+    if (now >= this.warmup) {
       f.rttSumW += rtt;
       f.rttCntW++;
     }
     const prior = f.inflight;
     f.est.beginAck(prior);
     f.status[slot] = ST_DONE;
-    f.inflight -= pkt;
+    f.inflight -= this.pkt;
     const sentTime = p.sentTime;
     const hole = f.pktHole[slot]!;
     if (hole >= 0) f.fillHole(hole);
@@ -507,13 +540,13 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
       const st = f.status[s & f.mask]!;
       if (st === ST_INFLIGHT) {
         if (s > seq - 3) break;
-        markLost(f, s);
+        this.markLost(f, s);
       }
       f.status[s & f.mask] = ST_FREE;
       f.lowest++;
     }
     if (ce) {
-      f.ecnInfo.ceBytes = pkt;
+      f.ecnInfo.ceBytes = this.pkt;
       f.ecnInfo.sentTime = sentTime;
       f.cc.onEcnCe(now, f.ecnInfo);
     }
@@ -523,18 +556,18 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
     ai.priorInFlight = prior;
     ai.sentTime = sentTime;
     ai.oldestUnackedSentTime = f.oldestUnacked();
-    f.cc.onAck(pkt, rtt, now, ai);
-    if (f.inflight > 0) f.rtoDeadline = now + f.rto();
-    else f.rtoDeadline = Infinity;
-    if (!f.sendScheduled) trySend(f, fi);
-  };
+    f.cc.onAck(this.pkt, rtt, now, ai);
+    f.rtoDeadline = f.inflight > 0 ? now + f.rto() : Infinity;
+    if (!f.sendScheduled) this.trySend(f, fi);
+  }
 
-  const onRto = (f: SimFlow, fi: number): void => {
+  private onRto(f: SimFlow, fi: number): void {
+    const now = this.now;
     f.rtoScheduled = false;
     if (f.inflight <= 0 || f.rtoDeadline === Infinity) return;
     if (f.rtoDeadline > now + 1e-9) {
       f.rtoScheduled = true;
-      q.push(f.rtoDeadline, K_RTO, fi);
+      this.q.push(f.rtoDeadline, K_RTO, fi);
       return;
     }
     // RFC 6298 §5.4–5.7: everything outstanding is presumed lost; back the timer off.
@@ -544,7 +577,7 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
       if (f.status[slot] === ST_INFLIGHT) {
         const p = f.pkts[slot]!;
         f.status[slot] = ST_DONE;
-        if (p.sentTime >= warmup) f.lostW++;
+        if (p.sentTime >= this.warmup) f.lostW++;
         f.onDataLost(f.pktHole[slot]!, p.sentTime);
         f.est.onPacketLost(p);
       }
@@ -554,121 +587,136 @@ export function runLinkSimulation(cfg: SimConfig): SimResult {
     f.rtoBackoff = Math.min(f.rtoBackoff * 2, 64);
     f.rtoDeadline = Infinity;
     f.nextSendTime = now;
-    if (!f.sendScheduled) trySend(f, fi); // else the pending pacing event sends within one interval
-  };
+    if (!f.sendScheduled) this.trySend(f, fi); // else the pending pacing event sends within one interval
+  }
 
-  const sample = (): void => {
-    series.t.push(now);
-    series.queueBytes.push(queueBytes);
-    for (let i = 0; i < flows.length; i++) {
-      const f = flows[i]!;
+  private sample(): void {
+    const series = this.series;
+    series.t.push(this.now);
+    series.queueBytes.push(this.queueBytes);
+    for (let i = 0; i < this.flows.length; i++) {
+      const f = this.flows[i]!;
       const s = series.flows[i]!;
       s.cwnd.push(f.cc.cwnd);
       s.pacingMbps.push((f.cc.pacingRate() * 8) / 1e6);
-      s.throughputMbps.push((f.bytesSinceSample * 8) / 1000 / sampleEvery);
+      s.throughputMbps.push((f.bytesSinceSample * 8) / 1000 / this.sampleEvery);
       s.mode.push(f.cc.state().mode);
       f.bytesSinceSample = 0;
     }
-  };
-
-  for (let i = 0; i < flows.length; i++) q.push(flows[i]!.start, K_START, i);
-  if (sampleEvery > 0) q.push(sampleEvery, K_SAMPLE, 0);
-
-  while (q.size > 0 && q.peekTime() <= duration) {
-    now = q.pop();
-    events++;
-    const kind = q.poppedKind;
-    const arg = q.poppedArg;
-    switch (kind) {
-      case K_LINK_DONE: {
-        const fi = qFlow[qHead]!;
-        const seq = qSeq[qHead]!;
-        const ce = qCe[qHead] === 1;
-        qHead = (qHead + 1) & (qCap - 1);
-        qLen--;
-        queueBytes -= pkt;
-        const f = flows[fi]!;
-        // Random loss on the wire after the bottleneck: the packet used link time but never arrives.
-        if (lossRate === 0 || rng.next() >= lossRate) {
-          if (now >= warmup) f.bytesW += pkt;
-          f.bytesSinceSample += pkt;
-          const at = now + f.rtt;
-          if (f.ackCount === 0) q.push(at, K_ACK, fi);
-          f.pushAck(at, seq, ce);
-        }
-        if (qLen > 0) startTx();
-        else linkBusy = false;
-        break;
-      }
-      case K_ACK: {
-        const f = flows[arg]!;
-        const j = f.ackHead;
-        const seq = f.ackSeq[j]!;
-        const ce = f.ackCe[j] === 1;
-        f.ackHead = (j + 1) % f.ackTime.length;
-        f.ackCount--;
-        if (f.ackCount > 0) q.push(f.ackTime[f.ackHead]!, K_ACK, arg);
-        onAck(f, arg, seq, ce);
-        break;
-      }
-      case K_SEND: {
-        const f = flows[arg]!;
-        f.sendScheduled = false;
-        trySend(f, arg);
-        break;
-      }
-      case K_RTO:
-        onRto(flows[arg]!, arg);
-        break;
-      case K_START: {
-        const f = flows[arg]!;
-        f.nextSendTime = now;
-        trySend(f, arg);
-        break;
-      }
-      case K_SAMPLE:
-        sample();
-        if (now + sampleEvery <= duration) q.push(now + sampleEvery, K_SAMPLE, 0);
-        break;
-      default:
-        break;
-    }
   }
-  now = duration;
 
-  const windowMs = duration - warmup;
-  const flowResults: SimFlowResult[] = flows.map((f) => {
-    const active = Math.max(1e-9, duration - Math.max(warmup, f.start));
-    const mbps = (f.bytesW * 8) / 1000 / active;
-    const st = f.cc.state();
-    return {
-      label: f.label, cc: f.cfg.cc, rttMs: f.rtt, startMs: f.start, throughputMbps: mbps, share: 0,
-      packetsSent: f.sentW, packetsLost: f.lostW, lossRate: f.sentW > 0 ? f.lostW / f.sentW : 0,
-      meanRttMs: f.rttCntW > 0 ? f.rttSumW / f.rttCntW : 0, finalCwnd: f.cc.cwnd, finalMode: st.mode, retransmitTimeouts: f.rtos,
-    };
-  });
-  const totalBytes = flows.reduce((a, f) => a + f.bytesW, 0);
-  const throughput = windowMs > 0 ? (totalBytes * 8) / 1000 / windowMs : 0;
-  const sumFlow = flowResults.reduce((a, r) => a + r.throughputMbps, 0);
-  for (const r of flowResults) r.share = sumFlow > 0 ? r.throughputMbps / sumFlow : 0;
-  const sent = flows.reduce((a, f) => a + f.sentW, 0);
-  const lost = flows.reduce((a, f) => a + f.lostW, 0);
-  const pct = (p: number): number => {
-    if (histN === 0) return 0;
-    const target = Math.ceil(p * histN);
-    let acc = 0;
-    for (let i = 0; i <= bins; i++) {
-      acc += hist[i]!;
-      if (acc >= target) return (i + 0.5) * bin;
+  private linkDone(): void {
+    const qh = this.qHead;
+    const fi = this.qFlow[qh]!;
+    const seq = this.qSeq[qh]!;
+    const ce = this.qCe[qh] === 1;
+    this.qHead = (qh + 1) & (this.qCap - 1);
+    this.qLen--;
+    this.queueBytes -= this.pkt;
+    const f = this.flows[fi]!;
+    // Random loss on the wire after the bottleneck: the packet used link time but never arrives.
+    if (this.lossRate === 0 || this.rng.next() >= this.lossRate) {
+      if (this.now >= this.warmup) f.bytesW += this.pkt;
+      f.bytesSinceSample += this.pkt;
+      const at = this.now + f.rtt;
+      if (f.ackCount === 0) this.q.push(at, K_ACK, fi);
+      f.pushAck(at, seq, ce);
     }
-    return maxWait;
-  };
-  return {
-    durationMs: duration, warmupMs: warmup, linkRateMbps: cfg.link.rateMbps, bufferBytes: buffer,
-    throughputMbps: throughput, utilisation: throughput / cfg.link.rateMbps,
-    queueDelayP50Ms: pct(0.5), queueDelayP95Ms: pct(0.95),
-    lossRate: sent > 0 ? lost / sent : 0,
-    jain: jainFairnessIndex(flowResults.map((r) => r.throughputMbps)),
-    flows: flowResults, series, events,
-  };
+    if (this.qLen > 0) this.startTx();
+    else this.linkBusy = false;
+  }
+
+  private ackArrived(fi: number): void {
+    const f = this.flows[fi]!;
+    const j = f.ackHead;
+    const seq = f.ackSeq[j]!;
+    const ce = f.ackCe[j] === 1;
+    f.ackHead = (j + 1) % f.ackTime.length;
+    f.ackCount--;
+    if (f.ackCount > 0) this.q.push(f.ackTime[f.ackHead]!, K_ACK, fi);
+    this.onAck(f, fi, seq, ce);
+  }
+
+  run(): SimResult {
+    const q = this.q;
+    const flows = this.flows;
+    const duration = this.duration;
+    for (let i = 0; i < flows.length; i++) q.push(flows[i]!.start, K_START, i);
+    if (this.sampleEvery > 0) q.push(this.sampleEvery, K_SAMPLE, 0);
+    while (q.size > 0 && q.peekTime() <= duration) {
+      this.now = q.pop();
+      this.events++;
+      const arg = q.poppedArg;
+      switch (q.poppedKind) {
+        case K_LINK_DONE:
+          this.linkDone();
+          break;
+        case K_ACK:
+          this.ackArrived(arg);
+          break;
+        case K_SEND: {
+          const f = flows[arg]!;
+          f.sendScheduled = false;
+          this.trySend(f, arg);
+          break;
+        }
+        case K_RTO:
+          this.onRto(flows[arg]!, arg);
+          break;
+        case K_START: {
+          const f = flows[arg]!;
+          f.nextSendTime = this.now;
+          this.trySend(f, arg);
+          break;
+        }
+        case K_SAMPLE:
+          this.sample();
+          if (this.now + this.sampleEvery <= duration) q.push(this.now + this.sampleEvery, K_SAMPLE, 0);
+          break;
+        default:
+          break;
+      }
+    }
+    return this.results();
+  }
+
+  private percentile(p: number): number {
+    if (this.histN === 0) return 0;
+    const target = Math.ceil(p * this.histN);
+    let acc = 0;
+    for (let i = 0; i <= this.bins; i++) {
+      acc += this.hist[i]!;
+      if (acc >= target) return i === 0 ? 0 : (i + 0.5) * this.bin;
+    }
+    return this.maxWait;
+  }
+
+  private results(): SimResult {
+    const duration = this.duration;
+    const warmup = this.warmup;
+    const windowMs = duration - warmup;
+    const flowResults: SimFlowResult[] = this.flows.map((f) => {
+      const active = Math.max(1e-9, duration - Math.max(warmup, f.start));
+      const st = f.cc.state();
+      return {
+        label: f.label, cc: f.cfg.cc, rttMs: f.rtt, startMs: f.start, throughputMbps: (f.bytesW * 8) / 1000 / active, share: 0,
+        packetsSent: f.sentW, packetsLost: f.lostW, lossRate: f.sentW > 0 ? f.lostW / f.sentW : 0,
+        meanRttMs: f.rttCntW > 0 ? f.rttSumW / f.rttCntW : 0, finalCwnd: f.cc.cwnd, finalMode: st.mode, retransmitTimeouts: f.rtos,
+      };
+    });
+    const totalBytes = this.flows.reduce((a, f) => a + f.bytesW, 0);
+    const throughput = windowMs > 0 ? (totalBytes * 8) / 1000 / windowMs : 0;
+    const sumFlow = flowResults.reduce((a, r) => a + r.throughputMbps, 0);
+    for (const r of flowResults) r.share = sumFlow > 0 ? r.throughputMbps / sumFlow : 0;
+    const sent = this.flows.reduce((a, f) => a + f.sentW, 0);
+    const lost = this.flows.reduce((a, f) => a + f.lostW, 0);
+    return {
+      durationMs: duration, warmupMs: warmup, linkRateMbps: this.cfg.link.rateMbps, bufferBytes: this.buffer,
+      throughputMbps: throughput, utilisation: throughput / this.cfg.link.rateMbps,
+      queueDelayP50Ms: this.percentile(0.5), queueDelayP95Ms: this.percentile(0.95),
+      lossRate: sent > 0 ? lost / sent : 0,
+      jain: jainFairnessIndex(flowResults.map((r) => r.throughputMbps)),
+      flows: flowResults, series: this.series, events: this.events,
+    };
+  }
 }
