@@ -1,0 +1,71 @@
+// Shared-memory layout between ParallelPacketEngine and its workers (both sides import this).
+import type { FlowLinkType } from './flow-key.js';
+
+/**
+ * Per-worker control block: 384 bytes (6 cache lines) laid out like a ring header so the ring wait helpers
+ * work on it. The worker writes PROCESSED and STATE; the main thread sleeps on DONE_EPOCH.
+ */
+export const CTL_WORDS = 96;
+export const CTL_BYTES = CTL_WORDS * 4;
+/** Set when the worker loop has ended (drained, aborted or failed): the ring-header CLOSED word. */
+export const CTL_EXITED = 4;
+/** Packets the worker has finished (wrapping 32-bit count), on its own line. */
+export const CTL_PROCESSED = 16;
+/** 0 starting, 1 running, 2 exited, 3 failed. */
+export const CTL_STATE = 32;
+export const CTL_MAIN_WAITERS = 48;
+export const CTL_DONE_EPOCH = 64;
+/** Word of the global block (after the per-worker blocks): 1 = stop now, leave queued packets. */
+export const CTL_ABORT = 0;
+
+export const STATE_RUNNING = 1;
+export const STATE_EXITED = 2;
+export const STATE_FAILED = 3;
+
+/** Per-worker statistics: Float64 slots, 16 per worker (two cache lines). Written only by that worker. */
+export const STAT_SLOTS = 16;
+export const STAT_PACKETS = 0;
+export const STAT_BYTES = 1;
+export const STAT_NON_IP = 2;
+export const STAT_FILTERED = 3;
+export const STAT_STAGE_DROPPED = 4;
+export const STAT_FLOW_OVERFLOW = 5;
+export const STAT_ACCEPTED = 6;
+
+/** A user stage as the worker receives it: a module specifier (file URL or package name) and its options. */
+export interface EngineStageSpec {
+  module: string;
+  options?: unknown;
+}
+
+/** An eBPF filter as the worker receives it: assembly text or instruction bytes; r0 = 0 drops. */
+export interface EngineFilterSpec {
+  source: string | Uint8Array;
+  engine?: string;
+}
+
+/** The one message each worker gets, at start (SharedArrayBuffers are shared, not copied). */
+export interface EngineWorkerInit {
+  worker: number;
+  workers: number;
+  pool: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  /** SPSC ring on which the worker hands finished pool indices back to the dispatcher. */
+  returns: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  flows: SharedArrayBuffer;
+  tags: SharedArrayBuffer;
+  link: FlowLinkType;
+  stages: EngineStageSpec[];
+  filter: EngineFilterSpec | null;
+  burst: number;
+  spin: number;
+}
+
+/** What a worker returns when its loop ends. */
+export interface EngineWorkerSummary {
+  worker: number;
+  processed: number;
+  aborted: boolean;
+}

@@ -1,0 +1,686 @@
+// ParallelPacketEngine: the guide's multi-core packet processor, on piscina worker threads over shared memory.
+//
+//   main thread (dispatcher)                         worker k (one piscina task for the engine's life)
+//   copy packet into a PacketPool buffer  ─┐
+//   RSS hash → indirection table → k       ├─ index ─►  SpscRing k ─► parse → eBPF filter → stages → flows
+//   (one copy at ingress, like NIC DMA)   ─┘                          release buffer to the pool (MPMC ring)
+//                                         ◄── completion count + stats + flow table, all in shared memory
+//
+// Only 32-bit pool indices cross threads; nothing is posted per packet. The dispatcher never blocks the event
+// loop: when the pool or a ring is full it either awaits (Atomics.waitAsync) or drops, by policy, and counts.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath, isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type { PacketBatch } from '../batch.js';
+import { NetworkError, isNetworkError } from '../errors.js';
+import { BpfProgram } from '../ebpf/index.js';
+import { compileFilter } from '../filter/index.js';
+import { PacketPool } from '../ring/pool.js';
+import { blockUntilAsync, nextPowerOfTwo } from '../ring/ring-header.js';
+import { SpscRing } from '../ring/spsc.js';
+import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
+import {
+  CTL_ABORT,
+  CTL_BYTES,
+  CTL_DONE_EPOCH,
+  CTL_EXITED,
+  CTL_MAIN_WAITERS,
+  CTL_PROCESSED,
+  CTL_WORDS,
+  STAT_ACCEPTED,
+  STAT_BYTES,
+  STAT_FILTERED,
+  STAT_FLOW_OVERFLOW,
+  STAT_NON_IP,
+  STAT_PACKETS,
+  STAT_SLOTS,
+  STAT_STAGE_DROPPED,
+  type EngineFilterSpec,
+  type EngineStageSpec,
+  type EngineWorkerInit,
+  type EngineWorkerSummary,
+} from './engine-layout.js';
+import type { FlowLinkType } from './flow-key.js';
+import { FlowTable, type FlowStat } from './flow-table.js';
+import { RSS_DEFAULT_KEY, RSS_SYMMETRIC_KEY, toeplitzHasher, type ToeplitzHasher } from './rss.js';
+
+/** What to do when the pool or a worker's ring is full: wait for room, or drop the packet (counted). */
+export type BackpressurePolicy = 'block' | 'drop';
+
+/** A user stage: the path or URL of a JavaScript module (see the README), with options for its init(). */
+export type EngineStage = string | URL | { module: string | URL; options?: unknown };
+
+/** Options of a ParallelPacketEngine. */
+export interface ParallelEngineOptions {
+  /** Bytes per pool buffer (default 2048; longer packets are truncated, their wire length still counted). */
+  bufSize?: number;
+  /** Slots of each worker's ring (power of two; default: enough for every pool buffer). */
+  ringCapacity?: number;
+  /** Flow-table entries per worker (power of two, default 65536); new flows beyond it are counted as overflow. */
+  maxFlowsPerWorker?: number;
+  /** RSS key (default RSS_DEFAULT_KEY). */
+  rssKey?: Uint8Array;
+  /** Use RSS_SYMMETRIC_KEY so both directions of a flow go to one worker (overrides rssKey). */
+  symmetric?: boolean;
+  /** Link layer of the frames (default 'ethernet'). */
+  link?: FlowLinkType;
+  /** User stages, run in order in every worker after parsing (and the filter). */
+  stages?: EngineStage[];
+  /**
+   * eBPF filter run in every worker before the stages: eBPF assembly text, instruction bytes, or
+   * `{ expression: 'tcp dst port 80' }` (a pcap-filter expression compiled by src/filter). r0 = 0 drops.
+   * It is verified here (errors throw from the constructor) and compiled again inside each worker.
+   */
+  filter?: string | Uint8Array | EngineFilterSpec | { expression: string; engine?: string };
+  /** Full pool/ring behaviour for processBatch/send (default 'block'). */
+  backpressure?: BackpressurePolicy;
+  /** Indices a worker takes per ring pop (default 256). */
+  burst?: number;
+  /** Probes an idle worker spins before it sleeps in Atomics.wait (default 2048; lower when threads outnumber cores). */
+  spin?: number;
+}
+
+/** Per-worker counts (for one batch in a processBatch result, or cumulative from stats()). */
+export interface WorkerPacketStats {
+  worker: number;
+  /** Packets the worker finished (accepted, filtered or dropped by a stage). */
+  packets: number;
+  /** Their wire bytes. */
+  bytes: number;
+  /** Packets that passed the filter and every stage. */
+  accepted: number;
+  /** Packets the eBPF filter dropped. */
+  filtered: number;
+  /** Packets a user stage dropped. */
+  stageDropped: number;
+  /** Accepted packets that were not IPv4/IPv6 (no flow). */
+  nonIp: number;
+}
+
+/** What processBatch resolves to. */
+export interface ParallelBatchResult {
+  /** Packets of the batch the workers finished. */
+  packets: number;
+  /** Their wire bytes. */
+  bytes: number;
+  /** Packets dropped by backpressure (policy 'drop'); packets + dropped = batch size. */
+  dropped: number;
+  perWorker: WorkerPacketStats[];
+  /** The batch's flows, with the batch's counts. */
+  flows: FlowStat[];
+  /** Wall time from submit to the last completion. */
+  seconds: number;
+}
+
+/** Cumulative counters of an engine. */
+export interface ParallelEngineStats {
+  submitted: number;
+  processed: number;
+  dropped: number;
+  /** Packets that entered a ring but were not processed (only after close({ drain: false }) or a failure). */
+  abandoned: number;
+  flowOverflow: number;
+  perWorker: WorkerPacketStats[];
+}
+
+function defaultWorkerUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return pathToFileURL(join(dirname(here), 'worker.js'));
+  // Running from the TypeScript sources (e.g. under vitest): workers load the compiled copy in dist/.
+  return pathToFileURL(join(dirname(here), '..', '..', 'dist', 'src', 'parallel', 'worker.js'));
+}
+
+function stageSpec(s: EngineStage): EngineStageSpec {
+  const m = typeof s === 'string' || s instanceof URL ? s : s.module;
+  const options = typeof s === 'string' || s instanceof URL ? undefined : s.options;
+  let module: string;
+  if (m instanceof URL) module = m.href;
+  else if (m.startsWith('file:') || m.startsWith('data:')) module = m;
+  else if (isAbsolute(m) || m.startsWith('.')) module = pathToFileURL(resolvePath(m)).href;
+  else module = m; // a package specifier, resolved from the worker
+  return { module, options };
+}
+
+/**
+ * Packets processed by `workers` worker threads over shared memory, distributed by RSS so every packet of a
+ * flow is handled by the same worker. `bufferBytes` sizes the shared packet pool.
+ */
+export class ParallelPacketEngine {
+  readonly workers: number;
+  private readonly pool: PacketPool;
+  readonly backpressure: BackpressurePolicy;
+  private readonly piscina: Piscina;
+  private readonly rings: SpscRing[];
+  private readonly ctl: Int32Array[];
+  private readonly global: Int32Array;
+  private readonly statWords: Float64Array;
+  private readonly flowTables: FlowTable[];
+  private readonly tags: Uint32Array;
+  private readonly hasher: ToeplitzHasher;
+  private readonly reta: Uint8Array;
+  private readonly link: FlowLinkType;
+  private readonly tuple = new Int32Array(4);
+  private readonly tasks: Promise<EngineWorkerSummary | null>[];
+  /** Packets pushed into ring k (wrapping 32-bit, compared with the worker's PROCESSED). */
+  private readonly submitted: Int32Array;
+  private submittedTotal = 0;
+  private droppedTotal = 0;
+  private failure: NetworkError | null = null;
+  private closing: Promise<ParallelEngineStats> | null = null;
+  private aborting = false;
+  private pushedBytes = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private epoch = 0;
+  // The engine owns every pool buffer: free indices live in this stack (dispatcher-only), and workers hand
+  // finished ones back through their own SPSC return ring, so no per-packet atomic operation is needed.
+  private readonly free: Uint32Array;
+  private freeLen = 0;
+  private readonly returns: SpscRing[];
+  // Per-worker staging of indices, pushed to the ring in bursts.
+  private readonly staged: Uint32Array[];
+  private readonly stagedLen: Int32Array;
+  private busyMs = 0;
+  private readonly slabWords: Int32Array;
+  private wordSrc: Int32Array | null = null;
+  private wordSrcBuffer: ArrayBufferLike | null = null;
+  private activeSince = -1;
+
+  constructor(workers: number, bufferBytes: number, options: ParallelEngineOptions = {}) {
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+      throw new NetworkError('INVALID_ARGUMENT', `workers must be an integer in 1..64, got ${workers}`, { field: 'workers', actual: workers });
+    }
+    const bufSize = options.bufSize ?? 2048;
+    const stride = Math.ceil(bufSize / 64) * 64;
+    const count = Math.floor(bufferBytes / stride);
+    if (!(count >= 2)) {
+      throw new NetworkError('INVALID_ARGUMENT', `bufferBytes ${bufferBytes} holds fewer than 2 buffers of ${bufSize} bytes`, { field: 'bufferBytes', actual: bufferBytes });
+    }
+    this.workers = workers;
+    this.backpressure = options.backpressure ?? 'block';
+    if (this.backpressure !== 'block' && this.backpressure !== 'drop') {
+      throw new NetworkError('INVALID_ARGUMENT', `backpressure must be 'block' or 'drop'`, { field: 'backpressure', actual: String(this.backpressure) });
+    }
+    this.link = options.link ?? 'ethernet';
+    this.hasher = toeplitzHasher(options.symmetric ? RSS_SYMMETRIC_KEY : (options.rssKey ?? RSS_DEFAULT_KEY));
+    this.reta = rssIndirectionTable(workers);
+    this.pool = new PacketPool(count, bufSize);
+    const ringCapacity = options.ringCapacity ?? nextPowerOfTwo(count);
+    const ctlBuf = new SharedArrayBuffer(workers * CTL_BYTES + 64);
+    const statsBuf = new SharedArrayBuffer(workers * STAT_SLOTS * 8);
+    const tagsBuf = new SharedArrayBuffer(count * 4);
+    this.ctl = Array.from({ length: workers }, (_, w) => new Int32Array(ctlBuf, w * CTL_BYTES, CTL_WORDS));
+    this.global = new Int32Array(ctlBuf, workers * CTL_BYTES, 16);
+    this.statWords = new Float64Array(statsBuf);
+    this.tags = new Uint32Array(tagsBuf);
+    this.rings = Array.from({ length: workers }, () => new SpscRing(ringCapacity, { spin: 256 }));
+    this.returns = Array.from({ length: workers }, () => new SpscRing(nextPowerOfTwo(count), { spin: 256 }));
+    this.free = new Uint32Array(count);
+    this.freeLen = this.pool.acquireBulk(this.free, 0, count);
+    this.slabWords = new Int32Array(this.pool.sharedBuffer, this.pool.slab.byteOffset, this.pool.slab.byteLength >>> 2);
+    this.flowTables = Array.from({ length: workers }, () => new FlowTable(options.maxFlowsPerWorker ?? 65536));
+    this.submitted = new Int32Array(workers);
+    this.staged = Array.from({ length: workers }, () => new Uint32Array(64));
+    this.stagedLen = new Int32Array(workers);
+
+    const filter = ParallelPacketEngine.prepareFilter(options.filter, this.link);
+    const stages = (options.stages ?? []).map(stageSpec);
+    const workerUrl = defaultWorkerUrl();
+    if (!existsSync(fileURLToPath(workerUrl))) {
+      throw new NetworkError('UNSUPPORTED', `worker file ${fileURLToPath(workerUrl)} is missing: build first (npx tsc -p .)`, { field: 'worker' });
+    }
+    this.piscina = new Piscina({
+      filename: workerUrl.href,
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+    });
+    this.tasks = this.rings.map((ring, w) => {
+      const init: EngineWorkerInit = {
+        worker: w,
+        workers,
+        pool: this.pool.sharedBuffer,
+        ring: ring.sharedBuffer,
+        returns: this.returns[w]!.sharedBuffer,
+        spin: options.spin ?? 2048,
+        ctl: ctlBuf,
+        stats: statsBuf,
+        flows: this.flowTables[w]!.sharedBuffer,
+        tags: tagsBuf,
+        link: this.link,
+        stages,
+        filter,
+        burst: options.burst ?? 256,
+      };
+      return (this.piscina.run(init) as Promise<EngineWorkerSummary>).catch((e: unknown) => {
+        this.workerFailed(w, e);
+        return null;
+      });
+    });
+  }
+
+  /** Verifies the filter on this thread (so a bad program fails the constructor) and turns it into bytes/text. */
+  private static prepareFilter(f: ParallelEngineOptions['filter'], link: FlowLinkType): EngineFilterSpec | null {
+    if (f === undefined) return null;
+    if (typeof f === 'string' || f instanceof Uint8Array) f = { source: f };
+    if ('expression' in f) {
+      // LINKTYPE_ETHERNET = 1, LINKTYPE_RAW = 101 (libpcap's link-layer header types).
+      const program = compileFilter(f.expression, { linktype: link === 'raw' ? 101 : 1 });
+      return { source: program.encode(), engine: f.engine };
+    }
+    const program = typeof f.source === 'string' ? BpfProgram.fromAssembly(f.source) : BpfProgram.fromBytes(f.source);
+    program.verify();
+    return { source: f.source, engine: f.engine };
+  }
+
+  private workerFailed(w: number, e: unknown): void {
+    if (this.failure) return;
+    const unprocessed = (this.submitted[w]! - Atomics.load(this.ctl[w]!, CTL_PROCESSED)) | 0;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.failure = new NetworkError('WORKER_FAILED', `worker ${w} failed: ${msg}`, { worker: w, unprocessed }, { cause: e });
+  }
+
+  /** Inside running work: stop on a worker failure or an aborting close. */
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.aborting) throw new NetworkError('CLOSED', 'ParallelPacketEngine was closed without draining');
+  }
+
+  /** At a public call: also refuse new work once close() has been called. */
+  private closedError(): NetworkError | null {
+    if (this.failure) return this.failure;
+    if (this.closing) return new NetworkError('CLOSED', 'ParallelPacketEngine is closed');
+    return null;
+  }
+
+  // ---- ingest ----------------------------------------------------------------------------------------
+
+  /** Takes finished buffers back from the workers' return rings. */
+  private reclaim(): number {
+    let got = 0;
+    for (let w = 0; w < this.workers; w++) {
+      const k = this.returns[w]!.popBulk(this.free, this.freeLen, this.free.length - this.freeLen);
+      this.freeLen += k;
+      got += k;
+    }
+    return got;
+  }
+
+  private takeIndex(): number {
+    if (this.freeLen === 0 && this.reclaim() === 0) return -1;
+    return this.free[--this.freeLen]!;
+  }
+
+  private giveBack(src: Uint32Array, start: number, n: number): void {
+    for (let j = 0; j < n; j++) this.free[this.freeLen++] = src[start + j]!;
+  }
+
+  /** Waits (asynchronously) until some worker returns a buffer. */
+  private async waitForBuffer(): Promise<void> {
+    // Wait on the worker with the most packets in flight: it is the one that will free buffers soonest.
+    let best = 0;
+    let most = -1;
+    for (let w = 0; w < this.workers; w++) {
+      const n = (this.submitted[w]! - this.processedOf(w)) | 0;
+      if (n > most) {
+        most = n;
+        best = w;
+      }
+    }
+    await this.returns[best]!.waitForDataAsync(20);
+  }
+
+  /** Copies one packet into a pool buffer and stages it for its worker; returns the worker, or -1 (no buffer). */
+  private place(packet: Uint8Array, off: number, len: number, tag: number): number {
+    const i = this.takeIndex();
+    if (i < 0) return -1;
+    const pool = this.pool;
+    const cap = len < pool.bufSize ? len : pool.bufSize;
+    const dst = i * pool.stride;
+    if (off === 0 && cap === packet.length) {
+      pool.slab.set(packet, dst);
+    } else if (cap <= 256 && ((packet.byteOffset + off) & 3) === 0 && packet.buffer === this.wordSrcBuffer) {
+      // Small aligned packets from a PacketBatch: copy 32-bit words, no subarray allocation.
+      const src = this.wordSrc!;
+      const d = this.slabWords;
+      const s0 = (packet.byteOffset + off) >>> 2;
+      const d0 = dst >>> 2;
+      const words = (cap + 3) >>> 2;
+      for (let k = 0; k < words; k++) d[d0 + k] = src[s0 + k]!;
+    } else {
+      pool.slab.set(packet.subarray(off, off + cap), dst);
+    }
+    pool.lengths[i] = len;
+    const hash = frameRssHash(this.hasher, pool.slab, dst, cap, this.tuple, this.link);
+    pool.meta[i] = hash;
+    this.tags[i] = tag;
+    const w = this.reta[hash & (RSS_RETA_SIZE - 1)]!;
+    const st = this.staged[w]!;
+    const n = this.stagedLen[w]!;
+    st[n] = i;
+    this.stagedLen[w] = n + 1;
+    return w;
+  }
+
+  /** Pushes worker w's staged indices; returns how many could not go in (the ring was full). */
+  private pushStaged(w: number): number {
+    const n = this.stagedLen[w]!;
+    if (n === 0) return 0;
+    const st = this.staged[w]!;
+    const k = this.rings[w]!.pushBulk(st, 0, n);
+    const lengths = this.pool.lengths;
+    for (let j = 0; j < k; j++) this.pushedBytes += lengths[st[j]!]!;
+    this.submitted[w] = (this.submitted[w]! + k) | 0;
+    this.submittedTotal += k;
+    if (k < n) this.staged[w]!.copyWithin(0, k, n);
+    this.stagedLen[w] = n - k;
+    return n - k;
+  }
+
+  /** Drops worker w's staged indices (policy 'drop'): buffers back to the pool, counted. */
+  private dropStaged(w: number): number {
+    const n = this.stagedLen[w]!;
+    this.giveBack(this.staged[w]!, 0, n);
+    this.stagedLen[w] = 0;
+    this.droppedTotal += n;
+    return n;
+  }
+
+  private markActive(): void {
+    if (this.activeSince < 0) this.activeSince = performance.now();
+  }
+
+  /** Flushes staging for worker w, applying the backpressure policy; returns packets dropped. */
+  private async flushWorker(w: number, policy: BackpressurePolicy): Promise<number> {
+    while (this.pushStaged(w) > 0) {
+      if (policy === 'drop') return this.dropStaged(w);
+      const r = await this.rings[w]!.waitForSpaceAsync(50);
+      this.check();
+      if (r === 'closed') throw new NetworkError('CLOSED', 'ParallelPacketEngine is closed');
+    }
+    return 0;
+  }
+
+  private async flushAll(policy: BackpressurePolicy): Promise<number> {
+    let dropped = 0;
+    for (let w = 0; w < this.workers; w++) dropped += await this.flushWorker(w, policy);
+    return dropped;
+  }
+
+  /** Feeds packets in, applying the policy; returns how many were dropped. */
+  private async ingest(packets: Uint8Array[] | PacketBatch, tag: number, policy: BackpressurePolicy): Promise<number> {
+    this.markActive();
+    let dropped = 0;
+    const isArray = Array.isArray(packets);
+    const batch = isArray ? null : (packets as PacketBatch);
+    const arr = isArray ? (packets as Uint8Array[]) : null;
+    if (batch) {
+      // Word view over the batch's buffer for the aligned small-packet copy in place().
+      this.wordSrcBuffer = batch.data.buffer;
+      this.wordSrc = new Int32Array(batch.data.buffer, 0, batch.data.buffer.byteLength >>> 2);
+    }
+    const n = isArray ? arr!.length : batch!.length;
+    for (let p = 0; p < n; p++) {
+      let data: Uint8Array;
+      let off: number;
+      let len: number;
+      if (arr) {
+        data = arr[p]!;
+        off = 0;
+        len = data.length;
+      } else {
+        data = batch!.data;
+        off = batch!.offsets[p]!;
+        len = batch!.lengths[p]!;
+      }
+      let w = this.place(data, off, len, tag);
+      while (w < 0) {
+        // Pool exhausted: hand over what is staged so workers can free buffers, then wait or drop.
+        dropped += await this.flushAll(policy);
+        w = this.place(data, off, len, tag);
+        if (w >= 0) break;
+        if (policy === 'drop') {
+          dropped++;
+          this.droppedTotal++;
+          break;
+        }
+        await this.waitForBuffer();
+        this.check();
+      }
+      // Hand a full burst over synchronously; only a full ring takes the (awaiting) slow path.
+      if (w >= 0 && this.stagedLen[w] === 64 && this.pushStaged(w) > 0) dropped += await this.flushWorker(w, policy);
+    }
+    dropped += await this.flushAll(policy);
+    return dropped;
+  }
+
+  private processedOf(w: number): number {
+    return Atomics.load(this.ctl[w]!, CTL_PROCESSED);
+  }
+
+  /** Resolves when every packet submitted so far has been processed. */
+  private async waitDrained(targets: Int32Array): Promise<void> {
+    for (let w = 0; w < this.workers; w++) {
+      const ctl = this.ctl[w]!;
+      const target = targets[w]!;
+      const ready = () => ((Atomics.load(ctl, CTL_PROCESSED) - target) | 0) >= 0;
+      while (!ready()) {
+        if (this.failure) throw this.failure;
+        const r = await blockUntilAsync(ctl, ready, CTL_MAIN_WAITERS, CTL_DONE_EPOCH, 50);
+        if (r === 'closed' && !ready()) {
+          // The worker loop ended without finishing our packets: it failed (the task rejection names the
+          // cause; give it a moment to arrive) or the engine was closed without draining.
+          await Promise.race([this.tasks[w], new Promise((res) => setTimeout(res, 100))]);
+          if (this.failure) throw this.failure;
+          throw new NetworkError('CLOSED', `ParallelPacketEngine closed before worker ${w} finished`, {
+            worker: w,
+            unprocessed: (target - Atomics.load(ctl, CTL_PROCESSED)) | 0,
+          });
+        }
+      }
+    }
+  }
+
+  private snapshotStats(): Float64Array {
+    return this.statWords.slice();
+  }
+
+  private perWorker(before?: Float64Array): WorkerPacketStats[] {
+    const s = this.statWords;
+    return Array.from({ length: this.workers }, (_, w) => {
+      const b = w * STAT_SLOTS;
+      const d = (k: number) => s[b + k]! - (before ? before[b + k]! : 0);
+      return {
+        worker: w,
+        packets: d(STAT_PACKETS),
+        bytes: d(STAT_BYTES),
+        accepted: d(STAT_ACCEPTED),
+        filtered: d(STAT_FILTERED),
+        stageDropped: d(STAT_STAGE_DROPPED),
+        nonIp: d(STAT_NON_IP),
+      };
+    });
+  }
+
+  private settleBusy(): void {
+    if (this.activeSince >= 0 && this.outstanding() === 0) {
+      this.busyMs += performance.now() - this.activeSince;
+      this.activeSince = -1;
+    }
+  }
+
+  private outstanding(): number {
+    let n = 0;
+    for (let w = 0; w < this.workers; w++) n += (this.submitted[w]! - this.processedOf(w)) | 0;
+    for (let w = 0; w < this.workers; w++) n += this.stagedLen[w]!;
+    return n;
+  }
+
+  // ---- public API ------------------------------------------------------------------------------------
+
+  /**
+   * Processes a batch and resolves when every packet of it is done, with the batch's counts, per-worker
+   * counts and flows. Batches run one after another (calls queue). Under policy 'drop', packets that found
+   * the pool or their ring full are counted in `dropped`.
+   */
+  processBatch(packets: Uint8Array[] | PacketBatch): Promise<ParallelBatchResult> {
+    const refused = this.closedError();
+    if (refused) return Promise.reject(refused);
+    const run = async (): Promise<ParallelBatchResult> => {
+      this.check();
+      const t0 = performance.now();
+      const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+      const before = this.snapshotStats();
+      const total = packets.length;
+      const bytes0 = this.pushedBytes;
+      const dropped = await this.ingest(packets, tag, this.backpressure);
+      const bytes = this.pushedBytes - bytes0;
+      await this.waitDrained(this.submitted.slice());
+      this.settleBusy();
+      const perWorker = this.perWorker(before);
+      const flows = this.flowTables.flatMap((t, w) => t.snapshot(w, tag));
+      return {
+        packets: total - dropped,
+        bytes,
+        dropped,
+        perWorker,
+        flows,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Streaming: submits packets without waiting for them to be processed. Under 'block' it waits (without
+   * blocking the event loop) for room; under 'drop' it drops what does not fit. Resolves to the number
+   * accepted. Packets may sit in a staging burst until the next send/flush.
+   */
+  send(packets: Uint8Array | Uint8Array[] | PacketBatch): Promise<number> {
+    const list = packets instanceof Uint8Array ? [packets] : packets;
+    const refused = this.closedError();
+    if (refused) return Promise.reject(refused);
+    const run = async (): Promise<number> => {
+      this.check();
+      const total = list.length;
+      const dropped = await this.ingest(list, 0, this.backpressure);
+      return total - dropped;
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Non-waiting submit of one packet: true when it went into its worker's ring, false when the pool or that
+   * ring is full (not counted as dropped: the caller decides). Throws after a failure or close.
+   */
+  trySend(packet: Uint8Array): boolean {
+    const refused = this.closedError();
+    if (refused) throw refused;
+    this.markActive();
+    const w = this.place(packet, 0, packet.length, 0);
+    if (w < 0) return false;
+    if (this.pushStaged(w) > 0) {
+      // Our packet is the last staged one; anything before it belongs to a send() in progress.
+      const n = this.stagedLen[w]!;
+      this.giveBack(this.staged[w]!, n - 1, 1);
+      this.stagedLen[w] = n - 1;
+      return false;
+    }
+    return true;
+  }
+
+  /** Resolves when every packet sent so far has been processed. */
+  flush(): Promise<void> {
+    const refused = this.closedError();
+    if (refused) return Promise.reject(refused);
+    const run = async (): Promise<void> => {
+      this.check();
+      await this.flushAll('block');
+      await this.waitDrained(this.submitted.slice());
+      this.settleBusy();
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Packets per second and megabits per second over the time packets were in flight (all batches so far). */
+  calculateThroughput(): { pps: number; mbps: number; packets: number; bytes: number; seconds: number } {
+    let packets = 0;
+    let bytes = 0;
+    for (let w = 0; w < this.workers; w++) {
+      packets += this.statWords[w * STAT_SLOTS + STAT_PACKETS]!;
+      bytes += this.statWords[w * STAT_SLOTS + STAT_BYTES]!;
+    }
+    const ms = this.busyMs + (this.activeSince >= 0 ? performance.now() - this.activeSince : 0);
+    const seconds = ms / 1000;
+    return { pps: seconds > 0 ? packets / seconds : 0, mbps: seconds > 0 ? (bytes * 8) / seconds / 1e6 : 0, packets, bytes, seconds };
+  }
+
+  /** All flows seen so far with their total counts (exact after flush()/processBatch). */
+  flows(): FlowStat[] {
+    return this.flowTables.flatMap((t, w) => t.snapshot(w));
+  }
+
+  /** Cumulative counters. */
+  stats(): ParallelEngineStats {
+    let processed = 0;
+    let abandoned = 0;
+    let flowOverflow = 0;
+    for (let w = 0; w < this.workers; w++) {
+      processed += this.statWords[w * STAT_SLOTS + STAT_PACKETS]!;
+      flowOverflow += this.statWords[w * STAT_SLOTS + STAT_FLOW_OVERFLOW]!;
+      if (Atomics.load(this.ctl[w]!, CTL_EXITED) !== 0) abandoned += (this.submitted[w]! - this.processedOf(w)) | 0;
+    }
+    return { submitted: this.submittedTotal, processed, dropped: this.droppedTotal, abandoned, flowOverflow, perWorker: this.perWorker() };
+  }
+
+  /** Buffers in the shared pool (bufferBytes / bufSize rounded up to 64). */
+  get bufferCount(): number {
+    return this.pool.count;
+  }
+
+  /** The error that stopped a worker, if any. */
+  get error(): NetworkError | null {
+    return this.failure;
+  }
+
+  /**
+   * Shuts down. drain (default true): waits for queued batches and sends, lets workers finish every packet
+   * already submitted, then stops them. drain false: workers stop after their current burst; packets still
+   * in rings are abandoned (counted in the returned stats, and pending processBatch calls reject with CLOSED).
+   * Resolves once every worker thread has exited. A worker failure does not make close() reject.
+   */
+  close(options: { drain?: boolean } = {}): Promise<ParallelEngineStats> {
+    if (this.closing) return this.closing;
+    const drain = options.drain ?? true;
+    const pending = this.chain;
+    const run = async (): Promise<ParallelEngineStats> => {
+      if (drain && !this.failure) {
+        await pending;
+        try {
+          await this.flushAll('block');
+        } catch (e) {
+          if (!isNetworkError(e)) throw e;
+        }
+      } else {
+        this.aborting = true;
+        Atomics.store(this.global, CTL_ABORT, 1);
+      }
+      for (const r of this.rings) r.close();
+      await Promise.all(this.tasks);
+      this.settleBusy();
+      await this.piscina.destroy();
+      const s = this.stats();
+      for (let w = 0; w < this.workers; w++) s.abandoned += this.stagedLen[w]!;
+      return s;
+    };
+    this.closing = run();
+    return this.closing;
+  }
+}

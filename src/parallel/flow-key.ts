@@ -1,0 +1,96 @@
+// Where a packet's flow tuple lives, found with plain offset math (no objects: this runs once per packet on
+// the dispatcher and again in each worker). Rules follow what NICs hash (Microsoft RSS spec): the 4-tuple
+// for TCP/UDP/SCTP, the 2-tuple for every other IP packet and for fragments (only the first fragment carries
+// ports, so hashing ports would split one datagram's fragments over workers).
+import { ETHERNET_HEADER_LENGTH, EtherType, isVlanTpid, MAX_VLAN_TAGS, VLAN_TAG_LENGTH } from '../wire/ethernet.js';
+import { IpProtocol } from '../wire/ipv4.js';
+import { isIpv6ExtensionHeader, IPV6_HEADER_LENGTH, IPV6_MAX_EXTENSIONS } from '../wire/ipv6.js';
+
+/** What frames start with: an Ethernet header (DLT_EN10MB) or a bare IP header (DLT_RAW). */
+export type FlowLinkType = 'ethernet' | 'raw';
+
+/** out[] slots written by locateFlowTuple. */
+export const TUPLE_VERSION = 0;
+export const TUPLE_PROTOCOL = 1;
+/** Byte offset of the source address; the destination follows it. */
+export const TUPLE_ADDR = 2;
+/** Byte offset of the 4 port bytes, or -1 (no ports: not TCP/UDP/SCTP, a fragment, or truncated). */
+export const TUPLE_PORTS = 3;
+
+function hasPorts(proto: number): boolean {
+  return proto === IpProtocol.Tcp || proto === IpProtocol.Udp || proto === IpProtocol.Sctp;
+}
+
+/**
+ * Locates the IP flow tuple of the frame data[off, off+len). Returns the IP version (4 or 6), or 0 when the
+ * frame is not IP or too short to hold its IP header (then `out` is untouched). Never reads outside
+ * [off, off+len).
+ */
+export function locateFlowTuple(data: Uint8Array, off: number, len: number, out: Int32Array, link: FlowLinkType = 'ethernet'): number {
+  const end = off + len;
+  let p = off;
+  let version: number;
+  if (link === 'ethernet') {
+    if (len < ETHERNET_HEADER_LENGTH) return 0;
+    let et = (data[off + 12]! << 8) | data[off + 13]!;
+    p = off + ETHERNET_HEADER_LENGTH;
+    // IEEE 802.1Q / 802.1ad tags: skip each 4-byte tag, the EtherType follows it.
+    for (let tags = 0; isVlanTpid(et); tags++) {
+      if (tags >= MAX_VLAN_TAGS || p + VLAN_TAG_LENGTH > end) return 0;
+      et = (data[p + 2]! << 8) | data[p + 3]!;
+      p += VLAN_TAG_LENGTH;
+    }
+    if (et === EtherType.Ipv4) version = 4;
+    else if (et === EtherType.Ipv6) version = 6;
+    else return 0;
+  } else {
+    if (len < 1) return 0;
+    version = data[off]! >> 4;
+  }
+  if (version === 4) {
+    if (p + 20 > end || data[p]! >> 4 !== 4) return 0;
+    const ihl = (data[p]! & 0x0f) * 4;
+    if (ihl < 20 || p + ihl > end) return 0;
+    const proto = data[p + 9]!;
+    out[TUPLE_VERSION] = 4;
+    out[TUPLE_PROTOCOL] = proto;
+    out[TUPLE_ADDR] = p + 12;
+    // RFC 791: MF flag or a non-zero fragment offset marks a fragment.
+    const frag = ((data[p + 6]! & 0x3f) << 8) | data[p + 7]!;
+    const l4 = p + ihl;
+    out[TUPLE_PORTS] = frag === 0 && hasPorts(proto) && l4 + 4 <= end ? l4 : -1;
+    return 4;
+  }
+  if (version === 6) {
+    if (p + IPV6_HEADER_LENGTH > end || data[p]! >> 4 !== 6) return 0;
+    let nh = data[p + 6]!;
+    let q = p + IPV6_HEADER_LENGTH;
+    let fragment = false;
+    // RFC 8200 §4: walk extension headers to the upper-layer protocol.
+    for (let n = 0; isIpv6ExtensionHeader(nh); n++) {
+      if (n >= IPV6_MAX_EXTENSIONS || q + 8 > end) {
+        nh = IpProtocol.Ipv6NoNext; // too long a chain, or truncated: hash the 2-tuple
+        break;
+      }
+      if (nh === 44) {
+        // Fragment header (RFC 8200 §4.5): fixed 8 bytes; a fragment carries no usable ports.
+        fragment = fragment || (((data[q + 2]! << 8) | data[q + 3]!) & 0xfff9) !== 0;
+        nh = data[q]!;
+        q += 8;
+      } else if (nh === 51) {
+        // AH (RFC 4302): length in 4-octet units minus 2.
+        nh = data[q]!;
+        q += (data[q + 1]! + 2) * 4;
+      } else {
+        nh = data[q]!;
+        q += (data[q + 1]! + 1) * 8;
+      }
+    }
+    out[TUPLE_VERSION] = 6;
+    out[TUPLE_PROTOCOL] = nh;
+    out[TUPLE_ADDR] = p + 8;
+    out[TUPLE_PORTS] = !fragment && hasPorts(nh) && q + 4 <= end ? q : -1;
+    return 6;
+  }
+  return 0;
+}

@@ -1,0 +1,209 @@
+// The ParallelPacketEngine worker (a piscina task that runs until the engine closes). It attaches once to the
+// shared packet pool and its own SPSC ring, then loops: pop a burst of pool indices → parse → optional eBPF
+// filter → user stages → flow statistics → release the buffers → publish the completion count. Packets are
+// never copied or posted: only 32-bit indices cross threads.
+import { PacketPool } from '../ring/pool.js';
+import { SpscRing } from '../ring/spsc.js';
+import { wakeIfWaiting } from '../ring/ring-header.js';
+import {
+  CTL_ABORT,
+  CTL_BYTES,
+  CTL_DONE_EPOCH,
+  CTL_EXITED,
+  CTL_MAIN_WAITERS,
+  CTL_PROCESSED,
+  CTL_STATE,
+  CTL_WORDS,
+  STATE_EXITED,
+  STATE_FAILED,
+  STATE_RUNNING,
+  STAT_ACCEPTED,
+  STAT_BYTES,
+  STAT_FILTERED,
+  STAT_FLOW_OVERFLOW,
+  STAT_NON_IP,
+  STAT_PACKETS,
+  STAT_SLOTS,
+  STAT_STAGE_DROPPED,
+  type EngineFilterSpec,
+  type EngineWorkerInit,
+  type EngineWorkerSummary,
+} from './engine-layout.js';
+import { locateFlowTuple, TUPLE_PROTOCOL, TUPLE_VERSION } from './flow-key.js';
+import { FlowTable } from './flow-table.js';
+
+/** What a user stage receives with each packet (one object reused for every packet: do not keep it). */
+export interface StagePacketInfo {
+  /** This worker's number (0-based). */
+  worker: number;
+  /** Pool index of the buffer (stable while the stage runs). */
+  index: number;
+  /** Length on the wire (the view may be shorter if the packet exceeded the pool's buffer size). */
+  wireLength: number;
+  /** 4, 6, or 0 for non-IP frames. */
+  ipVersion: number;
+  /** IP protocol / IPv6 upper-layer header, when IP. */
+  protocol: number;
+  /** The RSS hash the dispatcher computed. */
+  hash: number;
+}
+
+/** The shape of a stage module: a default-exported function, and optionally an init hook. */
+export interface PacketStageModule {
+  default: (packet: Uint8Array, info: StagePacketInfo) => boolean | void;
+  init?: (options: unknown, context: { worker: number; workers: number }) => void | Promise<void>;
+}
+
+type Verdicts = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array) => void;
+
+async function compileFilter(spec: EngineFilterSpec): Promise<Verdicts> {
+  // Loaded only when a filter is configured, so workers without one never load the eBPF module.
+  const { BpfProgram } = await import('../ebpf/index.js');
+  const program = typeof spec.source === 'string' ? BpfProgram.fromAssembly(spec.source) : BpfProgram.fromBytes(spec.source);
+  program.verify();
+  const compiled = program.compile(spec.engine ?? 'js');
+  // runBatch reads data/offsets/lengths/length of the batch it is given: here, the burst's view of the pool.
+  const view: { data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; length: number; verdicts: null } = {
+    data: new Uint8Array(0),
+    offsets: new Uint32Array(0),
+    lengths: new Uint32Array(0),
+    length: 0,
+    verdicts: null,
+  };
+  return (data, offsets, lengths, n, out) => {
+    view.data = data;
+    view.offsets = offsets;
+    view.lengths = lengths;
+    view.length = n;
+    compiled.runBatch(view as unknown as Parameters<typeof compiled.runBatch>[0], out);
+  };
+}
+
+/** Runs one worker until its ring is closed and drained (or the engine aborts). */
+export default async function runEngineWorker(init: EngineWorkerInit): Promise<EngineWorkerSummary> {
+  const w = init.worker;
+  const ctl = new Int32Array(init.ctl, w * CTL_BYTES, CTL_WORDS);
+  const global = new Int32Array(init.ctl, init.workers * CTL_BYTES, 16);
+  const stats = new Float64Array(init.stats, w * STAT_SLOTS * 8, STAT_SLOTS);
+  let processed = 0;
+  let aborted = false;
+  try {
+    const pool = PacketPool.attach(init.pool);
+    const ring = SpscRing.attach(init.ring);
+    ring.spin = init.spin;
+    const returns = SpscRing.attach(init.returns);
+    const flows = FlowTable.attach(init.flows);
+    const tags = new Uint32Array(init.tags);
+    const stageFns: PacketStageModule['default'][] = [];
+    for (const s of init.stages) {
+      const mod = (await import(s.module)) as Partial<PacketStageModule>;
+      if (typeof mod.default !== 'function') throw new Error(`stage module ${s.module} has no default-exported function`);
+      await mod.init?.(s.options, { worker: w, workers: init.workers });
+      stageFns.push(mod.default);
+    }
+    const filter = init.filter ? await compileFilter(init.filter) : null;
+    Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
+
+    const slab = pool.slab;
+    const lengths = pool.lengths;
+    const hashes = pool.meta;
+    const stride = pool.stride;
+    const bufSize = pool.bufSize;
+    const link = init.link;
+    const burst = init.burst;
+    const idx = new Uint32Array(burst);
+    const offs = new Uint32Array(burst);
+    const caps = new Uint32Array(burst);
+    const verdicts = new Uint32Array(burst);
+    const tuple = new Int32Array(4);
+    const info: StagePacketInfo = { worker: w, index: 0, wireLength: 0, ipVersion: 0, protocol: 0, hash: 0 };
+    const nStages = stageFns.length;
+
+    for (;;) {
+      if (Atomics.load(global, CTL_ABORT) !== 0) {
+        aborted = ring.size > 0;
+        break;
+      }
+      const n = ring.popBulk(idx, 0, burst);
+      if (n === 0) {
+        if (ring.closed && ring.size === 0) break;
+        ring.waitForData(50);
+        continue;
+      }
+      for (let j = 0; j < n; j++) {
+        const i = idx[j]!;
+        const wire = lengths[i]!;
+        offs[j] = i * stride;
+        caps[j] = wire < bufSize ? wire : bufSize;
+      }
+      if (filter) filter(slab, offs, caps, n, verdicts);
+      let packets = 0;
+      let bytes = 0;
+      let nonIp = 0;
+      let filtered = 0;
+      let stageDropped = 0;
+      let accepted = 0;
+      for (let j = 0; j < n; j++) {
+        const i = idx[j]!;
+        const off = offs[j]!;
+        const cap = caps[j]!;
+        const wire = lengths[i]!;
+        packets++;
+        bytes += wire;
+        if (filter && verdicts[j] === 0) {
+          filtered++;
+          continue;
+        }
+        const v = locateFlowTuple(slab, off, cap, tuple, link);
+        if (nStages > 0) {
+          info.index = i;
+          info.wireLength = wire;
+          info.ipVersion = v;
+          info.protocol = v === 0 ? 0 : tuple[TUPLE_PROTOCOL]!;
+          info.hash = hashes[i]!;
+          const view = slab.subarray(off, off + cap);
+          let keep = true;
+          for (let s = 0; s < nStages; s++) {
+            if (stageFns[s]!(view, info) === false) {
+              keep = false;
+              break;
+            }
+          }
+          if (!keep) {
+            stageDropped++;
+            continue;
+          }
+        }
+        accepted++;
+        if (v === 0 || tuple[TUPLE_VERSION] === 0) nonIp++;
+        else flows.record(slab, tuple, hashes[i]!, wire, tags[i]!);
+      }
+      stats[STAT_PACKETS]! += packets;
+      stats[STAT_BYTES]! += bytes;
+      stats[STAT_NON_IP]! += nonIp;
+      stats[STAT_FILTERED]! += filtered;
+      stats[STAT_STAGE_DROPPED]! += stageDropped;
+      stats[STAT_ACCEPTED]! += accepted;
+      stats[STAT_FLOW_OVERFLOW] = flows.overflow;
+      // Hand the buffers back (the return ring holds every pool index, so this never waits for long).
+      for (let done = 0; done < n; ) {
+        const k = returns.pushBulk(idx, done, n - done);
+        done += k;
+        if (k === 0) returns.waitForSpace(10);
+      }
+      processed += n;
+      // The SC add publishes the stats above to a main thread that loads PROCESSED.
+      Atomics.add(ctl, CTL_PROCESSED, n);
+      wakeIfWaiting(ctl, CTL_MAIN_WAITERS, CTL_DONE_EPOCH);
+    }
+    Atomics.store(ctl, CTL_STATE, STATE_EXITED);
+    return { worker: w, processed, aborted };
+  } catch (e) {
+    Atomics.store(ctl, CTL_STATE, STATE_FAILED);
+    throw e;
+  } finally {
+    Atomics.store(ctl, CTL_EXITED, 1);
+    Atomics.add(ctl, CTL_DONE_EPOCH, 1);
+    Atomics.notify(ctl, CTL_DONE_EPOCH);
+  }
+}

@@ -1,0 +1,259 @@
+// ParallelPacketEngine end to end: real worker threads (piscina) over the compiled dist/ (npm test builds
+// first). The suite pushes 10^6 packets; scripts/stress-rings.mjs runs the 10^7-packet version.
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PacketBatch } from '../../src/batch.js';
+import { isNetworkError } from '../../src/errors.js';
+import { ParallelPacketEngine, flowKeyString, type FlowStat } from '../../src/parallel/index.js';
+import { formatIpAddressBytes } from '../../src/wire/address.js';
+import { readCaptureSync } from '../../src/capture/index.js';
+import { itWithTools } from '../helpers/tools.js';
+// @ts-expect-error -- plain ESM helper without types
+import { arpFrame, frameFor, headerLength, makeFlows, reverseFlow, trafficPlan, writeFrame } from './synth.mjs';
+
+interface Flow { v: 4 | 6; proto: number; src: Uint8Array; dst: Uint8Array; sport: number; dport: number; vlan: number; ext: boolean }
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const keyOf = (f: Flow) => flowKeyString(f.v, f.proto, formatIpAddressBytes(f.src), formatIpAddressBytes(f.dst), f.sport, f.dport);
+const lenOf = (f: Flow, k: number) => Math.max(64, headerLength(f)) + (k % 3) * 37;
+
+const engines: ParallelPacketEngine[] = [];
+function engine(...args: ConstructorParameters<typeof ParallelPacketEngine>): ParallelPacketEngine {
+  const e = new ParallelPacketEngine(...args);
+  engines.push(e);
+  return e;
+}
+
+beforeAll(() => {
+  if (!existsSync(new URL('../../dist/src/parallel/worker.js', import.meta.url))) throw new Error('dist/ missing: run `npx tsc -p .` (npm test does)');
+});
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close({ drain: false })));
+});
+
+describe('ParallelPacketEngine', () => {
+  it('10^6 packets over 2 workers: per-flow counts equal the construction, each flow on one worker', async () => {
+    const flows = makeFlows(3000, 11) as Flow[];
+    const plan = trafficPlan(flows, 1_000_000, 5) as { order: Int32Array; counts: Float64Array };
+    const e = engine(2, 8 << 20, { bufSize: 256 });
+    const seenOn = new Map<string, number>();
+    const got = new Map<string, { packets: number; bytes: number }>();
+    let arp = 0;
+    const chunk = 100_000;
+    for (let start = 0; start < plan.order.length; start += chunk) {
+      const batch = new PacketBatch({ capacity: chunk, byteCapacity: chunk * 256 });
+      for (let i = start; i < start + chunk; i++) {
+        const k = plan.order[i]!;
+        if (k < 0) {
+          batch.push(arpFrame());
+          arp++;
+          continue;
+        }
+        const f = flows[k]!;
+        const len = lenOf(f, k);
+        const r = batch.reserve(len);
+        writeFrame(f, r.view, 0, len, i);
+      }
+      const res = await e.processBatch(batch);
+      expect(res.packets).toBe(chunk);
+      expect(res.dropped).toBe(0);
+      expect(res.perWorker.reduce((a, w) => a + w.packets, 0)).toBe(chunk);
+      for (const fl of res.flows) {
+        const prev = seenOn.get(fl.key);
+        if (prev !== undefined) expect(fl.worker).toBe(prev);
+        seenOn.set(fl.key, fl.worker);
+        const g = got.get(fl.key) ?? { packets: 0, bytes: 0 };
+        g.packets += fl.packets;
+        g.bytes += fl.bytes;
+        got.set(fl.key, g);
+      }
+      // Within one batch a flow appears once (on one worker).
+      expect(new Set(res.flows.map((f) => f.key)).size).toBe(res.flows.length);
+    }
+    const expected = new Map<string, { packets: number; bytes: number }>();
+    flows.forEach((f, k) => {
+      const c = plan.counts[k]!;
+      if (c > 0) expected.set(keyOf(f), { packets: c, bytes: c * lenOf(f, k) });
+    });
+    expect(got.size).toBe(expected.size);
+    for (const [key, v] of expected) expect(got.get(key), key).toEqual(v);
+    // Cumulative view and stats agree.
+    const all = e.flows();
+    expect(all.reduce((a, f) => a + f.packets, 0)).toBe(1_000_000 - arp);
+    const s = e.stats();
+    expect(s.processed).toBe(1_000_000);
+    expect(s.perWorker.reduce((a, w) => a + w.nonIp, 0)).toBe(arp);
+    expect(s.perWorker.every((w) => w.packets > 100_000)).toBe(true); // both workers got a real share
+    const tp = e.calculateThroughput();
+    expect(tp.packets).toBe(1_000_000);
+    expect(tp.pps).toBeGreaterThan(0);
+    expect(tp.mbps).toBeCloseTo((tp.bytes * 8) / tp.seconds / 1e6, 6);
+  });
+
+  it('Uint8Array[] input; the symmetric key puts both directions of every flow on one worker', async () => {
+    const flows = (makeFlows(400, 3) as Flow[]).filter((f) => f.proto === 6 || f.proto === 17);
+    const packets = flows.flatMap((f) => [frameFor(f), frameFor(reverseFlow(f))]);
+    const e = engine(2, 1 << 20, { symmetric: true });
+    const res = await e.processBatch(packets);
+    const byKey = new Map(res.flows.map((f) => [f.key, f]));
+    let split = 0;
+    for (const f of flows) {
+      const a = byKey.get(keyOf(f))!;
+      const b = byKey.get(keyOf(reverseFlow(f)))!;
+      expect(a.packets).toBe(1);
+      expect(b.packets).toBe(1);
+      if (a.worker !== b.worker) split++;
+    }
+    expect(split).toBe(0);
+    // Without the symmetric key, some flows' directions do split (the default key is not symmetric).
+    const d = engine(2, 1 << 20);
+    const r2 = await d.processBatch(packets);
+    const by2 = new Map(r2.flows.map((f) => [f.key, f.worker]));
+    expect(flows.some((f) => by2.get(keyOf(f)) !== by2.get(keyOf(reverseFlow(f))))).toBe(true);
+  });
+
+  it('runs user stages from module paths (init options reach the worker); dropped packets are counted', async () => {
+    const flows = makeFlows(200, 9) as Flow[];
+    const packets = flows.map((f) => frameFor(f));
+    const udp = flows.filter((f) => f.proto === 17).length;
+    const e = engine(2, 1 << 20, { stages: [{ module: fixture('drop-protocol.mjs'), options: { protocol: 17 } }] });
+    const res = await e.processBatch(packets);
+    expect(res.packets).toBe(flows.length);
+    expect(res.perWorker.reduce((a, w) => a + w.stageDropped, 0)).toBe(udp);
+    expect(res.perWorker.reduce((a, w) => a + w.accepted, 0)).toBe(flows.length - udp);
+    expect(res.flows.some((f: FlowStat) => f.protocol === 17)).toBe(false);
+    expect(res.flows.length).toBe(flows.length - udp);
+  });
+
+  it('a worker that throws rejects processBatch with WORKER_FAILED, and later calls too; close still resolves', async () => {
+    const flows = makeFlows(50, 2) as Flow[];
+    const packets = flows.map((f) => frameFor(f));
+    const bad = frameFor(flows[7]!);
+    bad[bad.length - 1] = 0xee;
+    packets.splice(25, 0, bad);
+    const e = engine(2, 1 << 20, { stages: [fixture('throw-on-marker.mjs')] });
+    const err = await e.processBatch(packets).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(isNetworkError(err, 'WORKER_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/marker packet reached the stage/);
+    expect(e.error?.detail.worker).toBeTypeOf('number');
+    await expect(e.processBatch(packets)).rejects.toSatisfy((x: unknown) => isNetworkError(x, 'WORKER_FAILED'));
+    expect(() => e.trySend(packets[0]!)).toThrow(expect.objectContaining({ code: 'WORKER_FAILED' }));
+    const s = await e.close();
+    expect(s.processed + s.abandoned).toBeLessThanOrEqual(s.submitted);
+  });
+
+  it("full pool/ring, policy 'drop': what does not fit is dropped and counted, the rest processed", async () => {
+    const flows = makeFlows(64, 4) as Flow[];
+    const packets = Array.from({ length: 2000 }, (_, i) => frameFor(flows[i % 64]!));
+    // 8 buffers of 256 B and a 50 µs stage: the dispatcher outruns the workers.
+    const e = engine(2, 8 * 256, { bufSize: 256, ringCapacity: 4, backpressure: 'drop', stages: [fixture('slow.mjs')] });
+    const res = await e.processBatch(packets);
+    expect(res.dropped).toBeGreaterThan(0);
+    expect(res.packets + res.dropped).toBe(2000);
+    expect(res.perWorker.reduce((a, w) => a + w.packets, 0)).toBe(res.packets);
+    expect(res.flows.reduce((a, f) => a + f.packets, 0)).toBe(res.packets);
+    expect(e.stats().dropped).toBe(res.dropped);
+  });
+
+  it("full pool/ring, policy 'block': the dispatcher waits and nothing is dropped", async () => {
+    const flows = makeFlows(64, 4) as Flow[];
+    const packets = Array.from({ length: 1000 }, (_, i) => frameFor(flows[i % 64]!));
+    const e = engine(2, 8 * 256, { bufSize: 256, ringCapacity: 4, stages: [fixture('slow.mjs')] });
+    const res = await e.processBatch(packets);
+    expect(res.dropped).toBe(0);
+    expect(res.packets).toBe(1000);
+    expect(res.flows.reduce((a, f) => a + f.packets, 0)).toBe(1000);
+    // trySend never waits: with the pool full it says no, and does not count a drop.
+    const e2 = engine(1, 4 * 256, { bufSize: 256, stages: [fixture('slow.mjs')] });
+    let refused = 0;
+    for (let i = 0; i < 50; i++) if (!e2.trySend(packets[i]!)) refused++;
+    expect(refused).toBeGreaterThan(0);
+    await e2.flush();
+    expect(e2.stats()).toMatchObject({ processed: 50 - refused, dropped: 0, submitted: 50 - refused });
+  });
+
+  it('shutdown mid-stream: drain finishes every accepted packet; abort stops and counts the abandoned ones', async () => {
+    const flows = makeFlows(32, 8) as Flow[];
+    const packets = Array.from({ length: 400 }, (_, i) => frameFor(flows[i % 32]!));
+    const a = engine(2, 1 << 20, { stages: [fixture('slow.mjs')] });
+    expect(await a.send(packets)).toBe(400);
+    const sa = await a.close();
+    expect(sa).toMatchObject({ submitted: 400, processed: 400, abandoned: 0, dropped: 0 });
+    await expect(a.send(packets[0]!)).rejects.toSatisfy((x: unknown) => isNetworkError(x, 'CLOSED'));
+
+    const b = engine(2, 1 << 20, { stages: [fixture('slow.mjs')] });
+    await b.send(packets);
+    const pending = b.flush().then(
+      () => 'resolved',
+      (x: unknown) => (isNetworkError(x, 'CLOSED') ? 'closed' : String(x)),
+    );
+    const sb = await b.close({ drain: false });
+    expect(sb.submitted).toBe(400);
+    expect(sb.abandoned).toBeGreaterThan(0);
+    expect(sb.processed + sb.abandoned).toBe(400);
+    expect(await pending).toBe('closed');
+  });
+
+  it('eBPF filter stage: assembly text and a pcap-filter expression drop the same packets in every worker', async () => {
+    const flows = makeFlows(300, 31) as Flow[];
+    const packets = [...flows.map((f) => frameFor(f)), arpFrame()];
+    const keep = flows.filter((f) => f.v === 4 && f.vlan < 0); // untagged IPv4: EtherType 0x0800 at byte 12
+    const asm = `
+      mov %r0, 0
+      jlt %r2, 14, +3
+      ldxh %r3, [%r1+12]
+      jne %r3, 0x8, +1
+      mov %r0, 1
+      exit`;
+    for (const filter of [asm, { expression: 'ip' }]) {
+      const e = engine(2, 1 << 20, { filter });
+      const res = await e.processBatch(packets);
+      expect(res.packets).toBe(packets.length);
+      expect(res.perWorker.reduce((a, w) => a + w.filtered, 0)).toBe(packets.length - keep.length);
+      expect(new Set(res.flows.map((f) => f.key))).toEqual(new Set(keep.map(keyOf)));
+    }
+    // A program the verifier rejects fails the constructor, before any worker starts.
+    expect(() => new ParallelPacketEngine(1, 1 << 20, { filter: 'ldxw %r0, [%r9+0]\nexit' })).toThrow();
+  });
+
+  it('rejects bad arguments', () => {
+    expect(() => new ParallelPacketEngine(0, 1 << 20)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new ParallelPacketEngine(1, 100)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new ParallelPacketEngine(1, 1 << 20, { backpressure: 'spill' as 'drop' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  itWithTools(['tshark'], 'a real capture: per-flow counts equal tshark’s single-threaded analysis', async () => {
+    const path = fileURLToPath(new URL('../fixtures/lo-traffic.pcap', import.meta.url));
+    const frames = readCaptureSync(readFileSync(path)).map((p) => p.data);
+    const out = spawnSync('tshark', ['-r', path, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'ip.proto', '-e', 'ipv6.nxt', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'udp.srcport', '-e', 'udp.dstport', '-e', 'frame.len'], { encoding: 'utf8' });
+    expect(out.status).toBe(0);
+    const expected = new Map<string, { packets: number; bytes: number }>();
+    for (const line of out.stdout.trim().split('\n')) {
+      const [s4, d4, s6, d6, p4, p6, ts, td, us, ud, len] = line.split('\t');
+      const v = s4 ? 4 : s6 ? 6 : 0;
+      if (!v) continue;
+      const proto = Number(p4 || p6);
+      // Ports only for a TCP/UDP packet itself (tshark also shows those quoted inside ICMP errors).
+      const sp = proto === 6 ? ts : proto === 17 ? us : '0';
+      const dp = proto === 6 ? td : proto === 17 ? ud : '0';
+      const key = flowKeyString(v, proto, (s4 || s6)!, (d4 || d6)!, Number(sp), Number(dp));
+      const g = expected.get(key) ?? { packets: 0, bytes: 0 };
+      g.packets += 1000;
+      g.bytes += 1000 * Number(len);
+      expected.set(key, g);
+    }
+    // The capture 1000 times over (≈ 4·10^4 packets). occurrence=f: the outer header of ICMP errors.
+    const packets: Uint8Array[] = [];
+    for (let i = 0; i < 1000; i++) packets.push(...frames);
+    const e = engine(2, 4 << 20);
+    const res = await e.processBatch(packets);
+    const got = new Map(res.flows.map((f) => [f.key, { packets: f.packets, bytes: f.bytes }]));
+    expect(got).toEqual(expected);
+  });
+});
