@@ -9,3 +9,5 @@ export * from './capture/index.js';
 export * from './filter/index.js';
 export * from './cc/index.js';
 export * from './offload/index.js';
+export * from './ring/index.js';
+export * from './parallel/index.js';
