@@ -191,6 +191,78 @@ describe('JS JIT vs interpreter vs BigInt model', () => {
   });
 });
 
+/** Random programs mixing ALU with stack/packet loads, stores and atomics (some out of bounds). */
+const memReg = fc.constantFrom(0, 2, 3, 4, 5, 6, 7, 8, 9);
+const memOp = fc
+  .record({
+    kind: fc.constantFrom('st', 'stx', 'ldx', 'ldxs', 'atomic'),
+    size: fc.constantFrom(0x00, 0x08, 0x10, 0x18),
+    base: fc.constantFrom(1, 10),
+    off: fc.integer({ min: 0, max: 504 }),
+    wild: fc.oneof({ weight: 15, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: -600, max: 100 }) }),
+    reg: memReg,
+    imm: immArb,
+    aop: fc.constantFrom(0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1),
+  })
+  .map(({ kind, size, base, off: o, wild, reg, imm, aop }): Gen => () => {
+    // mostly in bounds (stack: [r10-512, r10-8], packet: [r1, r1+8]), sometimes anywhere
+    const off = wild ?? (base === 10 ? -8 - o : o % 9);
+    switch (kind) {
+      case 'st': return bpfInsn(0x62 | size, base, 0, off, imm);
+      case 'stx': return bpfInsn(0x63 | size, base, reg, off);
+      case 'ldx': return bpfInsn(0x61 | size, reg, base, off);
+      case 'ldxs': return bpfInsn(0x81 | (size === 0x18 ? 0x00 : size), reg, base, off);
+      default: return bpfInsn(0xc3 | (size & 0x18 ? 0x18 : 0x00), base, reg, off, aop);
+    }
+  });
+const memProgramArb = fc
+  .record({
+    init: fc.array(big64, { minLength: 8, maxLength: 8 }),
+    body: fc.array(fc.oneof({ weight: 3, arbitrary: aluOp }, { weight: 4, arbitrary: memOp }, { weight: 1, arbitrary: jmpOp }), {
+      minLength: 1,
+      maxLength: 30,
+    }),
+    mem: fc.uint8Array({ minLength: 16, maxLength: 64 }),
+  })
+  .map(({ init, body, mem }) => {
+    const insns: BpfInsn[] = [];
+    // r0, r2..r9 random; r1 (packet) and r10 (stack) stay pointers
+    [0, 2, 3, 4, 5, 6, 7, 8].forEach((r, k) => insns.push(...bpfLddw(r, init[k]!)));
+    const start = insns.length;
+    const end = start + body.length;
+    body.forEach((g, k) => {
+      const insn = g(start + k, end);
+      // keep r1/r10 intact so memory operands stay meaningful
+      if ((insn.opcode & 7) === 4 || (insn.opcode & 7) === 7) insn.dst = insn.dst === 1 ? 2 : insn.dst;
+      insns.push(insn);
+    });
+    for (let r = 2; r <= 9; r++) insns.push(bpfInsn(0x27, 0, 0, 0, 0x01000193), bpfInsn(0xaf, 0, r));
+    for (let k = 8; k <= 64; k += 8) insns.push(bpfInsn(0x79, 3, 10, -k), bpfInsn(0xaf, 0, 3)); // fold the stack
+    insns.push(bpfInsn(0x95));
+    return { insns, mem };
+  });
+
+function outcome(insns: BpfInsn[], mem: Uint8Array, engine: string): unknown {
+  const m = mem.slice();
+  try {
+    return { r0: new BpfProgram(insns).run(m, { engine }), mem: [...m] };
+  } catch (e) {
+    if (!isNetworkError(e)) throw e;
+    return { code: e.code, pc: e.detail.pc };
+  }
+}
+
+describe('JS JIT vs interpreter with memory', () => {
+  it('random load/store/atomic programs agree on r0, memory and errors', () => {
+    fc.assert(
+      fc.property(memProgramArb, ({ insns, mem }) => {
+        expect(outcome(insns, mem, 'js')).toEqual(outcome(insns, mem, 'interpreter'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('JS JIT run-time checks', () => {
   const engines = ['interpreter', 'js'] as const;
   for (const engine of engines) {
