@@ -103,6 +103,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   const mainReentrant = insns.some(
     (i, pc) => !lddwSecond[pc] && (i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL && pc + 1 + i.imm === 0)),
   );
+  const usesR10 = hasLocalCalls || insns.some((i, pc) => !lddwSecond[pc] && (i.dst === 10 || i.src === 10));
   const funcStarts: number[] = [];
   for (let pc = 0; pc < n; pc++) if (funcStart[pc] === pc) funcStarts.push(pc);
 
@@ -141,10 +142,15 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   a.aluRI(ALU.sub, 64, X64.rsp, 8); // 6 pushes + return address + 8 = 64: rsp 16-aligned for helper calls
   a.movRR(64, CTXR, X64.rdi);
   a.store(64, ctx(CTX.SAVED_RSP), X64.rsp);
-  a.bind(L.loop);
+  // The packet index lives in the free stack slot [rsp] (the loop-carried dependency: rsp-relative stores
+  // and loads forward fastest); ctx.b_index gets a copy for helpers and error reports.
   a.load(64, T11, ctx(CTX.B_INDEX));
+  a.store(64, { base: X64.rsp, disp: 0 }, T11);
+  a.bind(L.loop);
+  a.load(64, T11, { base: X64.rsp, disp: 0 });
   a.aluRM(ALU.cmp, 64, T11, ctx(CTX.B_COUNT));
   a.jcc(CC.ae, L.done);
+  a.store(64, ctx(CTX.B_INDEX), T11);
   a.load(64, T10, ctx(CTX.B_OFFS));
   a.load(32, X64.rdi, { base: T10, index: T11, scale: 4, disp: 0 });
   a.load(64, T10, ctx(CTX.B_LENS));
@@ -163,28 +169,29 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     }
     a.store(64, ctx(regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8)), T10);
   }
-  a.load(64, X64.rbp, ctx(CTX.FRAME0_TOP));
+  if (usesR10) a.load(64, X64.rbp, ctx(CTX.FRAME0_TOP));
   if (prep.hasBackEdges || hasLocalCalls) {
     a.load(64, T10, ctx(CTX.BUDGET_INIT));
     a.store(64, ctx(CTX.BUDGET), T10);
   }
   if (hasLocalCalls) a.storeImm(64, ctx(CTX.DEPTH), 0);
-  // Every register but r1, r2, r10 starts at 0, as in the interpreter.
-  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  // Every register but r1, r2, r10 starts at 0, as in the interpreter: zero those some path may read first.
+  const mayReadUndefined = hasLocalCalls ? 0x3f9 : undefinedReads(insns, lddwSecond);
+  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) if (mayReadUndefined & (1 << r)) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
   a.jmp(labels[0]!);
 
   // main_exit: r0 in rax → verdict, next packet.
   a.bind(L.mainExit);
-  a.store(64, ctx(CTX.R0), X64.rax);
-  a.load(64, T11, ctx(CTX.B_INDEX));
+  a.load(64, T11, { base: X64.rsp, disp: 0 });
   a.load(64, T10, ctx(CTX.B_VERD));
   a.store(32, { base: T10, index: T11, scale: 4, disp: 0 }, X64.rax);
   a.aluRI(ALU.add, 64, T11, 1);
-  a.store(64, ctx(CTX.B_INDEX), T11);
+  a.store(64, { base: X64.rsp, disp: 0 }, T11);
   a.jmp(L.loop);
 
   // done: restore and return.
   a.bind(L.done);
+  a.store(64, ctx(CTX.R0), X64.rax); // r0 of the last packet: the result of a single run
   a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
   a.load(64, X64.rax, ctx(CTX.ERR_COUNT));
   a.aluRI(ALU.add, 64, X64.rsp, 8);
@@ -474,22 +481,32 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         // LD_ABS / LD_IND (RFC 9669 §5.5, Linux semantics): offset = imm (+ src, 32-bit wrap); out of range
         // ends the program with r0 = 0; the load is big-endian.
         const size = sizeOf(op);
-        if ((op & 0xe0) === 0x40) {
-          a.movRR(32, T11, R(insn.src));
-          a.aluRI(ALU.add, 32, T11, insn.imm);
+        let m: X64Mem;
+        const k = insn.imm >>> 0;
+        if ((op & 0xe0) === 0x20 && k + size <= 0x7fffffff) {
+          // Constant offset: one compare with the length, then [base + k].
+          a.aluMI(ALU.cmp, 64, ctx(regionField(0, REGION.LEN)), k + size);
+          a.jcc(CC.b, L.ldAbsFail);
+          a.load(64, T11, ctx(regionField(0, REGION.BASE)));
+          m = { base: T11, disp: k };
         } else {
-          a.movRI32(T11, insn.imm >>> 0);
+          if ((op & 0xe0) === 0x40) {
+            a.movRR(32, T11, R(insn.src));
+            a.aluRI(ALU.add, 32, T11, insn.imm);
+          } else {
+            a.movRI32(T11, k);
+          }
+          a.lea(T10, { base: T11, disp: size });
+          a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LEN)));
+          a.jcc(CC.a, L.ldAbsFail);
+          a.aluRM(ALU.add, 64, T11, ctx(regionField(0, REGION.BASE)));
+          m = { base: T11, disp: 0 };
         }
-        a.lea(T10, { base: T11, disp: size });
-        a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LEN)));
-        a.jcc(CC.a, L.ldAbsFail);
-        a.aluRM(ALU.add, 64, T11, ctx(regionField(0, REGION.BASE)));
-        const m: X64Mem = { base: T11, disp: 0 };
         if (size === 1) a.load(8, X64.rax, m);
         else if (size === 2) {
           a.load(16, X64.rax, m);
-          a.rol16by8(X64.rax);
-          a.movzxRR(16, X64.rax, X64.rax);
+          a.bswap(32, X64.rax);
+          a.shiftRI(SHIFT.shr, 32, X64.rax, 16);
         } else {
           a.load(32, X64.rax, m);
           a.bswap(32, X64.rax);
@@ -769,4 +786,100 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     provedAccesses,
     helperIds: [...helperIds].sort((x, y) => x - y),
   };
+}
+
+/**
+ * Registers (bit r) some path may read before writing them, from the entry (r1, r2, r10 are set there).
+ * A forward "definitely written" analysis over the control-flow graph; helper calls read r1..r5 (the helper
+ * sees them), exit reads r0. Only these need zeroing at the start of each run.
+ */
+function undefinedReads(insns: readonly BpfInsn[], lddwSecond: Uint8Array): number {
+  const n = insns.length;
+  const ALL = 0x7ff;
+  const def = new Int32Array(n).fill(-1); // -1 = not reached yet
+  def[0] = (1 << 1) | (1 << 2) | (1 << 10);
+  let need = 0;
+  const work: number[] = [0];
+  const reach = (pc: number, d: number) => {
+    if (pc < 0 || pc >= n) return;
+    const prev = def[pc]!;
+    const next = prev === -1 ? d : prev & d;
+    if (next !== prev) {
+      def[pc] = next;
+      work.push(pc);
+    }
+  };
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    if (lddwSecond[pc]) continue;
+    const insn = insns[pc]!;
+    const d = def[pc]! & ALL;
+    const op = insn.opcode;
+    const cls = op & 7;
+    let reads = 0;
+    let writes = 0;
+    const succ: number[] = [];
+    const bit = (r: number) => 1 << r;
+    switch (cls) {
+      case 4:
+      case 7: {
+        const aop = op & 0xf0;
+        if (aop !== 0xb0) reads |= bit(insn.dst);
+        if (op & 8 && aop !== 0xd0) reads |= bit(insn.src);
+        writes |= bit(insn.dst);
+        succ.push(pc + 1);
+        break;
+      }
+      case 0:
+        if (op === 0x18) {
+          writes |= bit(insn.dst);
+          succ.push(pc + 2);
+        } else {
+          if ((op & 0xe0) === 0x40) reads |= bit(insn.src);
+          writes |= 1;
+          succ.push(pc + 1);
+        }
+        break;
+      case 1:
+        reads |= bit(insn.src);
+        writes |= bit(insn.dst);
+        succ.push(pc + 1);
+        break;
+      case 2:
+        reads |= bit(insn.dst);
+        succ.push(pc + 1);
+        break;
+      case 3:
+        reads |= bit(insn.dst) | bit(insn.src);
+        if ((op & 0xe0) === 0xc0) {
+          if (insn.imm === 0xf1) {
+            reads |= 1;
+            writes |= 1;
+          } else if (insn.imm & 1) writes |= bit(insn.src);
+        }
+        succ.push(pc + 1);
+        break;
+      default: {
+        // JMP / JMP32
+        if (op === 0x95) {
+          reads |= 1;
+        } else if (op === 0x85 || op === 0x8d) {
+          reads |= 0x3e | (op === 0x8d ? bit(insn.dst) : 0);
+          writes |= 1;
+          succ.push(pc + 1);
+        } else {
+          const off = op === 0x06 ? insn.imm : insn.off;
+          if ((op & 0xf0) !== 0x00) {
+            reads |= bit(insn.dst);
+            if (op & 8) reads |= bit(insn.src);
+            succ.push(pc + 1);
+          }
+          succ.push(pc + 1 + off);
+        }
+      }
+    }
+    need |= reads & ~d;
+    for (const s of succ) reach(s, d | writes);
+  }
+  return need & ~((1 << 1) | (1 << 2) | (1 << 10));
 }
