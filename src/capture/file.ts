@@ -219,7 +219,8 @@ export class CaptureFileReader implements AsyncIterable<CapturePacket> {
     if (this.consumed) throw new NetworkError('INVALID_ARGUMENT', 'a capture can be iterated once; open it again', {});
     this.consumed = true;
     try {
-      let buf = new Uint8Array(this.chunkSize);
+      // Chunks come from Buffer.allocUnsafe: no zero-filling, and only the bytes read are ever exposed.
+      let buf: Uint8Array = Buffer.allocUnsafe(this.chunkSize);
       let { end, eof } = await this.fill(buf, 0);
       const parser = parserFor(buf.subarray(0, end), 0);
       this.parser = parser;
@@ -250,7 +251,7 @@ export class CaptureFileReader implements AsyncIterable<CapturePacket> {
         // the packets that point into them, and are collected once those are dropped.
         const left = end - pos;
         const size = Math.max(this.chunkSize, parser.needed + this.chunkSize / 2);
-        const next = new Uint8Array(size);
+        const next = Buffer.allocUnsafe(size);
         next.set(buf.subarray(pos, end), 0);
         buf = next;
         pos = 0;

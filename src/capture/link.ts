@@ -26,6 +26,16 @@ export function locateNetworkLayer(data: Uint8Array, linktype: number, out: Link
   const n = data.length;
   switch (linktype) {
     case PcapLinkType.ETHERNET: {
+      // Untagged frames (the common case) need no walk; tagged ones go through EthernetView.check.
+      if (n >= 14) {
+        const t0 = (data[12]! << 8) | data[13]!;
+        if (t0 !== 0x8100 && t0 !== 0x88a8 && t0 !== 0x9100) {
+          out.offset = 14;
+          out.headerLength = 14;
+          out.etherType = t0 >= 0x0600 ? t0 : 0;
+          return true;
+        }
+      }
       let hl: number;
       try {
         hl = EthernetView.check(data, 0, n);

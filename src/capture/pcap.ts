@@ -45,6 +45,9 @@ export class PcapParser {
   pos = 0;
   private buf: Uint8Array = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
+  /** buf's backing store and offset: `new Uint8Array(ab, off, n)` is cheaper than subarray (no species lookup). */
+  private ab: ArrayBufferLike = new ArrayBuffer(0);
+  private abOff = 0;
   private end = 0;
   /** File offset of buf[0], for error messages. */
   private base = 0;
@@ -56,6 +59,8 @@ export class PcapParser {
   feed(buf: Uint8Array, pos: number, end: number, fileOffset: number): void {
     this.buf = buf;
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.ab = buf.buffer;
+    this.abOff = buf.byteOffset;
     this.pos = pos;
     this.end = end;
     this.base = fileOffset - pos;
@@ -97,7 +102,7 @@ export class PcapParser {
     }
     const start = pos + PCAP_RECORD_HEADER_LENGTH;
     const p = new CapturePacket(
-      this.buf.subarray(start, start + caplen),
+      new Uint8Array(this.ab, this.abOff + start, caplen),
       dv.getUint32(pos + 12, le),
       this.linktype,
       0,

@@ -55,6 +55,9 @@ export class PcapngParser {
   private ifaces: IfaceState[] = [];
   private buf: Uint8Array = new Uint8Array(0);
   private dv: DataView = new DataView(new ArrayBuffer(0));
+  /** buf's backing store and offset: `new Uint8Array(ab, off, n)` is cheaper than subarray (no species lookup). */
+  private ab: ArrayBufferLike = new ArrayBuffer(0);
+  private abOff = 0;
   private end = 0;
   private base = 0;
   private le = true;
@@ -63,6 +66,8 @@ export class PcapngParser {
   feed(buf: Uint8Array, pos: number, end: number, fileOffset: number): void {
     this.buf = buf;
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.ab = buf.buffer;
+    this.abOff = buf.byteOffset;
     this.pos = pos;
     this.end = end;
     this.base = fileOffset - pos;
@@ -244,7 +249,7 @@ export class PcapngParser {
     const ts = this.ts;
     f.resolution.convert(hi, lo, ts);
     const start = pos + 28;
-    return new CapturePacket(this.buf.subarray(start, start + caplen), origlen, f.linktype, ifid, ts[0]! + f.tsoffset, ts[1]!);
+    return new CapturePacket(new Uint8Array(this.ab, this.abOff + start, caplen), origlen, f.linktype, ifid, ts[0]! + f.tsoffset, ts[1]!);
   }
 
   private enhanced(pos: number, len: number): CapturePacket {
@@ -269,7 +274,7 @@ export class PcapngParser {
     let caplen = Math.min(origlen, len - 16);
     if (f.snaplen !== 0 && f.snaplen < caplen) caplen = f.snaplen;
     const start = pos + 12;
-    return new CapturePacket(this.buf.subarray(start, start + caplen), origlen, f.linktype, 0, 0, 0);
+    return new CapturePacket(new Uint8Array(this.ab, this.abOff + start, caplen), origlen, f.linktype, 0, 0, 0);
   }
 }
 
