@@ -16,3 +16,4 @@ export * from './cbpf.js';
 export * from './btf.js';
 export * from './elf.js';
 export * from './builder.js';
+export * from './jit-x64/index.js';
