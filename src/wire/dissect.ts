@@ -825,25 +825,48 @@ function dissectIcmp(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
       if (!good) l.bad('bad ICMP checksum');
     }
     l.layer.length = Math.min(8, capEnd - off);
-    if (t === 0 || t === 8) {
+    if (t === 0 || t === 8 || (t >= 13 && t <= 18)) {
       const id = l.u16(off + 4);
       l.add('icmp.ident', `Identifier (BE): ${id} (${hex(id, 4)})`, String(id));
       l.add('icmp.ident_le', `Identifier (LE): ${((id & 0xff) << 8) | (id >>> 8)}`, String(((id & 0xff) << 8) | (id >>> 8)));
       const sq = l.u16(off + 6);
       l.add('icmp.seq', `Sequence Number (BE): ${sq} (${hex(sq, 4)})`, String(sq));
       l.add('icmp.seq_le', `Sequence Number (LE): ${((sq & 0xff) << 8) | (sq >>> 8)}`, String(((sq & 0xff) << 8) | (sq >>> 8)));
+      if (t === 13 || t === 14) {
+        // RFC 792 timestamp messages: originate, receive, transmit (ms since midnight UT).
+        const names = ['originate', 'receive', 'transmit'];
+        for (let i = 0; i < 3; i++) {
+          const v = l.u32(off + 8 + 4 * i);
+          l.add(`icmp.${names[i]!}_timestamp`, `${names[i]!} timestamp: ${v}`, String(v));
+        }
+        return;
+      }
+      if (t === 17 || t === 18) {
+        // RFC 950 address mask request/reply.
+        l.need(off + 12);
+        const m = formatIpv4Address(readIpv4Address(b, off + 8));
+        l.add('icmp.address_mask', `Address Mask: ${m}`, m);
+        return;
+      }
+      if (t === 15 || t === 16) return;
       l.layer.title = `Internet Control Message Protocol (echo ${t === 8 ? 'request' : 'reply'})`;
       dissectData(d, b, off + 8, Math.min(capEnd, repEnd));
       return;
     }
-    if (t === 3 || t === 11 || t === 4 || t === 12) {
-      if (t === 3 && c === 4) {
+    if (t === 3 || t === 11 || t === 4 || t === 12 || t === 5) {
+      if (t === 5) {
+        l.need(off + 8);
+        const gw = formatIpv4Address(readIpv4Address(b, off + 4));
+        l.add('icmp.redir_gw', `Gateway Address: ${gw}`, gw);
+      } else if (t === 3 && c === 4) {
         l.add('icmp.unused', `Unused: ${bytesHex(b, off + 4, off + 6)}`, bytesHex(b, off + 4, Math.min(off + 6, capEnd)));
         const mtu = l.u16(off + 6);
         l.add('icmp.mtu', `MTU of next hop: ${mtu}`, String(mtu));
       } else if (t === 12) {
         const ptr = l.u8(off + 4);
         l.add('icmp.pointer', `Pointer: ${ptr}`, String(ptr));
+        l.need(off + 8);
+        l.add('icmp.unused', `Unused: ${bytesHex(b, off + 5, off + 8)}`, bytesHex(b, off + 5, off + 8));
       } else {
         l.need(off + 8);
         l.add('icmp.unused', `Unused: ${bytesHex(b, off + 4, off + 8)}`, bytesHex(b, off + 4, off + 8));

@@ -47,6 +47,19 @@ function checkIpv4Options(bytes: Uint8Array, start: number, end: number): void {
   }
 }
 
+function checkIpv4Header(bytes: Uint8Array, offset: number, len: number): number {
+  if (len < IPV4_MIN_HEADER_LENGTH) throw truncated('ip', 'header', offset, IPV4_MIN_HEADER_LENGTH, len);
+  const vihl = bytes[offset]!;
+  if (vihl >>> 4 !== 4) throw invalid('ip', 'version', offset, 4, vihl >>> 4);
+  const hl = (vihl & 0xf) * 4;
+  if (hl < IPV4_MIN_HEADER_LENGTH) throw invalid('ip', 'hdr_len', offset, '>= 20', hl);
+  if (len < hl) throw truncated('ip', 'options', offset + 20, hl - 20, len - 20);
+  const total = rd16(bytes, offset + 2);
+  if (total < hl) throw invalid('ip', 'len', offset + 2, `>= ${hl}`, total);
+  if (hl > IPV4_MIN_HEADER_LENGTH) checkIpv4Options(bytes, offset + 20, offset + hl);
+  return hl;
+}
+
 /** Zero-copy view of an IPv4 header at `offset`; addresses read as uint32. */
 export class Ipv4View {
   bytes: Uint8Array;
@@ -68,17 +81,7 @@ export class Ipv4View {
    * errors, whose payload is cut short. Returns the header length.
    */
   static checkHeader(bytes: Uint8Array, offset = 0, length?: number): number {
-    const len = span('ip', bytes, offset, length);
-    if (len < IPV4_MIN_HEADER_LENGTH) throw truncated('ip', 'header', offset, IPV4_MIN_HEADER_LENGTH, len);
-    const vihl = bytes[offset]!;
-    if (vihl >>> 4 !== 4) throw invalid('ip', 'version', offset, 4, vihl >>> 4);
-    const hl = (vihl & 0xf) * 4;
-    if (hl < IPV4_MIN_HEADER_LENGTH) throw invalid('ip', 'hdr_len', offset, '>= 20', hl);
-    if (len < hl) throw truncated('ip', 'options', offset + 20, hl - 20, len - 20);
-    const total = rd16(bytes, offset + 2);
-    if (total < hl) throw invalid('ip', 'len', offset + 2, `>= ${hl}`, total);
-    checkIpv4Options(bytes, offset + 20, offset + hl);
-    return hl;
+    return checkIpv4Header(bytes, offset, span('ip', bytes, offset, length));
   }
 
   /**
@@ -87,7 +90,7 @@ export class Ipv4View {
    */
   static check(bytes: Uint8Array, offset = 0, length?: number): number {
     const len = span('ip', bytes, offset, length);
-    const hl = Ipv4View.checkHeader(bytes, offset, len);
+    const hl = checkIpv4Header(bytes, offset, len);
     const total = rd16(bytes, offset + 2);
     if (total > len) throw truncated('ip', 'payload', offset + hl, total - hl, len - hl);
     return hl;

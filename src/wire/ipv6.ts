@@ -22,6 +22,27 @@ function extLength(bytes: Uint8Array, p: number, nh: number): number {
   return (bytes[p + 1]! + 1) * 8; // RFC 8200 §4.3: Hdr Ext Len in 8-octet units, not counting the first 8
 }
 
+function checkIpv6Chain(bytes: Uint8Array, offset: number, len: number): number {
+  if (len < IPV6_HEADER_LENGTH) throw truncated('ipv6', 'header', offset, IPV6_HEADER_LENGTH, len);
+  const ver = bytes[offset]! >>> 4;
+  if (ver !== 6) throw invalid('ipv6', 'version', offset, 6, ver);
+  const plen = rd16(bytes, offset + 4);
+  const end = offset + Math.min(len, IPV6_HEADER_LENGTH + plen);
+  let nh = bytes[offset + 6]!;
+  let p = offset + IPV6_HEADER_LENGTH;
+  let n = 0;
+  while (isIpv6ExtensionHeader(nh)) {
+    if (nh === 0 && n > 0) throw invalid('ipv6', 'hopopts', p, 'hop-by-hop first (RFC 8200 §4.1)', `at position ${n}`);
+    if (++n > IPV6_MAX_EXTENSIONS) throw invalid('ipv6', 'ext_headers', p, `at most ${IPV6_MAX_EXTENSIONS}`, n);
+    if (p + 2 > end) throw truncated('ipv6', 'ext_header', p, 2, end - p);
+    const l = extLength(bytes, p, nh);
+    if (p + l > end) throw truncated('ipv6', 'ext_header', p, l, end - p);
+    nh = bytes[p]!;
+    p += l;
+  }
+  return p - offset;
+}
+
 /** Zero-copy view of an IPv6 packet at `offset`. Extension-header walks loop over the bytes in place. */
 export class Ipv6View {
   bytes: Uint8Array;
@@ -43,25 +64,7 @@ export class Ipv6View {
    * headers whose payload is cut). Returns the offset of the upper-layer header relative to `offset`.
    */
   static checkHeader(bytes: Uint8Array, offset = 0, length?: number): number {
-    const len = span('ipv6', bytes, offset, length);
-    if (len < IPV6_HEADER_LENGTH) throw truncated('ipv6', 'header', offset, IPV6_HEADER_LENGTH, len);
-    const ver = bytes[offset]! >>> 4;
-    if (ver !== 6) throw invalid('ipv6', 'version', offset, 6, ver);
-    const plen = rd16(bytes, offset + 4);
-    const end = offset + Math.min(len, IPV6_HEADER_LENGTH + plen);
-    let nh = bytes[offset + 6]!;
-    let p = offset + IPV6_HEADER_LENGTH;
-    let n = 0;
-    while (isIpv6ExtensionHeader(nh)) {
-      if (nh === 0 && n > 0) throw invalid('ipv6', 'hopopts', p, 'hop-by-hop first (RFC 8200 §4.1)', `at position ${n}`);
-      if (++n > IPV6_MAX_EXTENSIONS) throw invalid('ipv6', 'ext_headers', p, `at most ${IPV6_MAX_EXTENSIONS}`, n);
-      if (p + 2 > end) throw truncated('ipv6', 'ext_header', p, 2, end - p);
-      const l = extLength(bytes, p, nh);
-      if (p + l > end) throw truncated('ipv6', 'ext_header', p, l, end - p);
-      nh = bytes[p]!;
-      p += l;
-    }
-    return p - offset;
+    return checkIpv6Chain(bytes, offset, span('ipv6', bytes, offset, length));
   }
 
   /**
@@ -74,7 +77,7 @@ export class Ipv6View {
       const plen = rd16(bytes, offset + 4);
       if (IPV6_HEADER_LENGTH + plen > len) throw truncated('ipv6', 'payload', offset + IPV6_HEADER_LENGTH, plen, len - IPV6_HEADER_LENGTH);
     }
-    return Ipv6View.checkHeader(bytes, offset, len);
+    return checkIpv6Chain(bytes, offset, len);
   }
 
   get version(): number {

@@ -88,6 +88,12 @@ export function ethernetCorpus(): CorpusFrame[] {
   const quotedTcp = tcp4(TCP_SYN, allOpts, new Uint8Array(0)).slice(0, 28);
   add('icmp frag needed', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'destinationUnreachable', code: 4, nextHopMtu: 1400, quoted: quotedTcp })), 0x0800));
   add('icmp time exceeded', eth(buildIpv4({ src: '172.16.0.1', dst: V4.src, protocol: 1 }, buildIcmpv4({ kind: 'timeExceeded', code: 0, quoted: udp4(pattern(40)) })), 0x0800));
+  add('icmp redirect', eth(buildIpv4({ src: '10.0.0.254', dst: V4.src, protocol: 1 }, buildIcmpv4({ kind: 'other', type: 5, code: 1, rest: 0x0a000001, data: quotedUdp })), 0x0800));
+  add('icmp parameter problem', eth(buildIpv4({ src: '10.0.0.254', dst: V4.src, protocol: 1 }, buildIcmpv4({ kind: 'other', type: 12, code: 0, rest: 0x08000000, data: quotedUdp })), 0x0800));
+  add('icmp timestamp request', eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'other', type: 13, code: 0, rest: 0x00010002, data: new Uint8Array(12) })), 0x0800));
+  add('icmp address mask reply', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'other', type: 18, code: 0, rest: 0x00050006, data: Uint8Array.of(255, 255, 255, 0) })), 0x0800));
+  add('ipip: ipv4 in ipv4', eth(buildIpv4({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 4 }, udp4(pattern(6))), 0x0800));
+  add('6in4: ipv6 in ipv4', eth(buildIpv4({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 41 }, udp6(pattern(6))), 0x0800));
   add('icmp bad checksum', (() => { const f = eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'echoRequest', identifier: 1, sequence: 2, data: pattern(8) })), 0x0800); f[14 + 20 + 2]! ^= 0xff; return f; })());
   add('ipv6 udp', eth(udp6(pattern(16)), 0x86dd));
   add('ipv6 ext headers', eth(udp6(pattern(7), [
