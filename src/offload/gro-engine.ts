@@ -372,7 +372,7 @@ export class GroEngineTs {
           if ((fl - hdrLen) & 1) ds = swap16(ds);
           st[mb + M_DSUM] = fold(st[mb + M_DSUM]! + ds);
         }
-        if (payload > 256) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
+        if (payload > 96) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
         else copyDv(dv, off + hdrLen, av, hb + fl, payload);
         st[mb + M_FRAMELEN] = fl + payload;
         st[mb + M_COUNT] = n + 1;
@@ -401,7 +401,7 @@ export class GroEngineTs {
     const s = st[lay.free + --st[C_FREE_TOP]!]!;
     const nb = lay.meta + s * META_INTS;
     const sb = s * GRO_SLOT_SIZE;
-    if (len > 256) A.set(d.subarray(off, off + len), sb);
+    if (len > 160) A.set(d.subarray(off, off + len), sb);
     else copyDv(this.dv, off, this.av, sb, len);
     st[nb + M_USED] = 1;
     st[nb + M_HASH] = h;
