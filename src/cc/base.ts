@@ -38,6 +38,8 @@ export abstract class CongestionControlBase implements CongestionControl {
   protected recover = -1;
   protected lastNow = 0;
   protected lastSendTime = -1;
+  /** The transport reports sends or bytes in flight, so `inflight` is real (not just the guide's bare onAck). */
+  protected inflightTracked = false;
   /** The transport reports the cumulative ACK point (oldestUnackedSentTime): recovery lasts until it passes. */
   protected cumulativeAcks = false;
 
@@ -69,6 +71,7 @@ export abstract class CongestionControlBase implements CongestionControl {
 
   onPacketSent(bytes: number, now: number, info?: CcSentInfo): void {
     const before = this.inflight;
+    this.inflightTracked = true;
     this.sentTotal += bytes;
     this.inflight = info?.bytesInFlight ?? before + bytes;
     this.lastNow = now;
@@ -81,6 +84,7 @@ export abstract class CongestionControlBase implements CongestionControl {
     const prior = info?.priorInFlight ?? this.inflight;
     this.lastNow = now;
     this.ackedTotal += ackedBytes;
+    if (info?.bytesInFlight !== undefined) this.inflightTracked = true;
     this.inflight = info?.bytesInFlight ?? Math.max(0, this.inflight - ackedBytes);
     if (rttMs !== undefined && rttMs > 0 && Number.isFinite(rttMs)) this.updateRtt(rttMs);
     // Leaving recovery first, so the ACK that ends it may already grow the window (RFC 6582 §3.2 step 3).
@@ -153,6 +157,11 @@ export abstract class CongestionControlBase implements CongestionControl {
     if (info?.sentTime !== undefined) return info.sentTime > this.recoveryStart;
     if (this.sentTotal > 0) return this.ackedTotal >= this.recover;
     return now - this.recoveryStart >= Math.max(this.srtt, 1);
+  }
+
+  /** Bytes in flight for window arithmetic: the tracked pipe, or cwnd when the caller reports no sends. */
+  protected pipe(): number {
+    return this.inflightTracked ? this.inflight : this.cwndBytes;
   }
 
   /** The FlightSize of RFC 5681 eq. (4): tracked bytes in flight, or cwnd when the caller reports no sends. */

@@ -416,14 +416,14 @@ export class BbrCongestionControl extends CongestionControlBase {
     if (this.caState === 'recovery' && this.prevCaState !== 'recovery') {
       this.packetConservation = true;
       this.nextRttDelivered = this.delivered; // start a round now
-      cwnd = this.inflight + acked;
+      cwnd = this.pipe() + acked;
     } else if (this.prevCaState !== 'open' && this.caState === 'open') {
       cwnd = Math.max(cwnd, this.priorCwnd);
       this.packetConservation = false;
     }
     this.prevCaState = this.caState;
     if (this.packetConservation) {
-      this.cwndBytes = Math.max(cwnd, this.inflight + acked);
+      this.cwndBytes = Math.max(cwnd, this.pipe() + acked);
       return true;
     }
     this.cwndBytes = cwnd;

@@ -119,6 +119,8 @@ export class Bbr3CongestionControl extends CongestionControlBase {
   private ceInRound = 0;
   private deliveredInRound = 0;
   private ecnInRound = false;
+  /** CE-marked fraction of the last completed round. */
+  private lastRoundCeRatio = 0;
   private readonly random: () => number;
   private estimator: DeliveryRateEstimator | null = null;
   private readonly fallback = new AckRateEstimator();
@@ -222,7 +224,7 @@ export class Bbr3CongestionControl extends CongestionControlBase {
     if (this.rs.newlyLost > 0) this.lossEventsInRound++;
     if (this.lossRoundStart) {
       const lossy = this.caState !== 'open' && this.lossEventsInRound >= BBR3.startupFullLossCnt && this.isInflightTooHigh();
-      const ecnHigh = this.deliveredInRound > 0 && this.ceInRound / this.deliveredInRound > BBR3.ecnThresh;
+      const ecnHigh = this.lastRoundCeRatio > BBR3.ecnThresh;
       if (lossy || ecnHigh) {
         this.fullBwReached = true;
         this.inflightLongterm = Math.max(this.bdpMultiple(1), this.inflightLatest);
@@ -478,6 +480,7 @@ export class Bbr3CongestionControl extends CongestionControlBase {
     if (!this.lossRoundStart) return;
     if (this.deliveredInRound > 0) {
       const ceRatio = this.ceInRound / this.deliveredInRound;
+      this.lastRoundCeRatio = ceRatio;
       this.ecnAlpha = (1 - BBR3.ecnAlphaGain) * this.ecnAlpha + BBR3.ecnAlphaGain * ceRatio;
     }
     this.adaptLowerBoundsFromCongestion();
@@ -634,13 +637,13 @@ export class Bbr3CongestionControl extends CongestionControlBase {
     if (this.caState === 'recovery' && this.prevCaState !== 'recovery') {
       this.packetConservation = true;
       this.startRound();
-      this.cwndBytes = this.inflight + Math.max(this.rs.newlyAcked, this.mss);
+      this.cwndBytes = this.pipe() + Math.max(this.rs.newlyAcked, this.mss);
     } else if (this.prevCaState !== 'open' && this.caState === 'open') {
       this.packetConservation = false;
       this.restoreCwnd();
     }
     this.prevCaState = this.caState;
-    if (this.packetConservation) this.cwndBytes = Math.max(this.cwndBytes, this.inflight + this.rs.newlyAcked);
+    if (this.packetConservation) this.cwndBytes = Math.max(this.cwndBytes, this.pipe() + this.rs.newlyAcked);
   }
 
   /** §5.6.4.5 BBRSetCwnd, with §5.6.4.6 BBRBoundCwndForProbeRTT / BBRBoundCwndForModel. */
