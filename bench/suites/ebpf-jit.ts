@@ -233,7 +233,7 @@ export default defineSuite({
       const proved = new X64CompiledProgram(direct, { proofs: 'verifier' });
       const checked = new X64CompiledProgram(direct, { proofs: 'all-checked' });
       cases.push({
-        name: `bounds checks: direct-access port 80 (${checked.translation.checkedAccesses} checked vs ${proved.translation.checkedAccesses} checked + ${proved.translation.provedAccesses} proved), hot 1024`,
+        name: `bounds checks: direct-access port 80 (${checked.translation!.checkedAccesses} checked vs ${proved.translation!.checkedAccesses} checked + ${proved.translation!.provedAccesses} proved), hot 1024`,
         unit: 'packets',
         perOp: HOT,
         baseline: 'all checked',

@@ -2,7 +2,7 @@
 // engine registry on import. Without the addon (or off x86-64 Linux) the code is still produced
 // (`nativeCode()`), and runs fall back to the eBPF → JavaScript JIT, with the reason in `fallbackReason`.
 import type { PacketBatch } from '../../batch.js';
-import { NetworkError } from '../../errors.js';
+import { NetworkError, isNetworkError } from '../../errors.js';
 import { nativeAddon } from '../../native.js';
 import {
   BpfProgramExit,
@@ -46,7 +46,8 @@ function unavailableReason(): string {
 /** A program compiled to x86-64. */
 export class X64CompiledProgram implements BpfCompiledProgram {
   readonly engine = 'native';
-  readonly translation: X64Translation;
+  /** The machine code and its map, or null when the program is beyond the native JIT (see fallbackReason). */
+  readonly translation: X64Translation | null;
   /** Why runs use the JavaScript JIT instead of the machine code, or null when they do not. */
   readonly fallbackReason: string | null;
   /** Whether the verifier accepted the program (its proofs then removed run-time checks). */
@@ -75,10 +76,19 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       }
     }
     this.verified = verified;
-    this.translation = translateBpfToX64(program.insns, program.mapList.length, {
-      proveSafe: proofs !== 'all-checked',
-      proved: proved ? (pc) => proved[pc] === BPF_ACCESS_PROVED : undefined,
-    });
+    let translation: X64Translation | null = null;
+    let unsupported: string | null = null;
+    try {
+      translation = translateBpfToX64(program.insns, program.mapList.length, {
+        proveSafe: proofs !== 'all-checked',
+        proved: proved ? (pc) => proved[pc] === BPF_ACCESS_PROVED : undefined,
+      });
+    } catch (e) {
+      // Beyond the native limits (e.g. more than 62 maps): the JS JIT runs it; other rejections propagate.
+      if (!isNetworkError(e, 'UNSUPPORTED')) throw e;
+      unsupported = e.message;
+    }
+    this.translation = translation;
     // The stack sits in the middle of 128 KiB of its own so that no other region is within reach of a
     // 16-bit offset from it: an access the TypeScript engines reject cannot land in a neighbour region here.
     this.stackBuffer = new ArrayBuffer(65536 + BPF_STACK_BYTES + 65536);
@@ -88,11 +98,12 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     sr.bytes = this.stack;
     sr.view = new DataView(this.stackBuffer, 65536, BPF_STACK_BYTES);
     this.env = new BpfRuntimeEnv(this.memory, program.mapList);
-    this.fallbackReason = x64JitAvailable() ? null : unavailableReason();
+    this.fallbackReason = unsupported ?? (x64JitAvailable() ? null : unavailableReason());
   }
 
   /** The x86-64 machine code. */
   nativeCode(): Uint8Array {
+    if (!this.translation) throw new NetworkError('UNSUPPORTED', `no native code: ${this.fallbackReason ?? 'not translated'}`);
     return this.translation.code.slice();
   }
 
@@ -113,7 +124,8 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       if (b !== undefined && this.program.helpers.resolve(id) === b) kinds[id] = id;
     }
     const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? (m as { buffer: SharedArrayBuffer }).buffer : null));
-    this.handle = addon.bpfJitCreate(this.translation.code, this.translation.entryOffset, regions, writable, this.out, (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc), kinds, bufs);
+    const t = this.translation!;
+    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc), kinds, bufs);
     return this.handle;
   }
 
