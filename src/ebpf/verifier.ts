@@ -14,7 +14,7 @@
  *    unknown ids or bad map arguments, and call depth > 8.
  *    Loops: states are checkpointed at jump targets; a path that comes back to a checkpoint of its own with a
  *    state the checkpoint covers may loop forever and is rejected ("loop not proven bounded"), as is a
- *    program whose exploration exceeds `maxInsnsProcessed` (Linux: 1M). Loops whose counters are known
+ *    program whose exploration exceeds `maxInsnsProcessed` (default 250k; Linux: 1M). Loops whose counters are known
  *    (e.g. `for (i = 0; i < 8; i++)`) are explored iteration by iteration and accepted. With a run-time
  *    `budget` the caller takes on termination: such loops are then widened and accepted.
  *
@@ -75,7 +75,10 @@ export interface BpfVerifyOptions {
    * accepted (termination is then the budget's job); every other check still applies.
    */
   budget?: number;
-  /** Complexity limit: instructions the abstract interpretation may process (default 1,000,000 as Linux). */
+  /**
+   * Complexity limit: instructions the abstract interpretation may process (default 250,000; Linux allows
+   * 1,000,000 but runs natively — here a loop that never settles costs ~10 µs per instruction to refute).
+   */
   maxInsnsProcessed?: number;
   /** Formats an instruction for error messages (default: a compact built-in form). */
   disassemble?: (insns: readonly BpfInsn[], pc: number) => string;
@@ -113,7 +116,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const U32_MAX = 0xffffffffn;
 const S64_MIN = -(1n << 63n);
 const S64_MAX = (1n << 63n) - 1n;
-const RECORDS_PER_PC = 64;
+const RECORDS_PER_PC = 16;
 
 // ---- instruction text ------------------------------------------------------------------------
 
@@ -459,6 +462,11 @@ interface Checkpoint {
   depth: number;
 }
 
+/** Correspondence of NULL-check ids between two states (allocated only when needed). */
+interface IdMap {
+  m: Map<number, number> | null;
+}
+
 interface Work {
   pc: number;
   st: VState;
@@ -466,6 +474,21 @@ interface Work {
 }
 
 // ---- the verifier -------------------------------------------------------------------------
+
+/** Condition on the taken and on the fall-through edge of each conditional jump op. */
+const BRANCH_CONDS: Record<number, [string, string]> = {
+  0x10: ['==', '!='],
+  0x50: ['!=', '=='],
+  0x20: ['u>', 'u<='],
+  0x30: ['u>=', 'u<'],
+  0xa0: ['u<', 'u>='],
+  0xb0: ['u<=', 'u>'],
+  0x60: ['s>', 's<='],
+  0x70: ['s>=', 's<'],
+  0xc0: ['s<', 's>='],
+  0xd0: ['s<=', 's>'],
+  0x40: ['&', '!&'],
+};
 
 class Rejection {
   constructor(
@@ -545,7 +568,7 @@ class Verifier {
     this.reachable = new Uint8Array(this.n);
     this.helperKnown = helperSet(options.helpers);
     this.maps = options.maps ?? [];
-    this.limit = options.maxInsnsProcessed ?? 1_000_000;
+    this.limit = options.maxInsnsProcessed ?? 250_000;
     this.budgetMode = options.budget !== undefined && options.budget > 0;
   }
 
@@ -826,23 +849,24 @@ class Verifier {
       list = [];
       this.explored.set(pc, list);
     }
-    let ancestor: Checkpoint | null = null;
     for (const old of list) {
-      if (old.branches === 0) {
-        if (this.covers(old.state, st)) return null;
-      } else if (this.isAncestor(old, parent)) {
-        if (this.covers(old.state, st)) {
-          if (!this.budgetMode) throw new Rejection(pc, 'loop not proven bounded: the state repeats at this loop head (set a run-time budget to accept it)');
-          this.reliesOnBudget = true;
-          return null;
-        }
-        ancestor = old;
+      // covers() fails fast on the first differing register; test it before walking the path.
+      if (!this.covers(old.state, st)) continue;
+      if (old.branches === 0) return null;
+      if (this.isAncestor(old, parent)) {
+        if (!this.budgetMode) throw new Rejection(pc, 'loop not proven bounded: the state repeats at this loop head (set a run-time budget to accept it)');
+        this.reliesOnBudget = true;
+        return null;
       }
     }
-    if (ancestor && this.budgetMode) {
+    if (this.budgetMode) {
       // Widening: scalars that changed since the last visit of this loop head become unknown.
-      st = this.widen(ancestor.state, st);
-      this.reliesOnBudget = true;
+      let a: Checkpoint | null = parent;
+      while (a && a.pc !== pc) a = a.parent;
+      if (a) {
+        st = this.widen(a.state, st);
+        this.reliesOnBudget = true;
+      }
     }
     if (list.length >= RECORDS_PER_PC) {
       const i = list.findIndex((c) => c.branches === 0);
@@ -864,7 +888,7 @@ class Verifier {
   private covers(old: VState, cur: VState): boolean {
     if (old.frames.length !== cur.frames.length) return false;
     if (cur.lenMin < old.lenMin || cur.lenMax > old.lenMax) return false;
-    const ids = new Map<number, number>();
+    const ids: IdMap = { m: null };
     for (let f = 0; f < old.frames.length; f++) {
       const a = old.frames[f]!;
       const b = cur.frames[f]!;
@@ -893,7 +917,7 @@ class Verifier {
     return true;
   }
 
-  private regCovers(a: Reg, b: Reg, ids: Map<number, number>): boolean {
+  private regCovers(a: Reg, b: Reg, ids: IdMap): boolean {
     if (a === b || a.t === T.UNINIT) return true;
     if (a.t !== b.t) return false;
     if (a.len !== b.len) return false;
@@ -901,8 +925,9 @@ class Verifier {
     if (a.k !== b.k) return false;
     if (b.smin < a.smin || b.smax > a.smax) return false;
     if (a.t === T.MAP_VALUE_OR_NULL) {
-      const m = ids.get(a.id);
-      if (m === undefined) ids.set(a.id, b.id);
+      ids.m ??= new Map();
+      const m = ids.m.get(a.id);
+      if (m === undefined) ids.m.set(a.id, b.id);
       else if (m !== b.id) return false;
     }
     return true;
@@ -1100,9 +1125,14 @@ class Verifier {
       lo = p.smin - sr.smax;
       hi = p.smax - sr.smin;
     }
-    // Keep offsets within ±2^63 so they stay meaningful; anything wider is "unknown".
-    if (lo < S64_MIN) lo = S64_MIN;
-    if (hi > S64_MAX) hi = S64_MAX;
+    // A pointer may not be moved so far that it could reach another region: in the TypeScript engines an
+    // address is region << 32 | offset, so an offset outside (-2^31, 2^32) could alias the next region (Linux
+    // likewise rejects unbounded pointer arithmetic: "math between pkt pointer and register with unbounded …").
+    if (p.t === T.STACK) {
+      if (lo < -(1n << 31n) || hi > 1n << 31n) throw new Rejection(pc, `stack pointer arithmetic with an unbounded offset (${lo}..${hi})`);
+    } else if (lo <= -(1n << 31n) || hi >= 1n << 32n) {
+      throw new Rejection(pc, `pointer arithmetic could leave the ${p.t === T.PKT ? 'input' : 'map value'} region (offset ${lo === hi ? lo : `${lo}..${hi}`})`);
+    }
     this.set(st, d, ptr(p.t, p.k, lo, hi));
   }
 
@@ -1128,6 +1158,8 @@ class Verifier {
         throw new Rejection(pc, `invalid memory access: r${r} is a map handle or code address`);
       case T.PKT:
         if (hi + sz <= 0n) throw new Rejection(pc, `input access at negative offset ${hi}`);
+        // The address itself must stay in the input's 2^32 window (a carry would reach the next region).
+        if (lo < -(1n << 31n) || hi >= 1n << 32n) throw new Rejection(pc, `input access at offset ${lo === hi ? lo : `${lo}..${hi}`} is beyond any input`);
         proved = lo >= 0n && hi + sz <= st.lenMin;
         break;
       case T.MAP_VALUE: {
@@ -1138,6 +1170,8 @@ class Verifier {
         }
         if (kind !== 'load' && m.readOnly) throw new Rejection(pc, `map ${m.name} is read-only to programs`);
         proved = lo >= 0n && hi + sz <= vs;
+        // As Linux (check_map_access): every possible offset must be inside the value.
+        if (!proved) throw new Rejection(pc, `map ${m.name}: access of ${size} bytes at offsets ${lo}..${hi} may leave its ${m.valueSize}-byte value`);
         break;
       }
       case T.STACK:
@@ -1374,20 +1408,7 @@ class Verifier {
       }
     }
     const res = (cond: string): [Reg, Reg] | null => this.refine(cond, a, b);
-    const conds: Record<number, [string, string]> = {
-      0x10: ['==', '!='],
-      0x50: ['!=', '=='],
-      0x20: ['u>', 'u<='],
-      0x30: ['u>=', 'u<'],
-      0xa0: ['u<', 'u>='],
-      0xb0: ['u<=', 'u>'],
-      0x60: ['s>', 's<='],
-      0x70: ['s>=', 's<'],
-      0xc0: ['s<', 's>='],
-      0xd0: ['s<=', 's>'],
-      0x40: ['&', '!&'],
-    };
-    const c = conds[op]!;
+    const c = BRANCH_CONDS[op]!;
     const t = res(c[0]);
     const f = res(c[1]);
     const out: [VState | null, VState | null] = [null, null];

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import '../../src/ebpf/jit-x64/index.js'; // registers the 'native' engine when the addon is built
 import { itWithTools } from '../helpers/tools.js';
 import { readCaptureSync } from '../../src/capture/file.js';
 import { BpfProgramBuilder, BpfFilterBuilder } from '../../src/ebpf/builder.js';

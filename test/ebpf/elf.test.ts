@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import '../../src/ebpf/jit-x64/index.js'; // registers the 'native' engine when the addon is built
 import { itWithTools } from '../helpers/tools.js';
 import { readCaptureSync } from '../../src/capture/file.js';
 import { BpfProgram, bpfEngineNames } from '../../src/ebpf/program.js';

@@ -203,7 +203,8 @@ describe('BpfMap.attach', () => {
 });
 
 describe('BpfMap: helpers 1-3 from programs', async () => {
-  const { assemble } = await import('../../src/ebpf/program.js');
+  await import('../../src/ebpf/jit-x64/index.js'); // registers the 'native' engine when the addon is built
+  const { assemble, bpfEngineNames } = await import('../../src/ebpf/program.js');
   // Counts packets per first byte in a hash map: lookup, insert when absent (update NOEXIST), atomic add.
   const src = `
     ldxb %r6, [%r1]
@@ -234,7 +235,7 @@ describe('BpfMap: helpers 1-3 from programs', async () => {
   out:
     mov %r0, 0
     exit`;
-  it.each(['interpreter', 'js'] as const)('count packets per key on %s, visible from TypeScript', (engine) => {
+  it.each(bpfEngineNames())('count packets per key on %s, visible from TypeScript', (engine) => {
     const m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8, name: 'count' });
     const prog = assemble(src, { maps: [m] });
     prog.verify();
