@@ -37,7 +37,7 @@ export function formatSimTable(scenario: SimScenarioName, runs: SimRunRecord[]):
   const head = ['cc', 'loss %', 'buffer', 'Mbit/s', 'util %', 'q p50 ms', 'q p95 ms', 'lost %', 'jain', 'shares'];
   const rows = runs.map((r) => [
     r.cc,
-    (r.params.lossRate * 100).toPrecision(2).replace(/\.?0+$/, '') || '0',
+    String(Number((r.params.lossRate * 100).toPrecision(2))),
     `${r.params.bufferBdp} BDP`,
     r.throughputMbps.toFixed(2),
     (r.utilisation * 100).toFixed(1),
