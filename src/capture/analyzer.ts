@@ -119,6 +119,12 @@ export interface PacketAnalyzerOptions {
 const ST_NEW = 0, ST_SYN_SENT = 1, ST_SYN_RECEIVED = 2, ST_ESTABLISHED = 3, ST_CLOSING = 4, ST_CLOSED = 5, ST_RESET = 6, ST_MIDSTREAM = 7;
 const STATE_NAMES: ConversationState[] = ['MIDSTREAM', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'CLOSING', 'CLOSED', 'RESET', 'MIDSTREAM'];
 const KEY_WORDS = 10;
+const KEY_STRIDE = 16;
+// Array-of-structs: one packet touches one table line, one key line and two record lines, instead of a line
+// per counter array (the table and flows outgrow L2 with a few thousand flows).
+const REC_STRIDE = 16;
+const R_PKT_AB = 0, R_PKT_BA = 1, R_BYTE_AB = 2, R_BYTE_BA = 3, R_FSEC = 4, R_FNSEC = 5, R_LSEC = 6, R_LNSEC = 7;
+const R_FLAGS_AB = 8, R_FLAGS_BA = 9, R_A_IS_LOW = 10, R_STATE = 11, R_DPI_LEFT = 12, R_APP = 13;
 // Protocol hierarchy counters: link × network × transport × application, in fixed arrays (no per-packet Map).
 const H_LINK = ['eth', 'sll', 'sll2', 'null', 'raw', 'link-other'];
 const H_NET = ['', 'ip', 'ipv6', 'arp', 'net-other'];
@@ -158,24 +164,13 @@ export class PacketAnalyzer {
   // Flow table: keys (10 words: endpoint low addr[4], endpoint high addr[4], ports, proto|version) and per-flow lanes.
   private cap = 0;
   private count = 0;
+  /** Flow keys, KEY_STRIDE words per flow (one 64-byte line): low endpoint addr[4], high addr[4], ports, proto|version. */
   private keys = new Uint32Array(0);
+  /** Per-flow counters, REC_STRIDE doubles per flow (two cache lines), see the R_* offsets. */
+  private rec = new Float64Array(0);
+  /** Open-addressing table of [flow index + 1, hash] pairs: a probe compares hashes before touching keys. */
   private table = new Int32Array(0);
   private mask = 0;
-  private pktAB = new Float64Array(0);
-  private pktBA = new Float64Array(0);
-  private byteAB = new Float64Array(0);
-  private byteBA = new Float64Array(0);
-  private fSec = new Float64Array(0);
-  private fNsec = new Float64Array(0);
-  private lSec = new Float64Array(0);
-  private lNsec = new Float64Array(0);
-  private flagsAB = new Uint16Array(0);
-  private flagsBA = new Uint16Array(0);
-  /** 1 when A (the first sender) is the canonical low endpoint. */
-  private aIsLow = new Uint8Array(0);
-  private state = new Uint8Array(0);
-  private dpiLeft = new Uint8Array(0);
-  private app = new Uint8Array(0);
   private appDetail = new Map<number, string>();
   private findings: DpiFinding[] = [];
   private findingCount = 0;
@@ -342,20 +337,25 @@ export class PacketAnalyzer {
       h ^= h >>> 15;
     }
     const keys = this.keys;
+    const table = this.table;
     let slot = h & this.mask;
     let idx = -1;
     for (;;) {
-      const e = this.table[slot]!;
+      const e = table[slot * 2]!;
       if (e === 0) break;
-      const f = e - 1;
-      const o = f * KEY_WORDS;
-      if (keys[o + 8] === k[8] && keys[o + 3] === k[3] && keys[o + 7] === k[7] && keys[o + 9] === k[9] &&
-        keys[o] === k[0] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 4] === k[4] && keys[o + 5] === k[5] && keys[o + 6] === k[6]) {
-        idx = f;
-        break;
+      if (table[slot * 2 + 1] === h) {
+        const f = e - 1;
+        const o = f * KEY_STRIDE;
+        if (keys[o + 8] === k[8] && keys[o + 3] === k[3] && keys[o + 7] === k[7] && keys[o + 9] === k[9] &&
+          keys[o] === k[0] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 4] === k[4] && keys[o + 5] === k[5] && keys[o + 6] === k[6]) {
+          idx = f;
+          break;
+        }
       }
       slot = (slot + 1) & this.mask;
     }
+    let r: Float64Array;
+    let ro: number;
     if (idx < 0) {
       if (this.count >= this.maxFlows) {
         this.untrackedPackets++;
@@ -365,44 +365,50 @@ export class PacketAnalyzer {
         this.grow(this.cap * 2);
         // The table was rebuilt: find the free slot again.
         slot = h & this.mask;
-        while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
+        while (this.table[slot * 2] !== 0) slot = (slot + 1) & this.mask;
       }
       idx = this.count++;
-      this.keys.set(k, idx * KEY_WORDS);
-      this.table[slot] = idx + 1;
-      this.aIsLow[idx] = srcLow ? 1 : 0;
-      this.fSec[idx] = sec;
-      this.fNsec[idx] = nsec;
-      this.dpiLeft[idx] = this.dpiBudget;
-      this.state[idx] = ST_NEW;
-    }
-    const fwd = (srcLow ? 1 : 0) === this.aIsLow[idx];
-    if (fwd) {
-      this.pktAB[idx] = this.pktAB[idx]! + 1;
-      this.byteAB[idx] = this.byteAB[idx]! + orig;
+      this.keys.set(k, idx * KEY_STRIDE);
+      this.table[slot * 2] = idx + 1;
+      this.table[slot * 2 + 1] = h;
+      r = this.rec;
+      ro = idx * REC_STRIDE;
+      r[ro + R_A_IS_LOW] = srcLow ? 1 : 0;
+      r[ro + R_FSEC] = sec;
+      r[ro + R_FNSEC] = nsec;
+      r[ro + R_DPI_LEFT] = this.dpiBudget;
+      r[ro + R_STATE] = ST_NEW;
     } else {
-      this.pktBA[idx] = this.pktBA[idx]! + 1;
-      this.byteBA[idx] = this.byteBA[idx]! + orig;
+      r = this.rec;
+      ro = idx * REC_STRIDE;
     }
-    this.lSec[idx] = sec;
-    this.lNsec[idx] = nsec;
+    const fwd = (srcLow ? 1 : 0) === r[ro + R_A_IS_LOW];
+    if (fwd) {
+      r[ro + R_PKT_AB]! += 1;
+      r[ro + R_BYTE_AB]! += orig;
+    } else {
+      r[ro + R_PKT_BA]! += 1;
+      r[ro + R_BYTE_BA]! += orig;
+    }
+    r[ro + R_LSEC] = sec;
+    r[ro + R_LNSEC] = nsec;
     if (s.kind === 'tcp') {
       const fl = s.tcpFlags;
-      if (fwd) this.flagsAB[idx] = this.flagsAB[idx]! | fl;
-      else this.flagsBA[idx] = this.flagsBA[idx]! | fl;
-      this.tcpState(idx, fl, fwd);
+      if (fwd) r[ro + R_FLAGS_AB] = r[ro + R_FLAGS_AB]! | fl;
+      else r[ro + R_FLAGS_BA] = r[ro + R_FLAGS_BA]! | fl;
+      this.tcpState(r, ro, fl, fwd);
     }
-    if (s.payloadLength > 0 && this.dpiLeft[idx]! > 0 && (s.kind === 'tcp' || s.kind === 'udp')) {
-      this.dpiLeft[idx] = this.dpiLeft[idx]! - 1;
+    if (s.payloadLength > 0 && r[ro + R_DPI_LEFT]! > 0 && (s.kind === 'tcp' || s.kind === 'udp')) {
+      r[ro + R_DPI_LEFT]! -= 1;
       this.inspect(s, idx, t);
     }
   }
 
   /** A rough connection tracker (RFC 9293 §3.5-3.6 handshake and close as seen from the middle). */
-  private tcpState(i: number, fl: number, fwd: boolean): void {
-    const cur = this.state[i]!;
+  private tcpState(r: Float64Array, ro: number, fl: number, fwd: boolean): void {
+    const cur = r[ro + R_STATE]!;
     if (fl & RST) {
-      this.state[i] = ST_RESET;
+      r[ro + R_STATE] = ST_RESET;
       return;
     }
     let next = cur;
@@ -420,11 +426,11 @@ export class PacketAnalyzer {
         break;
     }
     if (fl & FIN && next !== ST_RESET) {
-      const finA = (this.flagsAB[i]! & FIN) !== 0;
-      const finB = (this.flagsBA[i]! & FIN) !== 0;
+      const finA = (r[ro + R_FLAGS_AB]! & FIN) !== 0;
+      const finB = (r[ro + R_FLAGS_BA]! & FIN) !== 0;
       next = finA && finB ? ST_CLOSED : ST_CLOSING;
     }
-    this.state[i] = next;
+    r[ro + R_STATE] = next;
   }
 
   private inspect(s: PacketSummary, idx: number, t: number): void {
@@ -456,7 +462,7 @@ export class PacketAnalyzer {
         if (q) {
           this.st.dnsPackets++;
           // Keep inspecting DNS flows: each packet is a new question or answer.
-          this.dpiLeft[idx] = this.dpiBudget;
+          this.rec[idx * REC_STRIDE + R_DPI_LEFT] = this.dpiBudget;
           this.note(idx, 3, q.name, { kind: 'dns', time: t, conversation: '', ...q });
           return;
         }
@@ -473,8 +479,8 @@ export class PacketAnalyzer {
 
   private note(idx: number, app: number, detail: string, f: DpiFinding): void {
     this.pktApp = app;
-    if (this.app[idx] === 0) {
-      this.app[idx] = app;
+    if (this.rec[idx * REC_STRIDE + R_APP] === 0) {
+      this.rec[idx * REC_STRIDE + R_APP] = app;
       this.appDetail.set(idx, detail);
     }
     this.findingCount++;
@@ -485,60 +491,35 @@ export class PacketAnalyzer {
   }
 
   private grow(cap: number): void {
-    const copyF = (a: Float64Array) => {
-      const n = new Float64Array(cap);
-      n.set(a.subarray(0, this.count));
-      return n;
-    };
-    const copyU16 = (a: Uint16Array) => {
-      const n = new Uint16Array(cap);
-      n.set(a.subarray(0, this.count));
-      return n;
-    };
-    const copyU8 = (a: Uint8Array) => {
-      const n = new Uint8Array(cap);
-      n.set(a.subarray(0, this.count));
-      return n;
-    };
-    const keys = new Uint32Array(cap * KEY_WORDS);
-    keys.set(this.keys.subarray(0, this.count * KEY_WORDS));
+    const keys = new Uint32Array(cap * KEY_STRIDE);
+    keys.set(this.keys.subarray(0, this.count * KEY_STRIDE));
     this.keys = keys;
-    this.pktAB = copyF(this.pktAB);
-    this.pktBA = copyF(this.pktBA);
-    this.byteAB = copyF(this.byteAB);
-    this.byteBA = copyF(this.byteBA);
-    this.fSec = copyF(this.fSec);
-    this.fNsec = copyF(this.fNsec);
-    this.lSec = copyF(this.lSec);
-    this.lNsec = copyF(this.lNsec);
-    this.flagsAB = copyU16(this.flagsAB);
-    this.flagsBA = copyU16(this.flagsBA);
-    this.aIsLow = copyU8(this.aIsLow);
-    this.state = copyU8(this.state);
-    this.dpiLeft = copyU8(this.dpiLeft);
-    this.app = copyU8(this.app);
+    const rec = new Float64Array(cap * REC_STRIDE);
+    rec.set(this.rec.subarray(0, this.count * REC_STRIDE));
+    this.rec = rec;
     this.cap = cap;
     // Load factor ≤ 1/2 keeps linear probing short.
     const size = cap * 2;
-    this.table = new Int32Array(size);
+    this.table = new Int32Array(size * 2);
     this.mask = size - 1;
     for (let f = 0; f < this.count; f++) {
-      const o = f * KEY_WORDS;
+      const o = f * KEY_STRIDE;
       let h = 0x811c9dc5;
       for (let i = 0; i < KEY_WORDS; i++) {
         h = Math.imul(h ^ keys[o + i]!, 0x01000193);
         h ^= h >>> 15;
       }
       let slot = h & this.mask;
-      while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.table[slot] = f + 1;
+      while (this.table[slot * 2] !== 0) slot = (slot + 1) & this.mask;
+      this.table[slot * 2] = f + 1;
+      this.table[slot * 2 + 1] = h;
     }
   }
 
   private endpoint(idx: number, side: 'a' | 'b'): [string, number] {
-    const o = idx * KEY_WORDS;
+    const o = idx * KEY_STRIDE;
     const k = this.keys;
-    const lowIsA = this.aIsLow[idx] === 1;
+    const lowIsA = this.rec[idx * REC_STRIDE + R_A_IS_LOW] === 1;
     const low = (side === 'a') === lowIsA;
     const base = o + (low ? 0 : 4);
     const port = low ? k[o + 8]! >>> 16 : k[o + 8]! & 0xffff;
@@ -558,7 +539,7 @@ export class PacketAnalyzer {
   private keyString(idx: number): string {
     const [a, pa] = this.endpoint(idx, 'a');
     const [b, pb] = this.endpoint(idx, 'b');
-    const v6 = (this.keys[idx * KEY_WORDS + 9]! & 0xff) === 6;
+    const v6 = (this.keys[idx * KEY_STRIDE + 9]! & 0xff) === 6;
     const fa = v6 ? `[${a}]` : a;
     const fb = v6 ? `[${b}]` : b;
     const proto = this.protocolName(idx);
@@ -567,7 +548,7 @@ export class PacketAnalyzer {
   }
 
   private protocolName(idx: number): string {
-    const p = this.keys[idx * KEY_WORDS + 9]! >>> 8;
+    const p = this.keys[idx * KEY_STRIDE + 9]! >>> 8;
     return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : p === 58 ? 'icmpv6' : `ip-${p}`;
   }
 
@@ -575,23 +556,25 @@ export class PacketAnalyzer {
     const [addressA, portA] = this.endpoint(idx, 'a');
     const [addressB, portB] = this.endpoint(idx, 'b');
     const protocol = this.protocolName(idx);
-    const ab = this.pktAB[idx]!, ba = this.pktBA[idx]!;
+    const r = this.rec;
+    const o = idx * REC_STRIDE;
+    const ab = r[o + R_PKT_AB]!, ba = r[o + R_PKT_BA]!;
     let state: ConversationState;
-    if (protocol === 'tcp') state = STATE_NAMES[this.state[idx]!]!;
+    if (protocol === 'tcp') state = STATE_NAMES[r[o + R_STATE]!]!;
     else state = ab > 0 && ba > 0 ? 'BIDIRECTIONAL' : 'UNIDIRECTIONAL';
-    const fs = this.fSec[idx]!, fn = this.fNsec[idx]!, ls = this.lSec[idx]!, ln = this.lNsec[idx]!;
-    const app = this.app[idx]!;
+    const fs = r[o + R_FSEC]!, fn = r[o + R_FNSEC]!, ls = r[o + R_LSEC]!, ln = r[o + R_LNSEC]!;
+    const app = r[o + R_APP]!;
     return {
       protocol,
-      ipVersion: (this.keys[idx * KEY_WORDS + 9]! & 0xff) === 6 ? 6 : 4,
+      ipVersion: (this.keys[idx * KEY_STRIDE + 9]! & 0xff) === 6 ? 6 : 4,
       addressA, portA, addressB, portB,
-      packetsAtoB: ab, bytesAtoB: this.byteAB[idx]!, packetsBtoA: ba, bytesBtoA: this.byteBA[idx]!,
-      packets: ab + ba, bytes: this.byteAB[idx]! + this.byteBA[idx]!,
+      packetsAtoB: ab, bytesAtoB: r[o + R_BYTE_AB]!, packetsBtoA: ba, bytesBtoA: r[o + R_BYTE_BA]!,
+      packets: ab + ba, bytes: r[o + R_BYTE_AB]! + r[o + R_BYTE_BA]!,
       firstTime: fs + fn / 1e9, lastTime: ls + ln / 1e9,
       firstTimestamp: BigInt(fs) * 1_000_000_000n + BigInt(fn),
       lastTimestamp: BigInt(ls) * 1_000_000_000n + BigInt(ln),
       duration: (ls - fs) + (ln - fn) / 1e9,
-      tcpFlagsAtoB: this.flagsAB[idx]!, tcpFlagsBtoA: this.flagsBA[idx]!,
+      tcpFlagsAtoB: r[o + R_FLAGS_AB]!, tcpFlagsBtoA: r[o + R_FLAGS_BA]!,
       state,
       application: app === 0 ? null : (['http', 'tls', 'dns', 'quic'] as const)[app - 1]!,
       applicationDetail: this.appDetail.get(idx) ?? null,
@@ -666,7 +649,8 @@ export class PacketAnalyzer {
     if (!(n >= 0)) throw new NetworkError('INVALID_ARGUMENT', `n must be ≥ 0, got ${n}`, { field: 'n' });
     if (by !== 'bytes' && by !== 'packets') throw new NetworkError('INVALID_ARGUMENT', `by must be 'bytes' or 'packets', got '${String(by)}'`, { field: 'by' });
     const idx = Array.from({ length: this.count }, (_, i) => i);
-    const w = (i: number) => (by === 'bytes' ? this.byteAB[i]! + this.byteBA[i]! : this.pktAB[i]! + this.pktBA[i]!);
+    const r = this.rec;
+    const w = (i: number) => (by === 'bytes' ? r[i * REC_STRIDE + R_BYTE_AB]! + r[i * REC_STRIDE + R_BYTE_BA]! : r[i * REC_STRIDE + R_PKT_AB]! + r[i * REC_STRIDE + R_PKT_BA]!);
     idx.sort((x, y) => w(y) - w(x) || x - y);
     return idx.slice(0, n).map((i) => this.conversation(i));
   }
@@ -699,6 +683,7 @@ export class PacketAnalyzer {
     this.hBytes.fill(0);
     this.cap = 0;
     this.keys = new Uint32Array(0);
+    this.rec = new Float64Array(0);
     this.grow(1024);
   }
 }

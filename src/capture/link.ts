@@ -1,7 +1,6 @@
 // Where the network layer starts in a captured frame, for each link type a capture may carry
 // (tcpdump.org/linktypes.html). Returns the EtherType of what follows so one code path handles all.
 import { EthernetView } from '../wire/ethernet.js';
-import { PcapLinkType } from './packet.js';
 
 /** Result of locating the network layer: its offset in the frame and its EtherType (0 when unknown). */
 export interface LinkLayerResult {
@@ -25,7 +24,7 @@ function afToEtherType(af: number): number {
 export function locateNetworkLayer(data: Uint8Array, linktype: number, out: LinkLayerResult): boolean {
   const n = data.length;
   switch (linktype) {
-    case PcapLinkType.ETHERNET: {
+    case 1: { // ETHERNET
       // Untagged frames (the common case) need no walk; tagged ones go through EthernetView.check.
       if (n >= 14) {
         const t0 = (data[12]! << 8) | data[13]!;
@@ -49,19 +48,19 @@ export function locateNetworkLayer(data: Uint8Array, linktype: number, out: Link
       out.etherType = t >= 0x0600 ? t : 0;
       return true;
     }
-    case PcapLinkType.RAW:
-    case PcapLinkType.IPV4:
-    case PcapLinkType.IPV6: {
+    case 101: // RAW
+    case 228: // IPV4
+    case 229: { // IPV6
       if (n < 1) return false;
       const v = data[0]! >>> 4;
       out.offset = 0;
       out.headerLength = 0;
       out.etherType = v === 4 ? 0x0800 : v === 6 ? 0x86dd : 0;
-      if (linktype === PcapLinkType.IPV4 && v !== 4) out.etherType = 0;
-      if (linktype === PcapLinkType.IPV6 && v !== 6) out.etherType = 0;
+      if (linktype === 228 /* IPV4 */ && v !== 4) out.etherType = 0;
+      if (linktype === 229 /* IPV6 */ && v !== 6) out.etherType = 0;
       return true;
     }
-    case PcapLinkType.LINUX_SLL: {
+    case 113: { // LINUX_SLL
       // packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2) — man 7 packet / pcap-linktype(7)
       if (n < 16) return false;
       const t = (data[14]! << 8) | data[15]!;
@@ -70,7 +69,7 @@ export function locateNetworkLayer(data: Uint8Array, linktype: number, out: Link
       out.etherType = t >= 0x0600 ? t : 0;
       return true;
     }
-    case PcapLinkType.LINUX_SLL2: {
+    case 276: { // LINUX_SLL2
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) addr len(1) addr(8)
       if (n < 20) return false;
       const t = (data[0]! << 8) | data[1]!;
@@ -79,13 +78,13 @@ export function locateNetworkLayer(data: Uint8Array, linktype: number, out: Link
       out.etherType = t >= 0x0600 ? t : 0;
       return true;
     }
-    case PcapLinkType.NULL:
-    case PcapLinkType.LOOP: {
+    case 0: // NULL
+    case 108: { // LOOP
       if (n < 4) return false;
       // NULL is in the writer's byte order, LOOP in network order; a small value in either order is the AF.
       const be = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
       const le = ((data[3]! << 24) | (data[2]! << 16) | (data[1]! << 8) | data[0]!) >>> 0;
-      const af = linktype === PcapLinkType.LOOP ? be : le < 256 ? le : be;
+      const af = linktype === 108 /* LOOP */ ? be : le < 256 ? le : be;
       out.offset = 4;
       out.headerLength = 4;
       out.etherType = afToEtherType(af);

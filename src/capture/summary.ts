@@ -89,7 +89,8 @@ function transport(s: PacketSummary, data: Uint8Array, off: number, len: number,
       s.kind = 'tcp';
       let hl: number;
       try {
-        hl = TcpView.check(data, off, len);
+        // Data offset 5 (no options, the usual case) needs only a length test; otherwise the full check.
+        hl = len >= 20 && data[off + 12]! >>> 4 === 5 ? 20 : TcpView.check(data, off, len);
       } catch (e) {
         s.malformed = malformedLayer(e, 'tcp');
         if (len >= 4) {
@@ -204,8 +205,9 @@ export function summarizePacket(data: Uint8Array, linktype: number, out: PacketS
   if (link.etherType === 0x0800) {
     let hl: number;
     try {
-      // Header only: a snap length may have cut the payload, which we still want to count.
-      hl = Ipv4View.checkHeader(data, off, avail);
+      // Header only: a snap length may have cut the payload, which we still want to count. Version 4 with
+      // IHL 5 and a sane total length (the usual case) needs no option walk.
+      hl = avail >= 20 && data[off] === 0x45 && ((data[off + 2]! << 8) | data[off + 3]!) >= 20 ? 20 : Ipv4View.checkHeader(data, off, avail);
     } catch (e) {
       s.malformed = malformedLayer(e, 'ip');
       return s;
