@@ -479,7 +479,7 @@ function ipv4Options(l: LayerBuilder, start: number, end: number): void {
 function dissectIpPayload(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, proto: number, ipv: 4 | 6, ipOff: number, quoted: boolean): void {
   switch (proto) {
     case 6:
-      dissectTcp(d, b, off, capEnd, repEnd, ipv, ipOff);
+      dissectTcp(d, b, off, capEnd, repEnd, ipv, ipOff, quoted);
       return;
     case 17:
       dissectUdp(d, b, off, capEnd, repEnd, ipv, ipOff);
@@ -666,7 +666,7 @@ function tcpFlagString(flags: number): string {
   return s;
 }
 
-function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6, ipOff: number): void {
+function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6, ipOff: number, quoted: boolean): void {
   let L: LayerBuilder | undefined;
   guard(() => L, () => {
     const l = new LayerBuilder(d, b, off, capEnd, 'tcp', 'Transmission Control Protocol');
@@ -678,6 +678,8 @@ function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
     l.hidden('tcp.port', String(sp));
     l.hidden('tcp.port', String(dp));
     l.layer.title = `Transmission Control Protocol, Src Port: ${sp}, Dst Port: ${dp}`;
+    // In an ICMP error's quote Wireshark shows the raw sequence number as tcp.seq once 8 bytes are there.
+    if (quoted && off + 8 <= capEnd) l.add('tcp.seq', `Sequence Number: ${rd32(b, off + 4)}`, String(rd32(b, off + 4)));
     // Wireshark reads seq, ack, offset, flags and window before adding any of them.
     l.need(off + 16);
     const seq = rd32(b, off + 4);
@@ -1095,4 +1097,140 @@ export function dissect(bytes: Uint8Array, linktype: number = DissectLinktype.Et
       throw new NetworkError('UNSUPPORTED', `dissect: linktype ${linktype} is not supported`, { field: 'linktype', actual: linktype });
   }
   return d;
+}
+
+/** One direction of a TCP conversation, as Wireshark's tcp_analyze_seq tracks it. */
+interface TcpDirection {
+  /** Relative sequence numbers count from here (-1: not seen yet). */
+  base: number;
+  /** Window shift from this side's SYN (-1: SYN without the option, -3: SYN not seen). */
+  wscale: number;
+  synSeen: boolean;
+}
+
+interface TcpConversation {
+  index: number;
+  /** Keyed by 'addr:port' of the sender. */
+  dirs: Map<string, TcpDirection>;
+}
+
+function seqDiff(a: number, b: number): number {
+  return (a - b) >>> 0;
+}
+
+/**
+ * dissect() with conversation state across frames, for the fields tshark derives from earlier packets:
+ * `tcp.stream`, `tcp.seq` / `tcp.ack` / `tcp.nxtseq` (relative), `tcp.window_size` and
+ * `tcp.window_size_scalefactor` (RFC 7323 §2.3: the shift from both SYNs), `udp.stream`. Feed it the frames
+ * of one capture in order.
+ */
+export class DissectSession {
+  private readonly tcp = new Map<string, TcpConversation>();
+  private readonly udp = new Map<string, number>();
+  private tcpCount = 0;
+
+  /** Dissects the next frame of the capture. */
+  dissect(bytes: Uint8Array, linktype: number = DissectLinktype.Ethernet, options: DissectOptions = {}): Dissection {
+    const d = dissect(bytes, linktype, options);
+    // The transport layer of the packet itself, not one quoted inside an ICMP error.
+    let ipLayer: DissectLayer | undefined;
+    let quoted = false;
+    let finalDst: string | undefined;
+    for (const l of d.layers) {
+      if (l.protocol === 'icmp' || l.protocol === 'icmpv6') quoted = true;
+      if (l.protocol === 'ip' || l.protocol === 'ipv6') {
+        ipLayer = l;
+        finalDst = undefined;
+      } else if (l.protocol === 'ipv6.routing') {
+        // RFC 8200 §4.4 / Wireshark: with segments left, the conversation's destination is the route's last address.
+        const addrs = l.fields.filter((f) => f.name === 'ipv6.routing.src.addr');
+        const left = l.fields.find((f) => f.name === 'ipv6.routing.segleft');
+        if (addrs.length > 0 && left !== undefined && left.value !== '0') finalDst = addrs[addrs.length - 1]!.value;
+      } else if ((l.protocol === 'tcp' || l.protocol === 'udp') && ipLayer) {
+        const v4 = ipLayer.protocol === 'ip';
+        const get = (ly: DissectLayer, n: string): string | undefined => ly.fields.find((f) => f.name === n)?.value;
+        const src = get(ipLayer, v4 ? 'ip.src' : 'ipv6.src');
+        const dst = finalDst ?? get(ipLayer, v4 ? 'ip.dst' : 'ipv6.dst');
+        const sp = get(l, `${l.protocol}.srcport`);
+        const dp = get(l, `${l.protocol}.dstport`);
+        if (src === undefined || dst === undefined || sp === undefined || dp === undefined) break;
+        const a = `${src}|${sp}`;
+        const b = `${dst}|${dp}`;
+        const key = a < b ? `${a}>${b}` : `${b}>${a}`;
+        if (l.protocol === 'udp') {
+          // Wireshark finds the conversation after the length check (also for headers quoted in ICMP errors).
+          if (!l.fields.some((f) => f.name === 'udp.checksum')) break;
+          let idx = this.udp.get(key);
+          if (idx === undefined) this.udp.set(key, (idx = this.udp.size));
+          l.fields.push({ name: 'udp.stream', value: String(idx), label: `[Stream index: ${idx}]` });
+        } else if (!quoted) this.tcpFields(l, key, a, b);
+        break;
+      }
+    }
+    return d;
+  }
+
+  private tcpFields(l: DissectLayer, key: string, me: string, peer: string): void {
+    const num = (n: string): number | undefined => {
+      const f = l.fields.find((x) => x.name === n);
+      return f === undefined ? undefined : Number(f.value);
+    };
+    const seq = num('tcp.seq_raw');
+    const ack = num('tcp.ack_raw');
+    const flagsF = l.fields.find((x) => x.name === 'tcp.flags');
+    const win = num('tcp.window_size_value');
+    const len = num('tcp.len');
+    if (seq === undefined) return;
+    const header = !(ack === undefined || flagsF === undefined || win === undefined || len === undefined);
+    const flags = header ? parseInt(flagsF!.value, 16) : 0;
+    const syn = (flags & 0x002) !== 0;
+    const hasAck = (flags & 0x010) !== 0;
+    let conv = this.tcp.get(key);
+    const fresh = (): TcpConversation => ({ index: this.tcpCount++, dirs: new Map() });
+    if (!conv) this.tcp.set(key, (conv = fresh()));
+    else if (syn && !hasAck) {
+      // A new SYN with a different ISN on a known 4-tuple starts a new conversation (port reuse).
+      const d0 = conv.dirs.get(me);
+      if (d0 && d0.base !== -1 && d0.base !== seq) this.tcp.set(key, (conv = fresh()));
+    }
+    const dir = (k: string): TcpDirection => {
+      let x = conv!.dirs.get(k);
+      if (!x) conv!.dirs.set(k, (x = { base: -1, wscale: -3, synSeen: false }));
+      return x;
+    };
+    const fwd = dir(me);
+    const rev = dir(peer);
+    // Wireshark: a SYN sets the base (relative 0); otherwise the first segment seen is relative 1.
+    if (syn) {
+      fwd.base = seq;
+      fwd.synSeen = true;
+      const ws = num('tcp.options.wscale.shift');
+      fwd.wscale = ws === undefined ? -1 : Math.min(ws, 14);
+    } else if (fwd.base === -1) fwd.base = (seq - 1) >>> 0;
+    const rseq = seqDiff(seq, fwd.base);
+    const push = (name: string, label: string, value: number): void => {
+      l.fields.push({ name, value: String(value), label });
+    };
+    push('tcp.stream', `[Stream index: ${conv.index}]`, conv.index);
+    push('tcp.seq', `Sequence Number: ${rseq}    (relative sequence number)`, rseq);
+    // A bogus header length stops Wireshark after the sequence number.
+    if (!header || ack === undefined || win === undefined || len === undefined) return;
+    if (hasAck && rev.base === -1) rev.base = (ack - 1) >>> 0;
+    const rack = hasAck ? seqDiff(ack, rev.base) : ack;
+    // SYN and FIN each occupy one sequence number; Wireshark adds one when either is set.
+    const nxt = (rseq + len + (flags & 0x003 ? 1 : 0)) >>> 0;
+    push('tcp.nxtseq', `[Next Sequence Number: ${nxt}    (relative sequence number)]`, nxt);
+    push('tcp.ack', `Acknowledgment Number: ${rack}${hasAck ? '    (relative ack number)' : ''}`, rack);
+    if (syn) {
+      push('tcp.window_size', `[Calculated window size: ${win}]`, win);
+      return;
+    }
+    // RFC 7323 §2.2: scaling applies only when both SYNs carried the option.
+    let factor: number;
+    if (!fwd.synSeen || !rev.synSeen) factor = -1;
+    else if (fwd.wscale < 0 || rev.wscale < 0) factor = -2;
+    else factor = 2 ** fwd.wscale;
+    push('tcp.window_size', `[Calculated window size: ${factor > 0 ? win * factor : win}]`, factor > 0 ? win * factor : win);
+    push('tcp.window_size_scalefactor', `[Window size scaling factor: ${factor}]`, factor);
+  }
 }

@@ -187,3 +187,44 @@ export function otherLinkCorpus(): CorpusFrame[] {
   out.push({ name: 'malformed: sll short', linktype: 113, frame: pattern(9) });
   return out;
 }
+
+/** TCP and UDP conversations in order (handshake with window scaling, data, FIN, mid-stream, port reuse). */
+export function conversationCorpus(): CorpusFrame[] {
+  const C = '10.0.0.1';
+  const S = '10.0.0.2';
+  const mk = (fromC: boolean, sp: number, dp: number, seq: number, ack: number, flags: number, window: number, options: TcpOption[], len: number): CorpusFrame => {
+    const ip = fromC ? { src: C, dst: S } : { src: S, dst: C };
+    const t = buildTcp({ srcPort: sp, dstPort: dp, seq, ack, flags, window, options }, new Uint8Array(len).fill(0x41), ip);
+    return { name: `tcp ${sp}->${dp} flags 0x${flags.toString(16)}`, linktype: 1, frame: eth(buildIpv4({ ...ip, protocol: 6 }, t), 0x0800) };
+  };
+  const u = (sp: number, dp: number, fromC: boolean): CorpusFrame => {
+    const ip = fromC ? { src: C, dst: S } : { src: S, dst: C };
+    return { name: `udp ${sp}->${dp}`, linktype: 1, frame: eth(buildIpv4({ ...ip, protocol: 17 }, buildUdp({ srcPort: sp, dstPort: dp }, pattern(3), ip)), 0x0800) };
+  };
+  const x = 1000000;
+  const y = 4000000000; // the server's ISN wraps past 2^32 during the exchange
+  const ws = (shift: number): TcpOption[] => [{ type: 'mss', value: 1460 }, { type: 'nop' }, { type: 'windowScale', shift }];
+  return [
+    mk(true, 41000, 42000, x, 0, TCP_SYN, 64240, ws(7), 0),
+    mk(false, 42000, 41000, y, x + 1, TCP_SYN | TCP_ACK, 65160, ws(8), 0),
+    mk(true, 41000, 42000, x + 1, y + 1, TCP_ACK, 502, [], 0),
+    mk(true, 41000, 42000, x + 1, y + 1, TCP_ACK | TCP_PSH, 502, [], 100),
+    mk(false, 42000, 41000, y + 1, x + 101, TCP_ACK, 255, [], 0),
+    mk(false, 42000, 41000, y + 1, x + 101, TCP_ACK | TCP_PSH, 255, [], 0x12345678 % 300),
+    mk(true, 43000, 44000, 555, 777, TCP_ACK | TCP_PSH, 1000, [], 10),
+    mk(false, 44000, 43000, 777, 565, TCP_ACK, 2000, [], 0),
+    u(50000, 50001, true),
+    mk(true, 41000, 42000, x + 101, (y + 1 + (0x12345678 % 300)) >>> 0, TCP_FIN | TCP_ACK, 502, [], 0),
+    mk(false, 42000, 41000, (y + 1 + (0x12345678 % 300)) >>> 0, x + 102, TCP_FIN | TCP_ACK, 255, [], 0),
+    mk(true, 41000, 42000, x + 102, (y + 2 + (0x12345678 % 300)) >>> 0, TCP_ACK, 502, [], 0),
+    mk(true, 45000, 46000, 1, 0, TCP_SYN, 100, [{ type: 'windowScale', shift: 3 }], 0),
+    mk(false, 46000, 45000, 9, 2, TCP_SYN | TCP_ACK, 100, [], 0),
+    mk(true, 45000, 46000, 2, 10, TCP_ACK, 100, [], 0),
+    mk(false, 47000, 48000, 5, 0, TCP_RST, 0, [], 0),
+    u(50001, 50000, false),
+    u(50002, 50001, true),
+    mk(true, 41000, 42000, 7777, 0, TCP_SYN, 64240, [], 0),
+    mk(false, 42000, 41000, 1, 7778, TCP_SYN | TCP_ACK, 1000, ws(20), 0),
+    mk(true, 41000, 42000, 7778, 2, TCP_ACK, 1000, [], 5),
+  ];
+}

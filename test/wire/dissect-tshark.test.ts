@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import fc from 'fast-check';
-import { dissect } from '../../src/wire/dissect.js';
+import { dissect, DissectSession } from '../../src/wire/dissect.js';
 import { buildEthernet, buildIcmpv4, buildIpv4, buildIpv6, buildTcp, buildUdp, formatIpv4Address, formatIpv6Address, type TcpOption } from '../../src/wire/index.js';
 import { itWithTools } from '../helpers/tools.js';
-import { ethernetCorpus, otherLinkCorpus, type CorpusFrame } from './corpus.js';
+import { conversationCorpus, ethernetCorpus, otherLinkCorpus, type CorpusFrame } from './corpus.js';
 
 /** Minimal pcap writer (µs, little-endian) — enough for the test; the capture module has the real one. */
 function pcapFile(frames: Uint8Array[], linktype: number): Buffer {
@@ -63,7 +63,9 @@ function tsharkFields(file: string, fields: string[]): string[][] {
   return r.stdout.split('\n').filter((l, i, a) => l.length > 0 || i < a.length - 1).map((l) => l.split('\t'));
 }
 
-function compare(dir: string, name: string, frames: CorpusFrame[], linktype: number, fields = TSHARK_FIELDS): string[] {
+const STATEFUL_FIELDS = ['tcp.stream', 'tcp.seq', 'tcp.ack', 'tcp.nxtseq', 'tcp.window_size', 'tcp.window_size_scalefactor', 'udp.stream'];
+
+function compare(dir: string, name: string, frames: CorpusFrame[], linktype: number, fields = TSHARK_FIELDS, session?: DissectSession, minPerFrame = 5): string[] {
   const file = join(dir, `${name}.pcap`);
   writeFileSync(file, pcapFile(frames.map((f) => f.frame), linktype));
   const rows = tsharkFields(file, fields);
@@ -71,7 +73,7 @@ function compare(dir: string, name: string, frames: CorpusFrame[], linktype: num
   const mismatches: string[] = [];
   let compared = 0;
   frames.forEach((fr, i) => {
-    const d = dissect(fr.frame, linktype);
+    const d = session ? session.dissect(fr.frame, linktype) : dissect(fr.frame, linktype);
     fields.forEach((f, j) => {
       const want = rows[i]![j] ?? '';
       const got = d.field(f);
@@ -80,7 +82,7 @@ function compare(dir: string, name: string, frames: CorpusFrame[], linktype: num
     });
   });
   // Guard against a vacuous pass (tshark printing nothing): most frames carry many fields.
-  expect(compared).toBeGreaterThan(frames.length * 5);
+  expect(compared).toBeGreaterThan(frames.length * minPerFrame);
   return mismatches;
 }
 
@@ -148,10 +150,16 @@ describe('dissect() against tshark -T fields', () => {
     expect(compare(dir, 'ethernet', frames, 1)).toEqual([]);
   });
 
-  itWithTools(['tshark'], '300 random frames (fast-check, fixed seed): header fields equal tshark', () => {
+  itWithTools(['tshark'], '300 random frames (fast-check, fixed seed): header and conversation fields equal tshark', () => {
     // Payload-level fields are left out: a random port may belong to some tshark dissector.
     const fields = TSHARK_FIELDS.filter((f) => !f.startsWith('data.'));
-    expect(compare(dir, 'random', randomFrames(20251125, 300), 1, fields)).toEqual([]);
+    expect(compare(dir, 'random', randomFrames(20251125, 300), 1, [...fields, ...STATEFUL_FIELDS], new DissectSession())).toEqual([]);
+  });
+
+  itWithTools(['tshark'], 'DissectSession: relative seq/ack, streams, window scaling equal tshark over conversations', () => {
+    expect(compare(dir, 'conversations', conversationCorpus(), 1, [...TSHARK_FIELDS, ...STATEFUL_FIELDS], new DissectSession())).toEqual([]);
+    // The whole varied corpus through one session too (ICMP-quoted segments, malformed frames).
+    expect(compare(dir, 'ethernet-session', ethernetCorpus(), 1, STATEFUL_FIELDS, new DissectSession(), 1)).toEqual([]);
   });
 
   itWithTools(['tshark'], 'raw IP, BSD loopback, Linux SLL and SLL2 frames equal tshark field by field', () => {

@@ -1,7 +1,7 @@
 // dissect() API: layers, field lookup, malformed markers, the text tree. (Values are checked against the real
 // tshark in dissect-tshark.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { buildEthernet, buildIpv4, buildIpv6, buildTcp, buildUdp, dissect, DissectLinktype, TCP_ACK, TCP_SYN } from '../../src/wire/index.js';
+import { buildEthernet, buildIpv4, buildIpv6, buildTcp, buildUdp, dissect, DissectLinktype, DissectSession, TCP_ACK, TCP_SYN } from '../../src/wire/index.js';
 
 const IP = { src: '192.0.2.1', dst: '198.51.100.7' };
 const tcpFrame = buildEthernet(
@@ -79,5 +79,26 @@ describe('dissect', () => {
     expect(t).not.toContain('ip.addr');
     const m = dissect(tcpFrame.subarray(0, 30), 1).toText();
     expect(m).toMatch(/\[Malformed: truncated/);
+  });
+});
+
+describe('DissectSession', () => {
+  it('numbers streams and makes sequence numbers relative across frames', () => {
+    const C = { src: '10.0.0.1', dst: '10.0.0.2' };
+    const S = { src: '10.0.0.2', dst: '10.0.0.1' };
+    const f = (ip: typeof C, sp: number, dp: number, seq: number, ack: number, flags: number, len = 0) =>
+      buildEthernet({ dst: '02:00:00:00:00:01', src: '02:00:00:00:00:02', etherType: 0x0800, vlans: [] }, buildIpv4({ ...ip, protocol: 6 }, buildTcp({ srcPort: sp, dstPort: dp, seq, ack, flags, window: 10, options: flags & TCP_SYN ? [{ type: 'windowScale', shift: 2 }] : [] }, new Uint8Array(len), ip)));
+    const s = new DissectSession();
+    const a = s.dissect(f(C, 1000, 80, 500, 0, TCP_SYN));
+    const b = s.dissect(f(S, 80, 1000, 0xfffffff0, 501, TCP_SYN | TCP_ACK));
+    const c = s.dissect(f(C, 1000, 80, 501, 0xfffffff1, TCP_ACK, 7));
+    const other = s.dissect(f(C, 2000, 80, 9, 9, TCP_ACK));
+    expect([a, b, c, other].map((d) => d.field('tcp.stream'))).toEqual(['0', '0', '0', '1']);
+    expect([a, b, c].map((d) => [d.field('tcp.seq'), d.field('tcp.ack'), d.field('tcp.nxtseq')])).toEqual([['0', '0', '1'], ['0', '1', '1'], ['1', '1', '8']]);
+    expect(c.field('tcp.window_size_scalefactor')).toBe('4');
+    expect(c.field('tcp.window_size')).toBe('40');
+    expect(other.field('tcp.window_size_scalefactor')).toBe('-1');
+    // The stateless dissect() leaves these out.
+    expect(dissect(f(C, 1000, 80, 501, 0xfffffff1, TCP_ACK, 7)).has('tcp.stream')).toBe(false);
   });
 });
