@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const scratch = join(root, 'test', '.examples');
+// One scratch folder per run: parallel runs must not overwrite each other's files.
+const scratch = join(root, 'test', '.examples', String(process.pid));
 
 interface Block {
   file: string;
@@ -43,7 +44,7 @@ describe('documentation examples run', () => {
       const path = join(scratch, `example-${n}.mjs`);
       writeFileSync(path, js);
       try {
-        execFileSync(process.execPath, [path], { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env } });
+        execFileSync(process.execPath, [path], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env } });
       } catch (e) {
         const err = e as { stderr?: Buffer; stdout?: Buffer };
         throw new Error(`example at ${b.file}:${b.line} failed:\n${String(err.stderr ?? '')}${String(err.stdout ?? '')}`);
