@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { registerCoreCommands } from './core.js';
 import { registerCaptureCommands } from './capture.js';
 import { registerSimCommands } from './sim.js';
+import { registerBpfCommands } from './bpf.js';
 
 const program = new Command();
 program.name('elysia-net').description('elysia-net: packet codecs, captures, eBPF, offloads and congestion control for Node.js');
 registerCoreCommands(program);
 registerCaptureCommands(program);
 registerSimCommands(program);
+registerBpfCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(e instanceof Error ? `elysia-net: ${e.message}` : e);
