@@ -322,6 +322,30 @@ describe('format detection, streaming and truncation', () => {
   });
 });
 
+describe('constant memory', () => {
+  it('streams 512 MiB of capture without holding it: buffer memory stays far below the file size', async () => {
+    // A pcap header, then the same 64 KiB block of 1500-byte records over and over, produced on demand.
+    const rec = encodeCapture([{ data: bytesOf(1484, 1), tsSec: 1, tsNsec: 0 }], { format: 'pcap' }).subarray(24);
+    const block = new Uint8Array(rec.length * 43);
+    for (let i = 0; i < 43; i++) block.set(rec, i * rec.length);
+    const total = 512 * 1024 * 1024;
+    const blocks = Math.floor(total / block.length);
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield encodeCapture([], { format: 'pcap' });
+      for (let i = 0; i < blocks; i++) yield block;
+    }
+    const r = await openCapture(source());
+    let n = 0;
+    let peak = 0;
+    for await (const batch of r.batches()) {
+      n += batch.length;
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }
+    expect(n).toBe(blocks * 43);
+    expect(peak).toBeLessThan(160 * 1024 * 1024);
+  }, 120_000);
+});
+
 describe('writers', () => {
   for (const format of ['pcap', 'pcapng'] as const) {
     for (const nanosecond of [false, true]) {
