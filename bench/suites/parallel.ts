@@ -1,4 +1,5 @@
 // ParallelPacketEngine throughput at 64 B: parse + flow statistics with 1 and 2 workers (+ an eBPF filter),
+// through the copying dispatcher (Uint8Array[] / any PacketBatch) and zero-copy (a batch from createBatch()),
 // and, to explain the scaling, the two halves of the per-packet work measured alone on one thread: the
 // dispatcher's (RSS hash + copy into the pool) and a worker's (parse + flow-table update).
 import { PacketBatch } from '../../src/batch.js';
@@ -45,6 +46,35 @@ export default defineSuite({
       variants: [
         { name: '1 worker', fnAsync: mk(1) },
         { name: '2 workers', fnAsync: mk(2) },
+      ],
+    });
+    const mkZero = (workers: number, filter?: { expression: string }) => {
+      const e = new ParallelPacketEngine(workers, 1 << 20, { bufSize: 128, filter });
+      engines.push(e);
+      const zb = e.createBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 });
+      for (const p of batch) zb.push(p);
+      return () => e.processBatch(zb).then((r) => {
+        sink ^= r.packets;
+      });
+    };
+    cases.push({
+      name: 'engine zero-copy (createBatch): parse + flow stats, 64 B',
+      unit: 'packets',
+      perOp: PACKETS,
+      baseline: '1 worker',
+      variants: [
+        { name: '1 worker', fnAsync: mkZero(1) },
+        { name: '2 workers', fnAsync: mkZero(2) },
+      ],
+    });
+    cases.push({
+      name: 'engine zero-copy: + eBPF filter "udp" (JS JIT), 64 B',
+      unit: 'packets',
+      perOp: PACKETS,
+      baseline: '1 worker',
+      variants: [
+        { name: '1 worker', fnAsync: mkZero(1, { expression: 'udp' }) },
+        { name: '2 workers', fnAsync: mkZero(2, { expression: 'udp' }) },
       ],
     });
     cases.push({

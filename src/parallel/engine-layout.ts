@@ -1,4 +1,5 @@
 // Shared-memory layout between ParallelPacketEngine and its workers (both sides import this).
+import type { MessagePort } from 'node:worker_threads';
 import type { FlowLinkType } from './flow-key.js';
 
 /**
@@ -17,6 +18,27 @@ export const CTL_MAIN_WAITERS = 48;
 export const CTL_DONE_EPOCH = 64;
 /** Word of the global block (after the per-worker blocks): 1 = stop now, leave queued packets. */
 export const CTL_ABORT = 0;
+/** Word of the global block: set by a worker that failed (so the others leave a zero-copy barrier). */
+export const CTL_FAILED = 1;
+
+/**
+ * The zero-copy job block (one job at a time: processBatch calls are serialised). Laid out like a ring
+ * header so the wait helpers work on it; word 4 (CLOSED) stays 0.
+ */
+export const JOB_WORDS = 96;
+export const JOB_BATCH_ID = 0;
+export const JOB_COUNT = 1;
+export const JOB_TAG = 2;
+/** Workers that have hashed their slice (the barrier between the two phases). */
+export const JOB_HASHED = 16;
+/** Workers that have finished their share. */
+export const JOB_DONE = 32;
+export const JOB_MAIN_WAITERS = 48;
+export const JOB_HASH_WAITERS = 49;
+export const JOB_DONE_EPOCH = 64;
+export const JOB_HASH_EPOCH = 80;
+/** A ring item with this bit set is a zero-copy job, not a pool index (pool indices stay below 2^24). */
+export const JOB_ITEM = 0x80000000;
 
 export const STATE_RUNNING = 1;
 export const STATE_EXITED = 2;
@@ -61,6 +83,12 @@ export interface EngineWorkerInit {
   filter: EngineFilterSpec | null;
   burst: number;
   spin: number;
+  /** The zero-copy job block (JOB_WORDS Int32). */
+  job: SharedArrayBuffer;
+  /** RSS key, so a worker can hash its slice of a zero-copy batch exactly as the dispatcher would. */
+  rssKey: Uint8Array;
+  /** Port on which the engine announces registered batches ({ id, buffer }); read with receiveMessageOnPort. */
+  port: MessagePort;
 }
 
 /** What a worker returns when its loop ends. */

@@ -11,8 +11,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { PacketBatch } from '../batch.js';
+import { PacketBatch, type PacketBatchOptions } from '../batch.js';
 import { NetworkError, isNetworkError } from '../errors.js';
 import { BpfProgram } from '../ebpf/index.js';
 import { compileFilter } from '../filter/index.js';
@@ -26,6 +27,15 @@ import {
   CTL_DONE_EPOCH,
   CTL_EXITED,
   CTL_MAIN_WAITERS,
+  JOB_BATCH_ID,
+  JOB_COUNT,
+  JOB_DONE,
+  JOB_DONE_EPOCH,
+  JOB_HASHED,
+  JOB_ITEM,
+  JOB_MAIN_WAITERS,
+  JOB_TAG,
+  JOB_WORDS,
   CTL_PROCESSED,
   CTL_WORDS,
   STAT_ACCEPTED,
@@ -181,6 +191,10 @@ export class ParallelPacketEngine {
   private readonly staged: Uint32Array[];
   private readonly stagedLen: Int32Array;
   private busyMs = 0;
+  private readonly job: Int32Array;
+  private readonly ports: MessagePort[] = [];
+  private readonly registered = new WeakMap<ArrayBufferLike, number>();
+  private nextBatchId = 1;
   private readonly slabWords: Int32Array;
   private wordSrc: Int32Array | null = null;
   private wordSrcBuffer: ArrayBufferLike | null = null;
@@ -236,8 +250,16 @@ export class ParallelPacketEngine {
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
     });
+    this.job = new Int32Array(new SharedArrayBuffer(JOB_WORDS * 4));
+    const rssKey = this.hasher.key.slice();
     this.tasks = this.rings.map((ring, w) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.unref();
+      this.ports.push(port1);
       const init: EngineWorkerInit = {
+        job: this.job.buffer as SharedArrayBuffer,
+        rssKey,
+        port: port2,
         worker: w,
         workers,
         pool: this.pool.sharedBuffer,
@@ -253,7 +275,7 @@ export class ParallelPacketEngine {
         filter,
         burst: options.burst ?? 256,
       };
-      return (this.piscina.run(init) as Promise<EngineWorkerSummary>).catch((e: unknown) => {
+      return (this.piscina.run(init, { transferList: [port2] }) as Promise<EngineWorkerSummary>).catch((e: unknown) => {
         this.workerFailed(w, e);
         return null;
       });
@@ -520,15 +542,87 @@ export class ParallelPacketEngine {
   // ---- public API ------------------------------------------------------------------------------------
 
   /**
+   * A PacketBatch in shared memory that the workers know: fill it (e.g. straight from a capture) and pass it
+   * to processBatch, and it is processed in place — no copy, no dispatcher: each worker hashes a slice of
+   * the batch, then processes the packets whose RSS hash maps to it. Reuse it for the next batch (clear()).
+   */
+  createBatch(options: Omit<PacketBatchOptions, 'shared' | 'flowHashes'> = {}): PacketBatch {
+    const refused = this.closedError();
+    if (refused) throw refused;
+    const batch = new PacketBatch({ ...options, shared: true, flowHashes: true });
+    const id = this.nextBatchId++;
+    // Announced once per batch; workers read it synchronously (receiveMessageOnPort) on first use.
+    for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer });
+    this.registered.set(batch.buffer, id);
+    return batch;
+  }
+
+  /** The zero-copy path of processBatch for a batch from createBatch(). */
+  private async runJob(batch: PacketBatch, id: number, tag: number): Promise<{ bytes: number }> {
+    // Finish what is in flight first, so the job's per-worker counts are its own.
+    await this.flushAll('block');
+    await this.waitDrained(this.submitted.slice());
+    const n = batch.length;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += batch.lengths[i]!;
+    if (n === 0) return { bytes };
+    const job = this.job;
+    job[JOB_BATCH_ID] = id;
+    job[JOB_COUNT] = n;
+    job[JOB_TAG] = tag | 0;
+    Atomics.store(job, JOB_HASHED, 0);
+    Atomics.store(job, JOB_DONE, 0);
+    this.markActive();
+    for (let w = 0; w < this.workers; w++) {
+      while (!this.rings[w]!.tryPush(JOB_ITEM)) {
+        await this.rings[w]!.waitForSpaceAsync(50);
+        this.check();
+      }
+    }
+    const W = this.workers;
+    const ready = () => Atomics.load(job, JOB_DONE) >= W;
+    while (!ready()) {
+      this.check();
+      for (let w = 0; w < W; w++) {
+        if (Atomics.load(this.ctl[w]!, CTL_EXITED) !== 0 && !ready()) {
+          await Promise.race([this.tasks[w], new Promise((res) => setTimeout(res, 100))]);
+          this.check();
+          throw new NetworkError('CLOSED', `ParallelPacketEngine closed before worker ${w} finished the batch`, { worker: w });
+        }
+      }
+      await blockUntilAsync(job, ready, JOB_MAIN_WAITERS, JOB_DONE_EPOCH, 50);
+    }
+    this.submittedTotal += n;
+    this.settleBusy();
+    return { bytes };
+  }
+
+  /**
    * Processes a batch and resolves when every packet of it is done, with the batch's counts, per-worker
    * counts and flows. Batches run one after another (calls queue). Under policy 'drop', packets that found
-   * the pool or their ring full are counted in `dropped`.
+   * the pool or their ring full are counted in `dropped`. A batch from createBatch() is processed in place.
    */
   processBatch(packets: Uint8Array[] | PacketBatch): Promise<ParallelBatchResult> {
     const refused = this.closedError();
     if (refused) return Promise.reject(refused);
     const run = async (): Promise<ParallelBatchResult> => {
       this.check();
+      const zid = packets instanceof PacketBatch ? this.registered.get(packets.buffer) : undefined;
+      if (zid !== undefined) {
+        const t0 = performance.now();
+        const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+        const before = this.snapshotStats();
+        const { bytes } = await this.runJob(packets as PacketBatch, zid, tag);
+        const perWorker = this.perWorker(before);
+        return {
+          packets: packets.length,
+          bytes,
+          dropped: 0,
+          perWorker,
+          flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+          seconds: (performance.now() - t0) / 1000,
+        };
+      }
       const t0 = performance.now();
       const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
       const before = this.snapshotStats();
@@ -674,6 +768,7 @@ export class ParallelPacketEngine {
       }
       for (const r of this.rings) r.close();
       await Promise.all(this.tasks);
+      for (const p of this.ports) p.close();
       this.settleBusy();
       await this.piscina.destroy();
       const s = this.stats();

@@ -2,12 +2,25 @@
 // shared packet pool and its own SPSC ring, then loops: pop a burst of pool indices → parse → optional eBPF
 // filter → user stages → flow statistics → release the buffers → publish the completion count. Packets are
 // never copied or posted: only 32-bit indices cross threads.
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { PacketBatch } from '../batch.js';
 import { PacketPool } from '../ring/pool.js';
 import { SpscRing } from '../ring/spsc.js';
-import { wakeIfWaiting } from '../ring/ring-header.js';
+import { blockUntil, wakeIfWaiting } from '../ring/ring-header.js';
 import {
   CTL_ABORT,
   CTL_BYTES,
+  CTL_FAILED,
+  JOB_BATCH_ID,
+  JOB_COUNT,
+  JOB_DONE,
+  JOB_DONE_EPOCH,
+  JOB_HASHED,
+  JOB_HASH_EPOCH,
+  JOB_HASH_WAITERS,
+  JOB_ITEM,
+  JOB_MAIN_WAITERS,
+  JOB_TAG,
   CTL_DONE_EPOCH,
   CTL_EXITED,
   CTL_MAIN_WAITERS,
@@ -29,7 +42,9 @@ import {
   type EngineWorkerInit,
   type EngineWorkerSummary,
 } from './engine-layout.js';
-import { locateFlowTuple, TUPLE_PROTOCOL, TUPLE_VERSION } from './flow-key.js';
+import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
+import { locateFlowTuple, TUPLE_PROTOCOL } from './flow-key.js';
+import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
 /** What a user stage receives with each packet (one object reused for every packet: do not keep it). */
@@ -94,6 +109,10 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const returns = SpscRing.attach(init.returns);
     const flows = FlowTable.attach(init.flows);
     const tags = new Uint32Array(init.tags);
+    const job = new Int32Array(init.job);
+    const hasher = new ToeplitzHasher(init.rssKey);
+    const reta = rssIndirectionTable(init.workers);
+    const batches = new Map<number, PacketBatch>();
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -104,39 +123,25 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const filter = init.filter ? await compileFilter(init.filter) : null;
     Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
 
-    const slab = pool.slab;
-    const lengths = pool.lengths;
-    const hashes = pool.meta;
-    const stride = pool.stride;
-    const bufSize = pool.bufSize;
     const link = init.link;
     const burst = init.burst;
     const idx = new Uint32Array(burst);
+    // One burst, whatever its source: byte offset and captured length in `data`, wire length, RSS hash,
+    // batch tag and index (pool index or batch position) of each packet.
     const offs = new Uint32Array(burst);
     const caps = new Uint32Array(burst);
+    const wires = new Uint32Array(burst);
+    const hashesB = new Uint32Array(burst);
+    const tagsB = new Uint32Array(burst);
+    const ids = new Uint32Array(burst);
     const verdicts = new Uint32Array(burst);
     const tuple = new Int32Array(4);
     const info: StagePacketInfo = { worker: w, index: 0, wireLength: 0, ipVersion: 0, protocol: 0, hash: 0 };
     const nStages = stageFns.length;
 
-    for (;;) {
-      if (Atomics.load(global, CTL_ABORT) !== 0) {
-        aborted = ring.size > 0;
-        break;
-      }
-      const n = ring.popBulk(idx, 0, burst);
-      if (n === 0) {
-        if (ring.closed && ring.size === 0) break;
-        ring.waitForData(50);
-        continue;
-      }
-      for (let j = 0; j < n; j++) {
-        const i = idx[j]!;
-        const wire = lengths[i]!;
-        offs[j] = i * stride;
-        caps[j] = wire < bufSize ? wire : bufSize;
-      }
-      if (filter) filter(slab, offs, caps, n, verdicts);
+    /** parse → filter → stages → flow statistics over one burst; publishes the counters. */
+    const processBurst = (data: Uint8Array, n: number): void => {
+      if (filter) filter(data, offs, caps, n, verdicts);
       let packets = 0;
       let bytes = 0;
       let nonIp = 0;
@@ -144,24 +149,23 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       let stageDropped = 0;
       let accepted = 0;
       for (let j = 0; j < n; j++) {
-        const i = idx[j]!;
         const off = offs[j]!;
         const cap = caps[j]!;
-        const wire = lengths[i]!;
+        const wire = wires[j]!;
         packets++;
         bytes += wire;
         if (filter && verdicts[j] === 0) {
           filtered++;
           continue;
         }
-        const v = locateFlowTuple(slab, off, cap, tuple, link);
+        const v = locateFlowTuple(data, off, cap, tuple, link);
         if (nStages > 0) {
-          info.index = i;
+          info.index = ids[j]!;
           info.wireLength = wire;
           info.ipVersion = v;
           info.protocol = v === 0 ? 0 : tuple[TUPLE_PROTOCOL]!;
-          info.hash = hashes[i]!;
-          const view = slab.subarray(off, off + cap);
+          info.hash = hashesB[j]!;
+          const view = data.subarray(off, off + cap);
           let keep = true;
           for (let s = 0; s < nStages; s++) {
             if (stageFns[s]!(view, info) === false) {
@@ -175,8 +179,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
           }
         }
         accepted++;
-        if (v === 0 || tuple[TUPLE_VERSION] === 0) nonIp++;
-        else flows.record(slab, tuple, hashes[i]!, wire, tags[i]!);
+        if (v === 0) nonIp++;
+        else flows.record(data, tuple, hashesB[j]!, wire, tagsB[j]!);
       }
       stats[STAT_PACKETS]! += packets;
       stats[STAT_BYTES]! += bytes;
@@ -185,21 +189,135 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       stats[STAT_STAGE_DROPPED]! += stageDropped;
       stats[STAT_ACCEPTED]! += accepted;
       stats[STAT_FLOW_OVERFLOW] = flows.overflow;
-      // Hand the buffers back (the return ring holds every pool index, so this never waits for long).
-      for (let done = 0; done < n; ) {
-        const k = returns.pushBulk(idx, done, n - done);
-        done += k;
-        if (k === 0) returns.waitForSpace(10);
+    };
+
+    /** A batch the engine registered: read announcements until it is there (they precede the job). */
+    const batchOf = (id: number): PacketBatch => {
+      let b = batches.get(id);
+      while (!b) {
+        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer } } | undefined;
+        if (!m) throw new Error(`zero-copy batch ${id} was never announced to worker ${w}`);
+        batches.set(m.message.id, PacketBatch.attach(m.message.buffer));
+        b = batches.get(id);
       }
-      processed += n;
-      // The SC add publishes the stats above to a main thread that loads PROCESSED.
-      Atomics.add(ctl, CTL_PROCESSED, n);
-      wakeIfWaiting(ctl, CTL_MAIN_WAITERS, CTL_DONE_EPOCH);
+      return b;
+    };
+
+    /**
+     * A zero-copy job over a registered PacketBatch: (1) hash this worker's slice of the packets into the
+     * batch's flow-hash lane, (2) wait for every worker to do the same, (3) process the packets whose hash
+     * maps to this worker. Nothing is copied and no thread dispatches; each packet is parsed by one worker
+     * in phase 3 and hashed by one worker in phase 1.
+     */
+    const runJob = (): void => {
+      const batch = batchOf(job[JOB_BATCH_ID]!);
+      const n = job[JOB_COUNT]!;
+      const tag = job[JOB_TAG]! >>> 0;
+      const data = batch.data;
+      const offsets = batch.offsets;
+      const lengths = batch.lengths;
+      const hashes = batch.flowHashes!;
+      const W = init.workers;
+      const lo = Math.floor((n * w) / W);
+      const hi = Math.floor((n * (w + 1)) / W);
+      for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+      if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
+        Atomics.add(job, JOB_HASH_EPOCH, 1);
+        Atomics.notify(job, JOB_HASH_EPOCH);
+      } else {
+        const all = () => Atomics.load(job, JOB_HASHED) >= W;
+        while (!all()) {
+          if (Atomics.load(global, CTL_ABORT) !== 0 || Atomics.load(global, CTL_FAILED) !== 0) throw new Error('engine stopped during a zero-copy batch');
+          blockUntil(job, all, JOB_HASH_WAITERS, JOB_HASH_EPOCH, 50, init.spin);
+        }
+      }
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const h = hashes[i]!;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        offs[k] = offsets[i]!;
+        caps[k] = lengths[i]!;
+        wires[k] = lengths[i]!;
+        hashesB[k] = h;
+        tagsB[k] = tag;
+        ids[k] = i;
+        if (++k === burst) {
+          processBurst(data, k);
+          processed += k;
+          k = 0;
+        }
+      }
+      if (k > 0) {
+        processBurst(data, k);
+        processed += k;
+      }
+      Atomics.add(job, JOB_DONE, 1);
+      wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
+    };
+
+    const slab = pool.slab;
+    const lengths = pool.lengths;
+    const hashes = pool.meta;
+    const stride = pool.stride;
+    const bufSize = pool.bufSize;
+    // Items popped after a job item wait at the front of idx for the next round.
+    let carry = 0;
+    for (;;) {
+      if (Atomics.load(global, CTL_ABORT) !== 0) {
+        aborted = ring.size > 0 || carry > 0;
+        break;
+      }
+      let n = carry + ring.popBulk(idx, carry, burst - carry);
+      carry = 0;
+      if (n === 0) {
+        if (ring.closed && ring.size === 0) break;
+        ring.waitForData(50);
+        continue;
+      }
+      // A job item ends the burst: the pool indices before it go first, the job after them (order kept).
+      let jobAt = -1;
+      for (let j = 0; j < n; j++) {
+        if (idx[j]! >= JOB_ITEM) {
+          jobAt = j;
+          break;
+        }
+      }
+      const items = n;
+      if (jobAt >= 0) n = jobAt;
+      for (let j = 0; j < n; j++) {
+        const i = idx[j]!;
+        const wire = lengths[i]!;
+        offs[j] = i * stride;
+        caps[j] = wire < bufSize ? wire : bufSize;
+        wires[j] = wire;
+        hashesB[j] = hashes[i]!;
+        tagsB[j] = tags[i]!;
+        ids[j] = i;
+      }
+      if (n > 0) {
+        processBurst(slab, n);
+        // Hand the buffers back (the return ring holds every pool index, so this never waits for long).
+        for (let done = 0; done < n; ) {
+          const k = returns.pushBulk(idx, done, n - done);
+          done += k;
+          if (k === 0) returns.waitForSpace(10);
+        }
+        processed += n;
+        // The SC add publishes the stats above to a main thread that loads PROCESSED.
+        Atomics.add(ctl, CTL_PROCESSED, n);
+        wakeIfWaiting(ctl, CTL_MAIN_WAITERS, CTL_DONE_EPOCH);
+      }
+      if (jobAt >= 0) {
+        runJob();
+        carry = items - jobAt - 1;
+        idx.copyWithin(0, jobAt + 1, items);
+      }
     }
     Atomics.store(ctl, CTL_STATE, STATE_EXITED);
     return { worker: w, processed, aborted };
   } catch (e) {
     Atomics.store(ctl, CTL_STATE, STATE_FAILED);
+    Atomics.store(global, CTL_FAILED, 1);
     throw e;
   } finally {
     Atomics.store(ctl, CTL_EXITED, 1);

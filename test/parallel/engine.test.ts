@@ -93,6 +93,46 @@ describe('ParallelPacketEngine', () => {
     expect(tp.mbps).toBeCloseTo((tp.bytes * 8) / tp.seconds / 1e6, 6);
   });
 
+  it('zero-copy batches (createBatch): same flows and counts as the copying path, reusable, workers split by RSS', async () => {
+    const flows = makeFlows(500, 17) as Flow[];
+    const plan = trafficPlan(flows, 50_000, 3) as { order: Int32Array; counts: Float64Array };
+    const e = engine(2, 4 << 20, { bufSize: 256 });
+    const zb = e.createBatch({ capacity: 50_000, byteCapacity: 50_000 * 256 });
+    expect(zb.shared).toBe(true);
+    const fill = (b: PacketBatch) => {
+      b.clear();
+      for (let i = 0; i < plan.order.length; i++) {
+        const k = plan.order[i]!;
+        if (k < 0) b.push(arpFrame());
+        else writeFrame(flows[k]!, b.reserve(lenOf(flows[k]!, k)).view, 0, lenOf(flows[k]!, k), i);
+      }
+    };
+    fill(zb);
+    const plain = new PacketBatch({ capacity: 50_000, byteCapacity: 50_000 * 256 });
+    fill(plain);
+    const z = await e.processBatch(zb);
+    const c = await e.processBatch(plain);
+    const norm = (r: { flows: FlowStat[] }) => r.flows.map((f) => `${f.key} ${f.packets} ${f.bytes} ${f.worker}`).sort();
+    expect(norm(z)).toEqual(norm(c));
+    expect(z.packets).toBe(50_000);
+    expect(z.bytes).toBe(c.bytes);
+    expect(z.perWorker.map((w) => w.packets)).toEqual(c.perWorker.map((w) => w.packets));
+    flows.forEach((f, k) => {
+      const got = z.flows.find((x) => x.key === keyOf(f));
+      if (plan.counts[k]! > 0) expect(got?.packets).toBe(plan.counts[k]);
+    });
+    // Reuse: clear, refill with half the packets, run again; and streaming sends interleave correctly.
+    zb.clear();
+    for (let i = 0; i < 1000; i++) zb.push(frameFor(flows[0]!, 64, i));
+    const sent = e.send(Array.from({ length: 500 }, () => frameFor(flows[1]!)));
+    const again = await e.processBatch(zb);
+    await sent;
+    await e.flush();
+    expect(again.packets).toBe(1000);
+    expect(again.flows.map((f) => [f.key, f.packets])).toEqual([[keyOf(flows[0]!), 1000]]);
+    expect(e.stats().processed).toBe(50_000 + 50_000 + 1000 + 500);
+  });
+
   it('Uint8Array[] input; the symmetric key puts both directions of every flow on one worker', async () => {
     const flows = (makeFlows(400, 3) as Flow[]).filter((f) => f.proto === 6 || f.proto === 17);
     const packets = flows.flatMap((f) => [frameFor(f), frameFor(reverseFlow(f))]);
@@ -143,6 +183,7 @@ describe('ParallelPacketEngine', () => {
     expect((err as Error).message).toMatch(/marker packet reached the stage/);
     expect(e.error?.detail.worker).toBeTypeOf('number');
     await expect(e.processBatch(packets)).rejects.toSatisfy((x: unknown) => isNetworkError(x, 'WORKER_FAILED'));
+    expect(() => e.createBatch()).toThrow(expect.objectContaining({ code: 'WORKER_FAILED' }));
     expect(() => e.trySend(packets[0]!)).toThrow(expect.objectContaining({ code: 'WORKER_FAILED' }));
     const s = await e.close();
     expect(s.processed + s.abandoned).toBeLessThanOrEqual(s.submitted);
@@ -220,6 +261,19 @@ describe('ParallelPacketEngine', () => {
     }
     // A program the verifier rejects fails the constructor, before any worker starts.
     expect(() => new ParallelPacketEngine(1, 1 << 20, { filter: 'ldxw %r0, [%r9+0]\nexit' })).toThrow();
+  });
+
+  it('a stage that throws inside a zero-copy batch also reaches the caller', async () => {
+    const flows = makeFlows(50, 2) as Flow[];
+    const e = engine(2, 1 << 20, { stages: [fixture('throw-on-marker.mjs')] });
+    const zb = e.createBatch({ capacity: 100, byteCapacity: 100 * 128 });
+    for (const f of flows) zb.push(frameFor(f));
+    expect((await e.processBatch(zb)).packets).toBe(50);
+    const bad = frameFor(flows[3]!);
+    bad[bad.length - 1] = 0xee;
+    zb.push(bad);
+    await expect(e.processBatch(zb)).rejects.toSatisfy((x: unknown) => isNetworkError(x, 'WORKER_FAILED'));
+    await e.close();
   });
 
   it('rejects bad arguments', () => {
