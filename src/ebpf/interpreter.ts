@@ -479,42 +479,13 @@ export class BpfInterpreterEngine {
           }
           // ---------------- atomics ----------------
           case 0xc3: case 0xdb: {
-            const size = op === 0xdb ? 8 : 4;
-            const a = (lo[d]! >>> 0) + off;
-            memory.check(hi[d]!, a, size, true, pc - 1);
-            const ol = memory.load(hi[d]!, a, size, pc - 1) | 0;
-            const oh = size === 8 ? memory.hi : 0;
-            let nl = ol;
-            let nh = oh;
-            const sl = lo[s]!;
-            const sh = size === 8 ? hi[s]! : 0;
-            switch (imm & ~1) {
-              case 0x00: {
-                const t = (ol >>> 0) + (sl >>> 0);
-                nl = t | 0;
-                nh = size === 8 ? (oh + sh + (t > 0xffffffff ? 1 : 0)) | 0 : 0;
-                break;
-              }
-              case 0x40: nl = ol | sl; nh = oh | sh; break;
-              case 0x50: nl = ol & sl; nh = oh & sh; break;
-              case 0xa0: nl = ol ^ sl; nh = oh ^ sh; break;
-              case 0xe0: nl = sl; nh = sh; break; // xchg
-              case 0xf0: { // cmpxchg: compare with r0 (its low word for the 32-bit form)
-                const eq = size === 8 ? lo[0] === ol && hi[0] === oh : lo[0] === ol;
-                if (eq) {
-                  nl = sl;
-                  nh = sh;
-                }
-                break;
-              }
-            }
-            memory.store(hi[d]!, a, size, nl, nh, pc - 1);
+            const ol = memory.atomic(hi[d]!, (lo[d]! >>> 0) + off, op === 0xdb ? 8 : 4, imm, lo[s]!, hi[s]!, lo[0]!, hi[0]!, pc - 1);
             if (imm === 0xf1) {
               lo[0] = ol;
-              hi[0] = oh;
+              hi[0] = memory.hi;
             } else if (imm & 1) {
               lo[s] = ol;
-              hi[s] = oh;
+              hi[s] = memory.hi;
             }
             break;
           }

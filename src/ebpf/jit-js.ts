@@ -510,32 +510,9 @@ export class BpfJsJitEngine {
         return Number(r0 & 0xffffffffn) | 0;
       },
       atomic(size, op, ah, a, sl, sh, r0l, r0h, pc) {
-        memory.check(ah, a, size, true, pc);
-        const ol = memory.load(ah, a, size, pc) | 0;
-        const oh = size === 8 ? memory.hi : 0;
-        let nl = ol;
-        let nh = oh;
-        switch (op & ~1) {
-          case 0x00: {
-            const t = (ol >>> 0) + (sl >>> 0);
-            nl = t | 0;
-            nh = size === 8 ? (oh + sh + (t > 0xffffffff ? 1 : 0)) | 0 : 0;
-            break;
-          }
-          case 0x40: nl = ol | sl; nh = oh | sh; break;
-          case 0x50: nl = ol & sl; nh = oh & sh; break;
-          case 0xa0: nl = ol ^ sl; nh = oh ^ sh; break;
-          case 0xe0: nl = sl; nh = sh; break;
-          case 0xf0:
-            if (size === 8 ? r0l === ol && r0h === oh : r0l === ol) {
-              nl = sl;
-              nh = sh;
-            }
-            break;
-        }
-        memory.store(ah, a, size, nl, nh, pc);
-        rt.hi = oh;
-        return ol;
+        const old = memory.atomic(ah, a, size === 8 ? 8 : 4, op, sl, sh, r0l, r0h, pc);
+        rt.hi = memory.hi;
+        return old;
       },
     };
     this.rt = rt;

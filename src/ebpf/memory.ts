@@ -185,6 +185,76 @@ export class BpfMemory {
     }
   }
 
+  /**
+   * An atomic read-modify-write (RFC 9669 §5.3) of 4 or 8 bytes at (hi, lo): `op` is the instruction's imm
+   * (ADD/OR/AND/XOR, optionally | FETCH, XCHG, CMPXCHG), (sl, sh) the src register, (r0l, r0h) r0 for
+   * CMPXCHG (its low word for the 32-bit form). Returns the old value's low word, its high word in `this.hi`
+   * (0 for the 32-bit form). On a SharedArrayBuffer (maps shared with workers) an aligned access uses
+   * `Atomics`, so concurrent programs never lose an update; otherwise it is a plain load and store.
+   */
+  atomic(hi: number, lo: number, size: 4 | 8, op: number, sl: number, sh: number, r0l: number, r0h: number, pc: number): number {
+    const r = this.check(hi, lo, size, true, pc);
+    const o = this.offset;
+    const abs = r.bytes.byteOffset + o;
+    if (typeof SharedArrayBuffer !== 'undefined' && r.bytes.buffer instanceof SharedArrayBuffer && abs % size === 0) {
+      const buf = r.bytes.buffer;
+      if (size === 4) {
+        const a = new Int32Array(buf, abs, 1);
+        let old: number;
+        switch (op & ~1) {
+          case 0x00: old = Atomics.add(a, 0, sl); break;
+          case 0x40: old = Atomics.or(a, 0, sl); break;
+          case 0x50: old = Atomics.and(a, 0, sl); break;
+          case 0xa0: old = Atomics.xor(a, 0, sl); break;
+          case 0xe0: old = Atomics.exchange(a, 0, sl); break;
+          default: old = Atomics.compareExchange(a, 0, r0l | 0, sl); break;
+        }
+        this.hi = 0;
+        return old | 0;
+      }
+      const a = new BigInt64Array(buf, abs, 1);
+      const v = (BigInt(sh | 0) << 32n) | BigInt(sl >>> 0);
+      let old: bigint;
+      switch (op & ~1) {
+        case 0x00: old = Atomics.add(a, 0, v); break;
+        case 0x40: old = Atomics.or(a, 0, v); break;
+        case 0x50: old = Atomics.and(a, 0, v); break;
+        case 0xa0: old = Atomics.xor(a, 0, v); break;
+        case 0xe0: old = Atomics.exchange(a, 0, v); break;
+        default: old = Atomics.compareExchange(a, 0, (BigInt(r0h | 0) << 32n) | BigInt(r0l >>> 0), v); break;
+      }
+      this.hi = Number(BigInt.asIntN(64, old) >> 32n) | 0;
+      return Number(BigInt.asUintN(32, old)) | 0;
+    }
+    const ol = r.view.getInt32(o, true);
+    const oh = size === 8 ? r.view.getInt32(o + 4, true) : 0;
+    if (size === 4) sh = 0;
+    let nl = ol;
+    let nh = oh;
+    switch (op & ~1) {
+      case 0x00: {
+        const t = (ol >>> 0) + (sl >>> 0);
+        nl = t | 0;
+        nh = (oh + sh + (t > 0xffffffff ? 1 : 0)) | 0;
+        break;
+      }
+      case 0x40: nl = ol | sl; nh = oh | sh; break;
+      case 0x50: nl = ol & sl; nh = oh & sh; break;
+      case 0xa0: nl = ol ^ sl; nh = oh ^ sh; break;
+      case 0xe0: nl = sl; nh = sh; break;
+      default:
+        // cmpxchg: compare with r0 (only its low word for the 32-bit form)
+        if (size === 8 ? (r0l | 0) === ol && (r0h | 0) === oh : (r0l | 0) === ol) {
+          nl = sl;
+          nh = sh;
+        }
+    }
+    r.view.setInt32(o, nl, true);
+    if (size === 8) r.view.setInt32(o + 4, nh, true);
+    this.hi = oh;
+    return ol;
+  }
+
   /** Copies `len` bytes at a virtual address (for helpers); OUT_OF_BOUNDS if any byte is not readable. */
   read(address: bigint, len: number, pc = -1): Uint8Array {
     const a = BigInt.asUintN(64, address);

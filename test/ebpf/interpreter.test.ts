@@ -1,6 +1,10 @@
 // Program-level behaviour on every built-in engine (interpreter and JS JIT): helpers, maps through
 // lddw pseudo sources, legacy packet loads, callx, batches, the guide's API and the engine registry.
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BpfInterpreter,
   BpfJitCompiler,
@@ -217,5 +221,63 @@ describe('guide API and engine registry', () => {
     const prog = etherTypeIs4();
     expect(BpfProgram.fromBytes(prog.encode()).insns).toEqual(prog.insns);
     expect(assemble(prog.disassemble()).insns).toEqual(prog.insns);
+  });
+});
+
+describe('atomics on maps shared with a worker thread', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const dist = `${root}dist/src/index.js`;
+  beforeAll(() => {
+    // Workers load compiled code; `npm test` compiles first, a bare vitest run may not have.
+    if (!existsSync(dist)) spawnSync('npx', ['tsc', '-p', root], { cwd: root, stdio: 'ignore' });
+  });
+
+  it('lock add from two threads running the same program loses no update', async () => {
+    const counters = BpfMap.create({ type: 'array', name: 'hits', keySize: 4, valueSize: 16, maxEntries: 1 });
+    const source = `
+        lddw %r6, map_value 0, 0
+        mov %r7, 0
+      L:
+        mov %r1, 1
+        lock add [%r6], %r1
+        lock add32 [%r6+8], %r1
+        add %r7, 1
+        jlt %r7, 200000, L
+        exit`;
+    // The worker signals when it starts and when it is done through a shared flag, and the main thread keeps
+    // running the program until then, so both threads really race on the same 16 bytes.
+    const flag = new Int32Array(new SharedArrayBuffer(8));
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.url).then(({ BpfMap, assemble }) => {
+        const map = BpfMap.attach(workerData.buffer);
+        const p = assemble(workerData.source, { maps: [map] });
+        Atomics.store(workerData.flag, 0, 1);
+        for (let k = 0; k < 3; k++) p.run(new Uint8Array(0), { engine: 'interpreter' });
+        Atomics.store(workerData.flag, 1, 1);
+        parentPort.postMessage('done');
+      });`;
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: { buffer: counters.buffer, url: pathToFileURL(dist).href, source, flag },
+    });
+    const p = assemble(source, { maps: [counters] });
+    const done = new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(flag, 0) === 0 && Date.now() < deadline) Atomics.wait(flag, 0, 0, 5);
+    let runs = 0;
+    while (Atomics.load(flag, 1) === 0 && Date.now() < deadline) {
+      p.run(none, { engine: 'js' });
+      runs++;
+    }
+    await done;
+    await worker.terminate();
+    const want = BigInt(runs + 3) * 200000n;
+    expect(runs).toBeGreaterThan(0);
+    expect(counters.readCounter(0, 0, 8)).toBe(want);
+    expect(counters.readCounter(0, 8, 4)).toBe(want & 0xffffffffn);
   });
 });
