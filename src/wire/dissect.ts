@@ -244,13 +244,33 @@ function dissectByEthertype(d: Dissection, b: Uint8Array, off: number, capEnd: n
   if (trailer && used >= 0 && off + used < capEnd) addEthTrailer(d, b, off + used, capEnd);
 }
 
-/** Bytes after the network packet: padding up to the 60-byte minimum frame, then a trailer (IEEE 802.3 §4.2.3.3). */
+/**
+ * Bytes after the network packet, split as Wireshark's add_ethernet_trailer() does: zero padding up to the
+ * 60-byte minimum frame (IEEE 802.3 §4.2.3.3; non-zero bytes there are not padding), then — in a frame of
+ * 64 bytes or more — the last 4 bytes taken as the FCS, and the rest a trailer.
+ */
 function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: number): void {
   const eth = d.layers.find((l) => l.protocol === 'eth');
   if (!eth) return;
-  const padEnd = Math.max(from, Math.min(capEnd, eth.offset + 60));
-  if (padEnd > from) eth.fields.push({ name: 'eth.padding', value: bytesHex(b, from, padEnd), label: `Padding: ${bytesHex(b, from, padEnd)}` });
-  if (capEnd > padEnd) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, padEnd, capEnd), label: `Trailer: ${bytesHex(b, padEnd, capEnd)}` });
+  let pad = Math.max(0, Math.min(capEnd, eth.offset + 60) - from);
+  for (let i = from; i < from + pad; i++) {
+    if (b[i] !== 0) {
+      pad = 0;
+      break;
+    }
+  }
+  if (pad > 0) eth.fields.push({ name: 'eth.padding', value: bytesHex(b, from, from + pad), label: `Padding: ${bytesHex(b, from, from + pad)}` });
+  let end = capEnd;
+  let fcs = -1;
+  if (capEnd - eth.offset >= 64 && capEnd - (from + pad) >= 4) {
+    end = capEnd - 4;
+    fcs = rd32(b, end);
+  }
+  if (end > from + pad) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, from + pad, end), label: `Trailer: ${bytesHex(b, from + pad, end)}` });
+  if (fcs >= 0) {
+    eth.fields.push({ name: 'eth.fcs', value: hex(fcs, 8), label: `Frame check sequence: ${hex(fcs, 8)}` });
+    eth.fields.push({ name: 'eth.fcs.status', value: '2', label: '[FCS Status: Unverified]' });
+  }
 }
 
 function macFields(L: LayerBuilder, prefix: 'dst' | 'src', o: number): void {
@@ -398,9 +418,9 @@ function dissectIpv4(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
     l.add('ip.dsfield.dscp', `Differentiated Services Codepoint: ${tos >>> 2}`, String(tos >>> 2), 1);
     l.add('ip.dsfield.ecn', `Explicit Congestion Notification: ${tos & 3}`, String(tos & 3), 1);
     let total = l.u16(off + 2);
-    l.add('ip.len', `Total Length: ${total}`, String(total));
     // Wireshark: a total length of 0 is taken as TSO and replaced by the reported length.
     if (total === 0) total = repEnd - off;
+    l.add('ip.len', `Total Length: ${total}`, String(total));
     if (total < hl) {
       l.bad(`bogus IP length (${total}, less than header length ${hl})`);
       return;

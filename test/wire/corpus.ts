@@ -80,6 +80,7 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('broadcast arp request', eth(buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.2' }), 0x0806, [], 'ff:ff:ff:ff:ff:ff'));
   add('arp reply', eth(buildArp({ operation: 2, senderMac: MAC_B, senderIp: '10.0.0.2', targetMac: MAC_A, targetIp: '10.0.0.1' }), 0x0806, [], MAC_A, MAC_B));
   add('arp padded to 60', (() => { const f = new Uint8Array(60); f.set(eth(buildArp({ operation: 1, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.3' }), 0x0806, [], 'ff:ff:ff:ff:ff:ff')); return f; })());
+  add('arp padded to 64', (() => { const f = new Uint8Array(64); f.set(eth(buildArp({ operation: 2, senderMac: MAC_A, senderIp: '10.0.0.1', targetMac: MAC_B, targetIp: '10.0.0.3' }), 0x0806)); f.fill(0xee, 60); return f; })());
   add('udp padded to 60', (() => { const f = new Uint8Array(60); f.set(eth(udp4(pattern(2)), 0x0800)); return f; })());
   add('icmp echo request', eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'echoRequest', identifier: 0x1234, sequence: 1, data: pattern(56, 0x10) })), 0x0800));
   add('icmp echo reply', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'echoReply', identifier: 0x1234, sequence: 1, data: pattern(56, 0x10) })), 0x0800));
@@ -128,6 +129,8 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('malformed: ip total length < header', (() => { const p = good.slice(); p[2] = 0; p[3] = 10; return eth(p, 0x0800); })());
   add('malformed: udp length 3', (() => { const u = buildUdp({ srcPort: 40000, dstPort: 40001 }, pattern(4)); u[5] = 3; return eth(buildIpv4({ ...V4, protocol: 17 }, u), 0x0800); })());
   add('malformed: udp length > ip payload', (() => { const u = buildUdp({ srcPort: 40000, dstPort: 40001 }, pattern(4)); u[5] = 100; return eth(buildIpv4({ ...V4, protocol: 17 }, u), 0x0800); })());
+  add('ipv4 total length 0 (TSO)', (() => { const p = udp4(pattern(8)); p[2] = 0; p[3] = 0; return eth(p, 0x0800); })());
+  add('ipv6 payload length 0 (TSO)', (() => { const p = udp6(pattern(8)); p[4] = 0; p[5] = 0; return eth(p, 0x86dd); })());
   add('malformed: short ipv4', eth(pattern(10, 0x45), 0x0800));
   add('malformed: short ethernet', pattern(10));
   add('malformed: truncated vlan tag', eth(new Uint8Array(0), 0x8100).subarray(0, 15));
