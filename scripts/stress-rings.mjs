@@ -2,10 +2,11 @@
 // Full-size stress runs of issue 6 (too slow for every `npm test` on 2 cores, so the suite runs 10^6):
 //   SpscRing: 10^8 items, one producer thread → one consumer thread, every item checked in sequence.
 //   MpmcRing: 10^8 items, 2 producers × 2 consumers; per-producer order and exactly-once via a shared bitmap.
+//   RingBuffer: 10^7 variable-length records between two threads, byte-exact and in order.
 //   PacketPool: two threads acquire/release; no buffer is ever held by two threads.
 //   ParallelPacketEngine: 10^7 synthetic packets, 2 workers; per-flow counts equal the construction and
 //   every flow stays on one worker.
-// Usage: npx tsc -p . && node scripts/stress-rings.mjs [--items N] [--packets N] [--only spsc,mpmc,pool,engine]
+// Usage: npx tsc -p . && node scripts/stress-rings.mjs [--items N] [--packets N] [--only spsc,mpmc,bytes,pool,engine]
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -17,8 +18,8 @@ const opt = (name, dflt) => {
 };
 const items = Number(opt('items', 1e8));
 const packets = Number(opt('packets', 1e7));
-const only = new Set(opt('only', 'spsc,mpmc,pool,engine').split(','));
-const { assertBuilt, spscStress, mpmcStress, poolStress } = await import(pathToFileURL(join(root, 'test/ring/stress-run.mjs')).href);
+const only = new Set(opt('only', 'spsc,mpmc,bytes,pool,engine').split(','));
+const { assertBuilt, spscStress, mpmcStress, poolStress, ringBufferStress } = await import(pathToFileURL(join(root, 'test/ring/stress-run.mjs')).href);
 assertBuilt();
 let failed = false;
 const report = (name, ok, detail) => {
@@ -42,6 +43,14 @@ if (only.has('mpmc')) {
     r.pushed === per * 2 && r.received === per * 2 && r.reordered === 0 && r.duplicates === 0 && r.marked === per * 2,
     { ...r, seconds: +r.seconds.toFixed(2), itemsPerSecond: Math.round((per * 2) / r.seconds) },
   );
+}
+if (only.has('bytes')) {
+  const n = Math.floor(items / 10);
+  const r = await ringBufferStress(n, { capacity: 1 << 16 });
+  report(`RingBuffer ${n.toExponential()} variable-length records`, r.cons.received === n && r.cons.errors === 0 && r.cons.extra === -1, {
+    ...r.cons,
+    seconds: +r.seconds.toFixed(2),
+  });
 }
 if (only.has('pool')) {
   const r = await poolStress(Math.max(1, Math.floor(items / 400)), { threads: 2, count: 64 });

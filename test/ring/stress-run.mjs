@@ -74,3 +74,14 @@ export async function poolStress(rounds, { threads = 2, count = 64, bufSize = 25
   const results = await Promise.all(Array.from({ length: threads }, (_, t) => run({ role: 'pool', pool: pool.sharedBuffer, owners, tid: t + 1, rounds })));
   return { results, available: pool.available, count };
 }
+
+export async function ringBufferStress(count, { capacity = 4096 } = {}) {
+  const { RingBuffer } = await import(distRing);
+  const rb = new RingBuffer(capacity);
+  const t0 = performance.now();
+  const [prod, cons] = await Promise.all([
+    run({ role: 'bytes-producer', ring: rb.sharedBuffer, count }),
+    run({ role: 'bytes-consumer', ring: rb.sharedBuffer, count }),
+  ]);
+  return { prod, cons, seconds: (performance.now() - t0) / 1000 };
+}

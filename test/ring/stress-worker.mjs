@@ -3,7 +3,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 
 const { distRing, role, kind, ring: ringBuf, count, producer, producers, chunk, done, seen, pool: poolBuf, owners, tid, rounds } = workerData;
-const { SpscRing, MpmcRing, PacketPool } = await import(distRing);
+const { SpscRing, MpmcRing, PacketPool, RingBuffer } = await import(distRing);
 
 function producerLoop(ring, base) {
   const buf = new Uint32Array(chunk);
@@ -108,8 +108,40 @@ function poolLoop(pool) {
   return { acquired, twice, corrupted };
 }
 
+// RingBuffer: records of varying length (4..259 bytes): a 32-bit sequence number, then bytes derived from it.
+function recordLength(seq) {
+  return 4 + ((seq * 37) % 256);
+}
+function bytesProducer(rb) {
+  const buf = new Uint8Array(260);
+  const dv = new DataView(buf.buffer);
+  for (let seq = 0; seq < count; seq++) {
+    const n = recordLength(seq);
+    dv.setUint32(0, seq);
+    for (let j = 4; j < n; j++) buf[j] = (seq + j) & 0xff;
+    rb.writeBlocking(buf.subarray(0, n));
+  }
+  return { pushed: count };
+}
+function bytesConsumer(rb) {
+  const buf = new Uint8Array(260);
+  const dv = new DataView(buf.buffer);
+  let errors = 0;
+  for (let seq = 0; seq < count; seq++) {
+    const n = rb.readBlocking(buf);
+    let ok = n === recordLength(seq) && dv.getUint32(0) === seq;
+    for (let j = 4; ok && j < n; j++) ok = buf[j] === ((seq + j) & 0xff);
+    if (!ok) errors++;
+  }
+  return { received: count, errors, extra: rb.read(buf) };
+}
+
 let result;
-if (role === 'producer') {
+if (role === 'bytes-producer') {
+  result = bytesProducer(RingBuffer.attach(ringBuf));
+} else if (role === 'bytes-consumer') {
+  result = bytesConsumer(RingBuffer.attach(ringBuf));
+} else if (role === 'producer') {
   const ring = kind === 'spsc' ? SpscRing.attach(ringBuf) : MpmcRing.attach(ringBuf);
   result = producerLoop(ring, kind === 'spsc' ? 0 : producer << 28);
   if (done) {

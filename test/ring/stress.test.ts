@@ -2,7 +2,7 @@
 // items per ring to stay fast on 2 cores; scripts/stress-rings.mjs runs the full 10^8.
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM helper without types
-import { assertBuilt, mpmcStress, poolStress, spscStress } from './stress-run.mjs';
+import { assertBuilt, mpmcStress, poolStress, ringBufferStress, spscStress } from './stress-run.mjs';
 
 interface MpmcResult { pushed: number; received: number; reordered: number; duplicates: number; marked: number }
 
@@ -22,6 +22,11 @@ describe('ring stress across threads', () => {
   it('MpmcRing: 3 producers × 1 consumer through a tiny ring (constant full/empty races)', async () => {
     const r = (await mpmcStress(100_000, { producers: 3, consumers: 1, capacity: 8, chunk: 5 })) as MpmcResult;
     expect(r).toMatchObject({ pushed: 300_000, received: 300_000, reordered: 0, duplicates: 0, marked: 300_000 });
+  });
+
+  it('RingBuffer: 10^5 variable-length records (4–259 B) through a 4 KiB ring, byte-exact and in order', async () => {
+    const r = (await ringBufferStress(100_000, { capacity: 4096 })) as { cons: { received: number; errors: number; extra: number } };
+    expect(r.cons).toEqual({ received: 100_000, errors: 0, extra: -1 });
   });
 
   it('PacketPool: two threads acquiring/releasing never share a buffer', async () => {
