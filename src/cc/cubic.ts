@@ -220,6 +220,7 @@ export class CubicCongestionControl extends CongestionControlBase {
     const ssSeg = Math.max(cwndSeg * this.beta, 2);
     this.ssthreshBytes = ssSeg * this.mss;
     this.cwndBytes = ssSeg * this.mss;
+    this.kSec = Math.cbrt(Math.max(0, this.wMaxSeg - ssSeg) / this.c); // RFC 9438 eq. (2), for inspection; redone at epoch start
     this.epochStart = -1; // the next CA ACK starts a new epoch with cwnd_epoch = cwnd, K from eq. (2)
     this.enterRecovery(now);
   }

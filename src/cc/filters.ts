@@ -22,8 +22,10 @@ export class WindowedMinMaxFilter {
 
   /** Forgets everything and starts over with one sample. */
   reset(time: number, value: number): number {
-    this.t.fill(time);
-    this.v.fill(value);
+    const t = this.t;
+    const v = this.v;
+    t[0] = t[1] = t[2] = time;
+    v[0] = v[1] = v[2] = value;
     return value;
   }
 
