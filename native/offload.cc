@@ -75,6 +75,42 @@ __attribute__((always_inline)) inline uint32_t sumBytes(const uint8_t* p, uint32
   x = (x & 0xffff) + (x >> 16);
   return ((x & 0xff) << 8) | (x >> 8);
 }
+inline uint32_t ld32(const uint8_t* p);
+// The IPv4 header (20 bytes) folded sum, unrolled: what ip_fast_csum checks.
+inline uint32_t sum20(const uint8_t* p);
+inline uint32_t ld32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t ld64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint16_t ld16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+// Short fixed-size compares inline (a memcmp call costs more than the compare for 4..40 bytes).
+inline bool eqMac(const uint8_t* a, const uint8_t* b, uint32_t l2) {
+  bool e = ld64(a) == ld64(b) && ld32(a + 8) == ld32(b + 8) && ld16(a + 12) == ld16(b + 12);
+  if (l2 == 18) e = e && ld32(a + 14) == ld32(b + 14);
+  return e;
+}
+inline bool eqWords(const uint8_t* a, const uint8_t* b, uint32_t len) {
+  for (uint32_t k = 0; k < len; k += 4) if (ld32(a + k) != ld32(b + k)) return false;
+  return true;
+}
+inline uint32_t sum20(const uint8_t* p) {
+  uint64_t s = static_cast<uint64_t>(ld32(p)) + ld32(p + 4) + ld32(p + 8) + ld32(p + 12) + ld32(p + 16);
+  s = (s & 0xffffffffu) + (s >> 32);
+  uint32_t x = static_cast<uint32_t>(s);
+  x = (x & 0xffff) + (x >> 16);
+  x = (x & 0xffff) + (x >> 16);
+  return ((x & 0xff) << 8) | (x >> 8);
+}
 inline uint32_t swap16(uint32_t x) { return ((x & 0xff) << 8) | (x >> 8); }
 inline uint32_t hashMix(uint32_t h, uint32_t w) {
   h = (h ^ w) * 0x85ebca6bu;
@@ -134,16 +170,45 @@ struct Gro {
   }
   uint8_t* base(int32_t s) { return arena + static_cast<size_t>(s) * SLOT; }
 
-  // A held record must describe a frame inside its slot before any of its bytes are read.
+  // Every record in use was range-checked when the call began (validateAll), and records this call writes
+  // are consistent by construction; JS cannot touch the state while native code runs. So a record reached
+  // through any index only needs the index range (rec) and its in-use mark.
   int32_t* held(int32_t s) {
     int32_t* m = rec(s);
-    int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
-    if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
-        fl < hdr || fl > static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
-        (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0) {
-      throw Corrupt{"flow record inconsistent"};
-    }
+    if (m[M_USED] != 1) throw Corrupt{"index points at a free flow record"};
     return m;
+  }
+
+  // Range checks over the whole state once per call: indexes in range, records in use describe a frame
+  // inside their arena slot.
+  void validateAll() {
+    auto idx = [&](int32_t v) {
+      if (v < -1 || v >= maxFlows) throw Corrupt{"index out of range"};
+    };
+    for (int32_t b = 0; b < nb; b++) idx(st[bk + b]);
+    for (int32_t k = 0; k < st[C_FREE_TOP]; k++) {
+      int32_t v = st[fr + k];
+      if (v < 0 || v >= maxFlows) throw Corrupt{"free stack entry out of range"};
+      if (st[mt + static_cast<size_t>(v) * META_INTS + M_USED] != 0) throw Corrupt{"free stack holds a flow in use"};
+    }
+    idx(st[C_LRU_HEAD]);
+    idx(st[C_LRU_TAIL]);
+    int32_t used = 0;
+    for (int32_t s = 0; s < maxFlows; s++) {
+      const int32_t* m = st + mt + static_cast<size_t>(s) * META_INTS;
+      idx(m[M_CHAIN]);
+      idx(m[M_PREV]);
+      idx(m[M_NEXT]);
+      if (m[M_USED] == 0) continue;
+      int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
+      if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
+          fl < hdr || fl > static_cast<int32_t>(SLOT) - 1 || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
+          (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535 || ((hdr - l4) & 3) != 0) {
+        throw Corrupt{"flow record inconsistent"};
+      }
+      used++;
+    }
+    if (used != st[C_ACTIVE]) throw Corrupt{"active count disagrees with the records"};
   }
 
   bool pass(const uint8_t* d, uint32_t len, Out& out, int32_t slot) {
@@ -164,18 +229,15 @@ struct Gro {
     while (s >= 0) {
       if (--guard < 0) throw Corrupt{"bucket chain loops"};
       int32_t* m = rec(s);
-      if (m[M_HASH] == h && m[M_L2LEN] == static_cast<int32_t>(l2) && m[M_IPV] == ipv && m[M_PROTO] == static_cast<int32_t>(proto)) {
-        held(s);
+      if (m[M_HASH] == h && m[M_USED] == 1 && m[M_L2LEN] == static_cast<int32_t>(l2) && m[M_IPV] == ipv && m[M_PROTO] == static_cast<int32_t>(proto)) {
         const uint8_t* b = base(s);
-        bool same = std::memcmp(b, d, l2) == 0;
+        bool same = eqMac(b, d, l2) && ld32(b + m[M_L4OFF]) == ld32(d + l4);
         if (same) {
           if (ipv == 4) {
-            same = std::memcmp(b + l2 + 12, d + l2 + 12, 8) == 0;
+            same = ld64(b + l2 + 12) == ld64(d + l2 + 12);
           } else {
-            same = (b[l2] >> 4) == (d[l2] >> 4) && (b[l2 + 1] & 0x0f) == (d[l2 + 1] & 0x0f) && b[l2 + 2] == d[l2 + 2] &&
-                   b[l2 + 3] == d[l2 + 3] && std::memcmp(b + l2 + 8, d + l2 + 8, 32) == 0;
+            same = ((be32(b + l2) ^ be32(d + l2)) & 0xf00fffffu) == 0 && eqWords(b + l2 + 8, d + l2 + 8, 32);
           }
-          if (same) same = std::memcmp(b + m[M_L4OFF], d + l4, 4) == 0;
           if (same) return s;
         }
       }
@@ -279,7 +341,7 @@ struct Gro {
       proto = ip[9];
       l4 = l2 + ihl;
       if ((be16(ip + 6) & 0x1fff) != 0 || ihl < 20 || len < l4 + 4) return pass(d, len, out, -1);
-      if (ip[0] != 0x45 || (be16(ip + 6) & 0x3fff) != 0 || be16(ip + 2) != len - l2 || fold(sumBytes(ip, 20)) != 0xffff) mergeable = false;
+      if (ip[0] != 0x45 || (be16(ip + 6) & 0x3fff) != 0 || be16(ip + 2) != len - l2 || sum20(ip) != 0xffff) mergeable = false;
       ipv = 4;
     } else if (et == 0x86dd) {
       if (len < l2 + 44 || (ip[0] >> 4) != 6) return pass(d, len, out, -1);
@@ -313,7 +375,7 @@ struct Gro {
     h = hashMix(h, be32(d + l4));
     int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
     int32_t slot = lookup(d, l2, ipv, proto, l4, hh);
-    int32_t* m = slot >= 0 ? held(slot) : nullptr;
+    int32_t* m = slot >= 0 ? rec(slot) : nullptr;
 
     uint64_t need = len;
     if (slot >= 0) need += static_cast<uint32_t>(m[M_FRAMELEN]);
@@ -369,8 +431,8 @@ struct Gro {
         const uint8_t* t = hb + l4;
         const uint8_t* u = d + l4;
         ok = t[12] == u[12] && (((flags ^ t[13]) & ~TCP_FLAGS_NOCMP & 0xff) == 0) && (flags & TCP_CWR) == 0 &&
-             seq == static_cast<uint32_t>(m[M_NEXTSEQ]) && std::memcmp(t + 8, u + 8, 4) == 0 &&
-             std::memcmp(t + 20, u + 20, hdrLen - l4 - 20) == 0;
+             seq == static_cast<uint32_t>(m[M_NEXTSEQ]) && ld32(t + 8) == ld32(u + 8) &&
+             eqWords(t + 20, u + 20, hdrLen - l4 - 20);
       } else if (ok) {
         ok = (csum == 0 ? 1 : 0) == m[M_CSUMZERO];
       }
@@ -457,7 +519,13 @@ Gro openState(Napi::Env env, Napi::TypedArrayOf<int32_t>& state, Napi::Float64Ar
     throw Napi::RangeError::New(env, "GRO state arrays too small for their header");
   }
   if (st[C_ACTIVE] < 0 || st[C_ACTIVE] > maxFlows || st[C_FREE_TOP] != maxFlows - st[C_ACTIVE]) throw Napi::RangeError::New(env, "GRO state counters corrupt");
-  return Gro{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
+  Gro g{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
+  try {
+    g.validateAll();
+  } catch (const Corrupt& c) {
+    throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
+  }
+  return g;
 }
 
 Napi::Float64Array float64Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
