@@ -141,16 +141,23 @@ export class TimestampResolution {
         out[1] = (units - sec * d) * this.nsPerUnit;
         return;
       }
-      // Long division by 16-bit limbs keeps every intermediate below 2^53 (d ≤ 10^9 < 2^30).
-      let r = 0;
-      let q = 0;
-      const limbs = [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff];
-      for (let i = 0; i < 4; i++) {
-        const cur = r * 65536 + limbs[i]!;
-        const qd = Math.floor(cur / d);
-        r = cur - qd * d;
-        q = q * 65536 + qd;
-      }
+      // Long division by 16-bit limbs keeps every intermediate below 2^53 (d ≤ 10^9 < 2^30); unrolled, no allocation.
+      let cur = hi >>> 16;
+      let qd = Math.floor(cur / d);
+      let r = cur - qd * d;
+      let q = qd;
+      cur = r * 65536 + (hi & 0xffff);
+      qd = Math.floor(cur / d);
+      r = cur - qd * d;
+      q = q * 65536 + qd;
+      cur = r * 65536 + (lo >>> 16);
+      qd = Math.floor(cur / d);
+      r = cur - qd * d;
+      q = q * 65536 + qd;
+      cur = r * 65536 + (lo & 0xffff);
+      qd = Math.floor(cur / d);
+      r = cur - qd * d;
+      q = q * 65536 + qd;
       out[0] = q;
       out[1] = r * this.nsPerUnit;
       return;
