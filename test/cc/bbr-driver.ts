@@ -1,5 +1,5 @@
 // Drives a BBR controller with hand-made rate samples, one "round" (a window of ACKs) at a time.
-import { newDeliveryRateSample, type CongestionControl } from '../../src/index.js';
+import { newDeliveryRateSample, type CongestionControl } from '../../src/cc/index.js';
 
 export interface RoundOpts {
   /** Delivery rate of the samples, bytes/s. */

@@ -1,6 +1,6 @@
 // BBRv1 against Linux tcp_bbr.c: constants, the STARTUP → DRAIN → PROBE_BW → PROBE_RTT transitions and the gains.
 import { describe, expect, it } from 'vitest';
-import { BBR1, BbrCongestionControl } from '../../src/index.js';
+import { BBR1, BbrCongestionControl } from '../../src/cc/index.js';
 import { BbrDriver } from './bbr-driver.js';
 
 const MSS = 1000;

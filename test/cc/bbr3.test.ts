@@ -1,7 +1,7 @@
 // BBRv3 against draft-ietf-ccwg-bbr: constants, Startup → Drain → ProbeBW (DOWN/CRUISE/REFILL/UP), the 2 %
 // loss threshold with β = 0.7, the short-term bounds, ECN in Startup.
 import { describe, expect, it } from 'vitest';
-import { BBR3, Bbr3CongestionControl } from '../../src/index.js';
+import { BBR3, Bbr3CongestionControl } from '../../src/cc/index.js';
 import { BbrDriver } from './bbr-driver.js';
 
 const MSS = 1000;

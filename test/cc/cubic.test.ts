@@ -1,7 +1,8 @@
 // CUBIC against hand-computed values of RFC 9438 (W(t), K, β, fast convergence, Reno-friendly region) and
 // Linux tcp_cubic.c's HyStart.
 import { describe, expect, it } from 'vitest';
-import { CUBIC_BETA_LINUX, CubicCongestionControl, isNetworkError } from '../../src/index.js';
+import { CUBIC_BETA_LINUX, CubicCongestionControl } from '../../src/cc/index.js';
+import { isNetworkError } from '../../src/errors.js';
 
 const MSS = 1000;
 

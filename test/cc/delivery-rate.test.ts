@@ -2,7 +2,7 @@
 // windowed max filter BBR uses (Linux lib/minmax.c).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CcRandom, DeliveryRateEstimator, newDeliveryRatePacketState, WindowedMinMaxFilter } from '../../src/index.js';
+import { CcRandom, DeliveryRateEstimator, newDeliveryRatePacketState, WindowedMinMaxFilter } from '../../src/cc/index.js';
 
 const MSS = 1000;
 

@@ -1,6 +1,6 @@
 // NewReno against hand-computed traces of RFC 5681 and RFC 6582.
 import { describe, expect, it } from 'vitest';
-import { NewRenoCongestionControl } from '../../src/index.js';
+import { NewRenoCongestionControl } from '../../src/cc/index.js';
 
 const MSS = 1000;
 

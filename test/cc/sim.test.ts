@@ -2,10 +2,11 @@
 // renderer and the CLI's table/JSON.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { isNetworkError } from '../../src/errors.js';
 import {
-  isNetworkError, jainFairnessIndex, renderSimScenarioSvg, renderSvgChart, runLinkSimulation, runQueueScenario, SimEventQueue,
+  jainFairnessIndex, renderSimScenarioSvg, renderSvgChart, runLinkSimulation, runQueueScenario, SimEventQueue,
   svgNiceTicks, type SimConfig,
-} from '../../src/index.js';
+} from '../../src/cc/index.js';
 import { formatSimTable, simRunsToJson } from '../../src/cli/sim.js';
 
 describe('SimEventQueue', () => {
