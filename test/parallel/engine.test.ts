@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError } from '../../src/errors.js';
 import { ParallelPacketEngine, flowKeyString, type FlowStat } from '../../src/parallel/index.js';
@@ -274,6 +275,26 @@ describe('ParallelPacketEngine', () => {
     zb.push(bad);
     await expect(e.processBatch(zb)).rejects.toSatisfy((x: unknown) => isNetworkError(x, 'WORKER_FAILED'));
     await e.close();
+  });
+
+  it('hostile input: random, empty and oversized frames never fail a worker; wire lengths are counted', async () => {
+    const rnd = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 300 }), { numRuns: 3000, seed: 42 });
+    // Plant IPv4/IPv6 EtherTypes and version nibbles in some, so the parser walks real-looking garbage.
+    rnd.forEach((b, i) => {
+      if (b.length > 20 && i % 2) {
+        b[12] = i % 4 === 1 ? 0x08 : 0x86;
+        b[13] = i % 4 === 1 ? 0x00 : 0xdd;
+        b[14] = i % 4 === 1 ? 0x40 | (b[14]! & 15) : 0x60;
+      }
+    });
+    const flows = makeFlows(10, 6) as Flow[];
+    const big = flows.map((f) => frameFor(f, 1500));
+    const e = engine(2, 1 << 20, { bufSize: 128 });
+    const res = await e.processBatch([...rnd, ...big, new Uint8Array(0)]);
+    expect(res.packets).toBe(rnd.length + big.length + 1);
+    expect(res.bytes).toBe(rnd.reduce((a, b) => a + b.length, 0) + 1500 * big.length);
+    for (const f of flows) expect(res.flows.find((x) => x.key === keyOf(f))).toMatchObject({ packets: 1, bytes: 1500 });
+    expect(e.error).toBeNull();
   });
 
   it('rejects bad arguments', () => {
