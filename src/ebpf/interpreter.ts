@@ -265,7 +265,7 @@ export class BpfInterpreterEngine {
     let depth = 0;
     let left = budget;
     let pc = 0;
-    try {
+    {
       for (;;) {
         const c = code[pc]!;
         const op = c & 0xff;
@@ -530,8 +530,9 @@ export class BpfInterpreterEngine {
               depth++;
               lo[10] = lo[10]! + BPF_STACK_SIZE;
               pc = target;
-            } else {
-              this.callHelper(imm, pc - 1);
+            } else if (this.callHelper(imm, pc - 1)) {
+              bpfArith.hi = hi[0]!;
+              return lo[0]!;
             }
             break;
           }
@@ -554,7 +555,10 @@ export class BpfInterpreterEngine {
               pc = tl;
             } else if (th === 0 && tl >= 0) {
               // A plain number: a helper id (the conformance suite's reading of callx).
-              this.callHelper(tl, pc - 1);
+              if (this.callHelper(tl, pc - 1)) {
+                bpfArith.hi = hi[0]!;
+                return lo[0]!;
+              }
             } else throw bpfBadCallx(pc - 1, th, tl);
             break;
           }
@@ -619,20 +623,25 @@ export class BpfInterpreterEngine {
           }
         }
       }
-    } catch (e) {
-      if (e instanceof BpfProgramExit) {
-        bpfArith.hi = Number(e.r0 >> 32n) | 0;
-        return Number(e.r0 & 0xffffffffn) | 0;
-      }
-      throw e;
     }
   }
 
-  private callHelper(id: number, pc: number): void {
+  /** Calls a helper; r0 = its result. True when the helper ended the program (env.exit): r0 is then final. */
+  private callHelper(id: number, pc: number): boolean {
     const { lo, hi } = this;
     const big = (r: number) => (BigInt(hi[r]! >>> 0) << 32n) | BigInt(lo[r]! >>> 0);
-    const r0 = callBpfHelper(this.program.helpers, this.env, id, pc, big(1), big(2), big(3), big(4), big(5));
+    let r0: bigint;
+    let exited = false;
+    try {
+      r0 = callBpfHelper(this.program.helpers, this.env, id, pc, big(1), big(2), big(3), big(4), big(5));
+    } catch (e) {
+      // The exit signal stays inside this frame so the interpreter loop itself needs no try/catch.
+      if (!(e instanceof BpfProgramExit)) throw e;
+      r0 = e.r0;
+      exited = true;
+    }
     lo[0] = Number(r0 & 0xffffffffn) | 0;
     hi[0] = Number(r0 >> 32n) | 0;
+    return exited;
   }
 }
