@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { availableBackends, withBackend } from '../../src/backend.js';
 import { PacketBatch } from '../../src/batch.js';
+import { isNetworkError } from '../../src/errors.js';
 import { GroContext, GsoContext, gsoBatch, type GroPacket } from '../../src/offload/index.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH } from '../../src/wire/tcp.js';
 import { backends, useBackend } from '../helpers/backends.js';
@@ -104,6 +105,35 @@ describe.each(backends)('offload properties (%s backend)', (backend) => {
         }
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it('hostile bytes: GRO passes them or merges them, GSO segments them or throws a NetworkError; nothing else', () => {
+    const seeds = [tcpFrame({ payload: payloadBytes(3000) }), tcpFrame({ v6: true, vlan: 3, payload: payloadBytes(2000) }), udpFrame({ payload: payloadBytes(2500) })];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.record({ i: fc.integer({ min: 0, max: 2 }), at: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), cut: fc.nat() }).map((e) => {
+            const f = seeds[e.i]!.slice();
+            for (const [p, v] of e.at) f[p % 60] = v;
+            return f.subarray(0, Math.max(0, f.length - (e.cut % 40)));
+          }),
+        ),
+        fc.integer({ min: 1, max: 1500 }),
+        (frame, mss) => {
+          try {
+            new GsoContext(mss).segment(frame);
+          } catch (e) {
+            expect(isNetworkError(e)).toBe(true);
+          }
+          const gro = new GroContext();
+          const out = [...gro.aggregate(frame, 0), ...gro.flush()];
+          expect(out.length).toBe(1);
+          expect(hex(out[0]!.frame)).toBe(hex(frame));
+        },
+      ),
+      { numRuns: 120 },
     );
   });
 
