@@ -152,6 +152,16 @@ describe('BpfMap: LRU hash', () => {
     expect(m.has(1)).toBe(false);
     expect(m.size).toBe(3);
   });
+
+  it('in a large map keeps the recently used entries (sampled eviction)', () => {
+    const m = BpfMap.create({ type: 'lru_hash', keySize: 4, valueSize: 4, maxEntries: 1000 });
+    for (let k = 0; k < 1000; k++) m.set(k, k);
+    for (let k = 0; k < 100; k++) m.get(k); // recently used
+    for (let k = 1000; k < 1300; k++) m.set(k, k);
+    expect(m.size).toBe(1000);
+    for (let k = 0; k < 100; k++) expect(m.has(k), `key ${k}`).toBe(true);
+    for (let k = 1000; k < 1300; k++) expect(m.has(k)).toBe(true);
+  });
 });
 
 describe('BpfMap: shared with a worker thread', () => {
