@@ -100,10 +100,14 @@ export default defineSuite({
         {
           name: 'ts',
           fn: () => {
+            // The same 32-bit word copy the engine's dispatcher uses for small aligned packets.
             const slab = pool.slab;
+            const dst = new Int32Array(slab.buffer, slab.byteOffset, slab.byteLength >>> 2);
+            const src = new Int32Array(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength >>> 2);
             for (let i = 0; i < PACKETS; i++) {
-              const off = batch.offsets[i]!;
-              slab.set(batch.data.subarray(off, off + 64), i * 128);
+              const s0 = batch.offsets[i]! >>> 2;
+              const d0 = i * 32;
+              for (let k = 0; k < 16; k++) dst[d0 + k] = src[s0 + k]!;
               sink ^= frameRssHash(hasher, slab, i * 128, 64, tuple);
             }
           },
