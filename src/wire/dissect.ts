@@ -218,16 +218,25 @@ function dissectData(d: Dissection, b: Uint8Array, off: number, capEnd: number):
   L.add('data.len', `[Length: ${capEnd - off}]`, String(capEnd - off));
 }
 
+/**
+ * Where the frame's packet really ends: at the frame end, a capture cut by the snap length still reports the
+ * original length (frame.len), so lengths (tcp.len, IP total length checks) use it while reads stop at the
+ * captured bytes — as Wireshark's reported vs captured tvb lengths.
+ */
+function reportedEnd(d: Dissection, capEnd: number): number {
+  return capEnd === d.capturedLength ? Math.max(capEnd, d.originalLength) : capEnd;
+}
+
 /** The ethertype pseudo-layer tshark puts after every type field, then the payload's dissector. */
 function dissectByEthertype(d: Dissection, b: Uint8Array, off: number, capEnd: number, type: number, trailer: boolean): void {
   new LayerBuilder(d, b, off, capEnd, 'ethertype', 'Ethertype');
   let used = -1;
   switch (type) {
     case 0x0800:
-      used = dissectIpv4(d, b, off, capEnd, capEnd);
+      used = dissectIpv4(d, b, off, capEnd, reportedEnd(d, capEnd));
       break;
     case 0x86dd:
-      used = dissectIpv6(d, b, off, capEnd, capEnd);
+      used = dissectIpv6(d, b, off, capEnd, reportedEnd(d, capEnd));
       break;
     case 0x0806:
       used = dissectArp(d, b, off, capEnd);
@@ -241,34 +250,40 @@ function dissectByEthertype(d: Dissection, b: Uint8Array, off: number, capEnd: n
       dissectData(d, b, off, capEnd);
       return;
   }
-  if (trailer && used >= 0 && off + used < capEnd) addEthTrailer(d, b, off + used, capEnd);
+  const rep = reportedEnd(d, capEnd);
+  if (trailer && used >= 0 && off + used < rep) addEthTrailer(d, b, off + used, capEnd, rep);
 }
 
 /**
  * Bytes after the network packet, split as Wireshark's add_ethernet_trailer() does: zero padding up to the
  * 60-byte minimum frame (IEEE 802.3 §4.2.3.3; non-zero bytes there are not padding), then — in a frame of
- * 64 bytes or more — the last 4 bytes taken as the FCS, and the rest a trailer.
+ * 64 bytes or more on the wire — the last 4 bytes taken as the FCS, and the rest a trailer. `repEnd` is where
+ * the frame ends on the wire, `capEnd` where the captured bytes end.
  */
-function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: number): void {
+function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: number, repEnd: number): void {
   const eth = d.layers.find((l) => l.protocol === 'eth');
   if (!eth) return;
-  let pad = Math.max(0, Math.min(capEnd, eth.offset + 60) - from);
+  let pad = Math.max(0, Math.min(repEnd, eth.offset + 60) - from);
   for (let i = from; i < from + pad; i++) {
+    // Wireshark reads the would-be padding; running off the captured bytes ends the whole analysis.
+    if (i >= capEnd) return;
     if (b[i] !== 0) {
       pad = 0;
       break;
     }
   }
   if (pad > 0) eth.fields.push({ name: 'eth.padding', value: bytesHex(b, from, from + pad), label: `Padding: ${bytesHex(b, from, from + pad)}` });
-  let end = capEnd;
-  let fcs = -1;
-  if (capEnd - eth.offset >= 64 && capEnd - (from + pad) >= 4) {
-    end = capEnd - 4;
-    fcs = rd32(b, end);
+  let end = repEnd;
+  let fcs = false;
+  if (repEnd - eth.offset >= 64 && repEnd - (from + pad) >= 4) {
+    end = repEnd - 4;
+    fcs = true;
   }
-  if (end > from + pad) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, from + pad, end), label: `Trailer: ${bytesHex(b, from + pad, end)}` });
-  if (fcs >= 0) {
-    eth.fields.push({ name: 'eth.fcs', value: hex(fcs, 8), label: `Frame check sequence: ${hex(fcs, 8)}` });
+  const tEnd = Math.min(end, capEnd);
+  if (tEnd > from + pad) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, from + pad, tEnd), label: `Trailer: ${bytesHex(b, from + pad, tEnd)}` });
+  if (fcs && repEnd <= capEnd) {
+    const v = rd32(b, end);
+    eth.fields.push({ name: 'eth.fcs', value: hex(v, 8), label: `Frame check sequence: ${hex(v, 8)}` });
     eth.fields.push({ name: 'eth.fcs.status', value: '2', label: '[FCS Status: Unverified]' });
   }
 }
@@ -442,13 +457,15 @@ function dissectIpv4(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
     const ck = l.u16(off + 10);
     l.add('ip.checksum', `Header Checksum: ${hex(ck, 4)}`, hex(ck, 4));
     l.add('ip.checksum.status', '[Header checksum status: Unverified]', '2');
-    l.need(off + 20);
+    l.need(off + 16);
     const src = formatIpv4Address(readIpv4Address(b, off + 12));
-    const dst = formatIpv4Address(readIpv4Address(b, off + 16));
     l.add('ip.src', `Source Address: ${src}`, src);
     l.hidden('ip.addr', src);
     l.hidden('ip.src_host', src);
     l.hidden('ip.host', src);
+    // Wireshark scans the options (source routes) for the final destination before adding ip.dst.
+    l.need(off + Math.max(20, hl));
+    const dst = formatIpv4Address(readIpv4Address(b, off + 16));
     l.add('ip.dst', `Destination Address: ${dst}`, dst);
     l.hidden('ip.addr', dst);
     l.hidden('ip.dst_host', dst);
@@ -462,8 +479,9 @@ function dissectIpv4(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
     if (off + total > repEnd && !quoted) l.bad(`IPv4 total length exceeds packet length (${repEnd - off} bytes)`);
     used = Math.min(total, repEnd - off);
     const pCap = Math.min(capEnd, datagramEnd);
-    if (ff & 0x3fff) {
-      // A fragment: tshark shows its payload as data until reassembly (not done by this stateless decode).
+    // A fragment: tshark shows its payload as data until reassembly (not done by this stateless decode) —
+    // except a first fragment cut by the snap length, which it cannot reassemble and decodes as it is.
+    if ((ff & 0x3fff) !== 0 && !((ff & 0x1fff) === 0 && pCap < datagramEnd)) {
       dissectData(d, b, off + hl, pCap);
       return;
     }
@@ -546,19 +564,22 @@ function dissectIpv6(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
     l.add('ipv6.tclass.ecn', `Explicit Congestion Notification: ${tc & 3}`, String(tc & 3), 1);
     const flow = w & 0xfffff;
     l.add('ipv6.flow', `Flow Label: ${hex(flow, 6)}`, hex(flow, 6));
+    // Wireshark reads payload length, next header and hop limit together.
+    l.need(off + 8);
     const plen = l.u16(off + 4);
     l.add('ipv6.plen', `Payload Length: ${plen}`, String(plen));
     let nh = l.u8(off + 6);
     l.add('ipv6.nxt', `Next Header: ${IPPROTO_NAMES[nh] ?? 'Unknown'} (${nh})`, String(nh));
     const hlim = l.u8(off + 7);
     l.add('ipv6.hlim', `Hop Limit: ${hlim}`, String(hlim));
-    l.need(off + 40);
+    l.need(off + 24);
     const src = formatIpv6Address(b, off + 8);
-    const dst = formatIpv6Address(b, off + 24);
     l.add('ipv6.src', `Source Address: ${src}`, src);
     l.hidden('ipv6.addr', src);
     l.hidden('ipv6.src_host', src);
     l.hidden('ipv6.host', src);
+    l.need(off + 40);
+    const dst = formatIpv6Address(b, off + 24);
     l.add('ipv6.dst', `Destination Address: ${dst}`, dst);
     l.hidden('ipv6.addr', dst);
     l.hidden('ipv6.dst_host', dst);
@@ -729,8 +750,8 @@ function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
     const urg = l.u16(off + 18);
     l.add('tcp.urgent_pointer', `Urgent Pointer: ${urg}`, String(urg));
     if (hl > 20) {
-      l.need(off + hl);
       tcpOptions(l, off + 20, off + hl);
+      l.need(off + hl);
     }
     l.layer.length = hl;
     if (reported < hl) {
@@ -745,7 +766,8 @@ function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
     }
     if (off + hl < pEnd) {
       l.add('tcp.payload', `TCP payload (${pEnd - off - hl} bytes)`, bytesHex(b, off + hl, pEnd));
-      dissectData(d, b, off + hl, pEnd);
+      // Wireshark hands a segment cut by the snap length to no payload dissector.
+      if (capEnd >= repEnd) dissectData(d, b, off + hl, pEnd);
     }
     void ipv;
     void ipOff;
@@ -756,7 +778,7 @@ function tcpOptions(l: LayerBuilder, start: number, end: number): void {
   const b = l.b;
   let p = start;
   while (p < end) {
-    const k = b[p]!;
+    const k = l.u8(p);
     // Wireshark walks every byte: padding zeros after EOL show as further EOLs.
     if (k === 0 || k === 1) {
       l.add('tcp.option_kind', `Kind: ${k}`, String(k), 1);
@@ -767,30 +789,35 @@ function tcpOptions(l: LayerBuilder, start: number, end: number): void {
       l.bad('TCP option length missing');
       return;
     }
-    const len = b[p + 1]!;
+    const len = l.u8(p + 1);
     if (len < 2 || p + len > end) {
       l.bad(`bad TCP option length ${len} for kind ${k}`);
       return;
     }
     l.add('tcp.option_kind', `Kind: ${k}`, String(k), 1);
     l.add('tcp.option_len', `Length: ${len}`, String(len), 1);
-    if (k === 2 && len === 4) l.add('tcp.options.mss_val', `MSS Value: ${rd16(b, p + 2)}`, String(rd16(b, p + 2)), 1);
+    if (k === 2 && len === 4) l.add('tcp.options.mss_val', `MSS Value: ${l.u16(p + 2)}`, String(rd16(b, p + 2)), 1);
     else if (k === 3 && len === 3) {
-      const s = b[p + 2]!;
-      l.add('tcp.options.wscale.shift', `Shift count: ${s}`, String(s), 1);
-      l.add('tcp.options.wscale.multiplier', `[Multiplier: ${2 ** Math.min(s, 14)}]`, String(2 ** Math.min(s, 14)), 1);
+      const sh = l.u8(p + 2);
+      l.add('tcp.options.wscale.shift', `Shift count: ${sh}`, String(sh), 1);
+      l.add('tcp.options.wscale.multiplier', `[Multiplier: ${2 ** Math.min(sh, 14)}]`, String(2 ** Math.min(sh, 14)), 1);
     } else if (k === 4 && len === 2) l.add('tcp.options.sack_perm', 'TCP SACK Permitted Option: True', bytesHex(b, p, p + 2), 1);
     else if (k === 5 && len >= 2) {
       const n = (len - 2) >>> 3;
       for (let i = 0; i < n; i++) {
-        l.add('tcp.options.sack_le', `left edge = ${rd32(b, p + 2 + 8 * i)}`, String(rd32(b, p + 2 + 8 * i)), 1);
-        l.add('tcp.options.sack_re', `right edge = ${rd32(b, p + 6 + 8 * i)}`, String(rd32(b, p + 6 + 8 * i)), 1);
+        const le = l.u32(p + 2 + 8 * i);
+        l.add('tcp.options.sack_le', `left edge = ${le}`, String(le), 1);
+        const re = l.u32(p + 6 + 8 * i);
+        l.add('tcp.options.sack_re', `right edge = ${re}`, String(re), 1);
       }
       l.add('tcp.options.sack.count', `[TCP SACK Count: ${n}]`, String(n), 1);
     } else if (k === 8 && len === 10) {
-      l.add('tcp.options.timestamp.tsval', `Timestamp value: ${rd32(b, p + 2)}`, String(rd32(b, p + 2)), 1);
-      l.add('tcp.options.timestamp.tsecr', `Timestamp echo reply: ${rd32(b, p + 6)}`, String(rd32(b, p + 6)), 1);
+      const tsval = l.u32(p + 2);
+      l.add('tcp.options.timestamp.tsval', `Timestamp value: ${tsval}`, String(tsval), 1);
+      const tsecr = l.u32(p + 6);
+      l.add('tcp.options.timestamp.tsecr', `Timestamp echo reply: ${tsecr}`, String(tsecr), 1);
     }
+    l.need(p + len);
     p += len;
   }
 }
@@ -845,7 +872,7 @@ function dissectIcmp(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
       const good = onesComplementSum(b, 0, off, repEnd - off) === 0xffff;
       l.add('icmp.checksum.status', `[Checksum Status: ${good ? 'Good' : 'Bad'}]`, good ? '1' : '0');
       if (!good) l.bad('bad ICMP checksum');
-    }
+    } else if (!quoted) l.add('icmp.checksum.status', '[Checksum Status: Unverified]', '2');
     l.layer.length = Math.min(8, capEnd - off);
     if (t === 0 || t === 8 || (t >= 13 && t <= 18)) {
       const id = l.u16(off + 4);
@@ -923,7 +950,7 @@ function dissectIcmpv6(d: Dissection, b: Uint8Array, off: number, capEnd: number
       const good = onesComplementSum(b, s % 0xffff, off, len) === 0xffff;
       l.add('icmpv6.checksum.status', `[Checksum Status: ${good ? 'Good' : 'Bad'}]`, good ? '1' : '0');
       if (!good) l.bad('bad ICMPv6 checksum');
-    }
+    } else if (!quoted) l.add('icmpv6.checksum.status', '[Checksum Status: Unverified]', '2');
     const end = Math.min(capEnd, repEnd);
     if (t === 128 || t === 129) {
       const id = l.u16(off + 4);
@@ -1066,8 +1093,8 @@ function dissectNull(d: Dissection, b: Uint8Array, off: number, capEnd: number):
     if ((fam & 0xffff0000) !== 0 && (fam & 0xff) === 0 && (fam & 0xff00) < 0x600) fam = rd32(b, off);
     l.add('null.family', `Family: ${fam}`, String(fam));
     l.layer.length = 4;
-    if (fam === 2) dissectIpv4(d, b, off + 4, capEnd, capEnd);
-    else if (fam === 24 || fam === 28 || fam === 30) dissectIpv6(d, b, off + 4, capEnd, capEnd);
+    if (fam === 2) dissectIpv4(d, b, off + 4, capEnd, reportedEnd(d, capEnd));
+    else if (fam === 24 || fam === 28 || fam === 30) dissectIpv6(d, b, off + 4, capEnd, reportedEnd(d, capEnd));
     else dissectData(d, b, off + 4, capEnd);
   });
 }
@@ -1077,8 +1104,8 @@ function dissectRaw(d: Dissection, b: Uint8Array, off: number, capEnd: number): 
   new LayerBuilder(d, b, off, capEnd, 'raw', 'Raw packet data').layer.length = 0;
   if (capEnd <= off) return;
   const v = b[off]! >>> 4;
-  if (v === 4) dissectIpv4(d, b, off, capEnd, capEnd);
-  else if (v === 6) dissectIpv6(d, b, off, capEnd, capEnd);
+  if (v === 4) dissectIpv4(d, b, off, capEnd, reportedEnd(d, capEnd));
+  else if (v === 6) dissectIpv6(d, b, off, capEnd, reportedEnd(d, capEnd));
   else dissectData(d, b, off, capEnd);
 }
 
@@ -1099,10 +1126,10 @@ export function dissect(bytes: Uint8Array, linktype: number = DissectLinktype.Et
       dissectRaw(d, bytes, 0, end);
       break;
     case DissectLinktype.Ipv4:
-      dissectIpv4(d, bytes, 0, end, end);
+      dissectIpv4(d, bytes, 0, end, reportedEnd(d, end));
       break;
     case DissectLinktype.Ipv6:
-      dissectIpv6(d, bytes, 0, end, end);
+      dissectIpv6(d, bytes, 0, end, reportedEnd(d, end));
       break;
     case DissectLinktype.LinuxSll:
       dissectSll(d, bytes, 0, end, false);

@@ -11,6 +11,8 @@ export interface CorpusFrame {
   name: string;
   linktype: number;
   frame: Uint8Array;
+  /** Length on the wire when the frame was cut by a snap length. */
+  originalLength?: number;
 }
 
 const MAC_A = '00:11:22:33:44:55';

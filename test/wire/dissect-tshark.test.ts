@@ -12,7 +12,7 @@ import { itWithTools } from '../helpers/tools.js';
 import { conversationCorpus, ethernetCorpus, otherLinkCorpus, type CorpusFrame } from './corpus.js';
 
 /** Minimal pcap writer (µs, little-endian) — enough for the test; the capture module has the real one. */
-function pcapFile(frames: Uint8Array[], linktype: number): Buffer {
+function pcapFile(frames: Uint8Array[], linktype: number, originalLengths: number[] = []): Buffer {
   const gh = Buffer.alloc(24);
   gh.writeUInt32LE(0xa1b2c3d4, 0);
   gh.writeUInt16LE(2, 4);
@@ -24,7 +24,7 @@ function pcapFile(frames: Uint8Array[], linktype: number): Buffer {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(1_700_000_000 + i, 0);
     h.writeUInt32LE(f.length, 8);
-    h.writeUInt32LE(f.length, 12);
+    h.writeUInt32LE(originalLengths[i] ?? f.length, 12);
     parts.push(h, Buffer.from(f));
   });
   return Buffer.concat(parts);
@@ -67,13 +67,14 @@ const STATEFUL_FIELDS = ['tcp.stream', 'tcp.seq', 'tcp.ack', 'tcp.nxtseq', 'tcp.
 
 function compare(dir: string, name: string, frames: CorpusFrame[], linktype: number, fields = TSHARK_FIELDS, session?: DissectSession, minPerFrame = 5): string[] {
   const file = join(dir, `${name}.pcap`);
-  writeFileSync(file, pcapFile(frames.map((f) => f.frame), linktype));
+  writeFileSync(file, pcapFile(frames.map((f) => f.frame), linktype, frames.map((f) => f.originalLength ?? f.frame.length)));
   const rows = tsharkFields(file, fields);
   expect(rows.length).toBe(frames.length);
   const mismatches: string[] = [];
   let compared = 0;
   frames.forEach((fr, i) => {
-    const d = session ? session.dissect(fr.frame, linktype) : dissect(fr.frame, linktype);
+    const opts = { originalLength: fr.originalLength ?? fr.frame.length };
+    const d = session ? session.dissect(fr.frame, linktype, opts) : dissect(fr.frame, linktype, opts);
     fields.forEach((f, j) => {
       const want = rows[i]![j] ?? '';
       const got = d.field(f);
@@ -160,6 +161,17 @@ describe('dissect() against tshark -T fields', () => {
     expect(compare(dir, 'conversations', conversationCorpus(), 1, [...TSHARK_FIELDS, ...STATEFUL_FIELDS], new DissectSession())).toEqual([]);
     // The whole varied corpus through one session too (ICMP-quoted segments, malformed frames).
     expect(compare(dir, 'ethernet-session', ethernetCorpus(), 1, STATEFUL_FIELDS, new DissectSession(), 1)).toEqual([]);
+  });
+
+  itWithTools(['tshark'], 'frames cut by a snap length (caplen < len) equal tshark', () => {
+    const frames: CorpusFrame[] = [];
+    for (const f of ethernetCorpus().filter((x) => !x.name.startsWith('malformed'))) {
+      for (const snap of [40, 54, 62]) {
+        if (f.frame.length > snap) frames.push({ ...f, name: `${f.name} snapped to ${snap}`, frame: f.frame.slice(0, snap), originalLength: f.frame.length });
+      }
+    }
+    expect(frames.length).toBeGreaterThan(100);
+    expect(compare(dir, 'snapped', frames, 1, [...TSHARK_FIELDS.filter((f) => !f.startsWith('data.')), 'frame.protocols', ...STATEFUL_FIELDS], new DissectSession(), 3)).toEqual([]);
   });
 
   itWithTools(['tshark'], 'raw IP, BSD loopback, Linux SLL and SLL2 frames equal tshark field by field', () => {
