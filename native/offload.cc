@@ -170,45 +170,18 @@ struct Gro {
   }
   uint8_t* base(int32_t s) { return arena + static_cast<size_t>(s) * SLOT; }
 
-  // Every record in use was range-checked when the call began (validateAll), and records this call writes
-  // are consistent by construction; JS cannot touch the state while native code runs. So a record reached
-  // through any index only needs the index range (rec) and its in-use mark.
+  // The state lives in JS typed arrays, so every index and length read from it is checked before use:
+  // rec() checks the index, held() that the record is in use and describes a frame inside its slot. (A
+  // whole-state check per call would cost O(maxFlows) even for a 64-packet batch; these are O(1) per packet.)
   int32_t* held(int32_t s) {
     int32_t* m = rec(s);
-    if (m[M_USED] != 1) throw Corrupt{"index points at a free flow record"};
+    int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
+    if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
+        ((hdr - l4) & 3) != 0 || fl < hdr || fl >= static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
+        (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535) {
+      throw Corrupt{"flow record inconsistent"};
+    }
     return m;
-  }
-
-  // Range checks over the whole state once per call: indexes in range, records in use describe a frame
-  // inside their arena slot.
-  void validateAll() {
-    auto idx = [&](int32_t v) {
-      if (v < -1 || v >= maxFlows) throw Corrupt{"index out of range"};
-    };
-    for (int32_t b = 0; b < nb; b++) idx(st[bk + b]);
-    for (int32_t k = 0; k < st[C_FREE_TOP]; k++) {
-      int32_t v = st[fr + k];
-      if (v < 0 || v >= maxFlows) throw Corrupt{"free stack entry out of range"};
-      if (st[mt + static_cast<size_t>(v) * META_INTS + M_USED] != 0) throw Corrupt{"free stack holds a flow in use"};
-    }
-    idx(st[C_LRU_HEAD]);
-    idx(st[C_LRU_TAIL]);
-    int32_t used = 0;
-    for (int32_t s = 0; s < maxFlows; s++) {
-      const int32_t* m = st + mt + static_cast<size_t>(s) * META_INTS;
-      idx(m[M_CHAIN]);
-      idx(m[M_PREV]);
-      idx(m[M_NEXT]);
-      if (m[M_USED] == 0) continue;
-      int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
-      if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
-          fl < hdr || fl > static_cast<int32_t>(SLOT) - 1 || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
-          (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535 || ((hdr - l4) & 3) != 0) {
-        throw Corrupt{"flow record inconsistent"};
-      }
-      used++;
-    }
-    if (used != st[C_ACTIVE]) throw Corrupt{"active count disagrees with the records"};
   }
 
   bool pass(const uint8_t* d, uint32_t len, Out& out, int32_t slot) {
@@ -229,7 +202,8 @@ struct Gro {
     while (s >= 0) {
       if (--guard < 0) throw Corrupt{"bucket chain loops"};
       int32_t* m = rec(s);
-      if (m[M_HASH] == h && m[M_USED] == 1 && m[M_L2LEN] == static_cast<int32_t>(l2) && m[M_IPV] == ipv && m[M_PROTO] == static_cast<int32_t>(proto)) {
+      if (m[M_HASH] == h && m[M_L2LEN] == static_cast<int32_t>(l2) && m[M_IPV] == ipv && m[M_PROTO] == static_cast<int32_t>(proto)) {
+        held(s);
         const uint8_t* b = base(s);
         bool same = eqMac(b, d, l2) && ld32(b + m[M_L4OFF]) == ld32(d + l4);
         if (same) {
@@ -519,13 +493,7 @@ Gro openState(Napi::Env env, Napi::TypedArrayOf<int32_t>& state, Napi::Float64Ar
     throw Napi::RangeError::New(env, "GRO state arrays too small for their header");
   }
   if (st[C_ACTIVE] < 0 || st[C_ACTIVE] > maxFlows || st[C_FREE_TOP] != maxFlows - st[C_ACTIVE]) throw Napi::RangeError::New(env, "GRO state counters corrupt");
-  Gro g{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
-  try {
-    g.validateAll();
-  } catch (const Corrupt& c) {
-    throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
-  }
-  return g;
+  return Gro{st, times.Data(), arena.Data(), maxFlows, nb, bk, fr, mt};
 }
 
 Napi::Float64Array float64Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
