@@ -3,7 +3,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { NetworkError } from '../errors.js';
-import { CapturePacket, nowTimestamp, splitNanoseconds, truncatedError, type CapturePacketInit } from './packet.js';
+import { CapturePacket, nowTimestamp, splitNanoseconds, captureTruncatedError, type CapturePacketInit } from './packet.js';
 import { PcapEncoder, PcapParser, isPcapMagic, type PcapHeaderInfo } from './pcap.js';
 import { PCAPNG_SHB, PcapngEncoder, PcapngParser, type PcapngInterface } from './pcapng.js';
 
@@ -26,7 +26,7 @@ function parserFor(bytes: Uint8Array, offset: number): CaptureParser {
   const f = detectCaptureFormat(bytes);
   if (f === 'pcap') return new PcapParser();
   if (f === 'pcapng') return new PcapngParser();
-  if (bytes.length < 4) throw truncatedError('the file magic', offset, 4, bytes.length, 0);
+  if (bytes.length < 4) throw captureTruncatedError('the file magic', offset, 4, bytes.length, 0);
   const m = Array.from(bytes.subarray(0, 4), (x) => x.toString(16).padStart(2, '0')).join('');
   throw new NetworkError('INVALID_PACKET', `not a pcap or pcapng file (first bytes ${m})`, { offset, field: 'magic', actual: m, expected: 'a1b2c3d4, a1b23c4d (either order) or 0a0d0d0a' });
 }

@@ -174,7 +174,7 @@ export class TimestampResolution {
 export const MAX_CAPTURE_PACKET = 64 * 1024 * 1024;
 
 /** A TRUNCATED error for a file that ends inside a header or record. */
-export function truncatedError(what: string, offset: number, needed: number, available: number, packets: number): NetworkError {
+export function captureTruncatedError(what: string, offset: number, needed: number, available: number, packets: number): NetworkError {
   return new NetworkError('TRUNCATED', `capture file ends inside ${what} at byte ${offset}: needed ${needed} bytes, ${available} left (${packets} complete packets read)`, {
     offset,
     field: what,

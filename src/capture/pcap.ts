@@ -2,7 +2,7 @@
 // records of a 16-byte header + data. Magic 0xa1b2c3d4 = µs timestamps, 0xa1b23c4d = ns; either written
 // in the writer's byte order, so the byte-swapped magic means "swap every field".
 import { NetworkError } from '../errors.js';
-import { CapturePacket, MAX_CAPTURE_PACKET, truncatedError, type CapturePacketInit } from './packet.js';
+import { CapturePacket, MAX_CAPTURE_PACKET, captureTruncatedError, type CapturePacketInit } from './packet.js';
 
 export const PCAP_MAGIC_MICRO = 0xa1b2c3d4;
 export const PCAP_MAGIC_NANO = 0xa1b23c4d;
@@ -117,8 +117,8 @@ export class PcapParser {
   /** At end of input: throws TRUNCATED if a header or record was cut short. */
   finish(): void {
     const left = this.end - this.pos;
-    if (this.header === null) throw truncatedError('the pcap global header', this.fileOffset, PCAP_GLOBAL_HEADER_LENGTH, left, 0);
-    if (left > 0) throw truncatedError(left < PCAP_RECORD_HEADER_LENGTH ? 'a pcap record header' : 'pcap packet data', this.fileOffset, this.needed, left, this.packets);
+    if (this.header === null) throw captureTruncatedError('the pcap global header', this.fileOffset, PCAP_GLOBAL_HEADER_LENGTH, left, 0);
+    if (left > 0) throw captureTruncatedError(left < PCAP_RECORD_HEADER_LENGTH ? 'a pcap record header' : 'pcap packet data', this.fileOffset, this.needed, left, this.packets);
   }
 
   private parseHeader(): void {

@@ -3,7 +3,7 @@
 // (IDB) declare link type, snap length and timestamp resolution; packets come in Enhanced (EPB), Simple
 // (SPB) or obsolete (OPB) packet blocks. Unknown block types are skipped, as the draft requires (§3.1).
 import { NetworkError } from '../errors.js';
-import { CapturePacket, MAX_CAPTURE_PACKET, TimestampResolution, truncatedError, type CapturePacketInit } from './packet.js';
+import { CapturePacket, MAX_CAPTURE_PACKET, TimestampResolution, captureTruncatedError, type CapturePacketInit } from './packet.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 export const PCAPNG_IDB = 0x00000001;
@@ -147,8 +147,8 @@ export class PcapngParser {
 
   finish(): void {
     const left = this.end - this.pos;
-    if (this.sections === 0) throw truncatedError('the pcapng section header', this.fileOffset, Math.max(this.needed, 28), left, 0);
-    if (left > 0) throw truncatedError(left < 12 ? 'a pcapng block header' : 'a pcapng block', this.fileOffset, this.needed, left, this.packets);
+    if (this.sections === 0) throw captureTruncatedError('the pcapng section header', this.fileOffset, Math.max(this.needed, 28), left, 0);
+    if (left > 0) throw captureTruncatedError(left < 12 ? 'a pcapng block header' : 'a pcapng block', this.fileOffset, this.needed, left, this.packets);
   }
 
   private invalid(at: number, field: string, message: string, actual: number, expected: number | string): NetworkError {
