@@ -18,6 +18,7 @@
  * generated code ≈ 52–72 Mpps vs one generated call per packet ≈ 32–39 Mpps; the same filter with BigInt
  * registers ≈ 1.3–1.6 Mpps. Hence int32 pairs and the in-code batch loop.
  */
+import { NetworkError } from '../errors.js';
 import * as arith from './arith.js';
 import {
   BPF_DEFAULT_BUDGET,
@@ -40,6 +41,9 @@ import {
   bpfOutOfBounds,
   BpfMemory,
 } from './memory.js';
+
+/** Largest program (in slots) the JS JIT compiles. */
+export const BPF_JS_JIT_MAX_SLOTS = 65536;
 
 /** Slow paths (BpfMemory, helpers, atomics) need the current packet window in region 1; fast paths don't. */
 const SYNC = 'IN.start = ps; IN.end = pe; ';
@@ -483,6 +487,15 @@ export class BpfJsJitEngine {
 
   constructor(program: BpfExecutable) {
     const prepared = prepareBpfCode(program.insns, program.mapList.length);
+    if (program.insns.length > BPF_JS_JIT_MAX_SLOTS) {
+      // ~150 bytes of JavaScript per slot: beyond this, generating and parsing the source costs more than
+      // it could ever save (Linux itself caps programs at 1M instructions, unprivileged at 4096).
+      throw new NetworkError('UNSUPPORTED', `program of ${program.insns.length} slots is too large for the JS JIT (max ${BPF_JS_JIT_MAX_SLOTS}); use the interpreter`, {
+        field: 'insns',
+        actual: program.insns.length,
+        expected: BPF_JS_JIT_MAX_SLOTS,
+      });
+    }
     const emitter = new Emitter(prepared);
     this.source = emitter.module();
     this.memory = new BpfMemory(program.mapList);

@@ -331,6 +331,13 @@ describe('JS JIT run-time checks', () => {
       expect(() => new BpfProgram([]).run(new Uint8Array(0), { engine })).toThrow(/empty/);
     }
   });
+  it('refuses programs too large to be worth compiling to JavaScript (the interpreter still runs them)', () => {
+    const insns = Array.from({ length: 70000 }, () => bpfInsn(0x07, 0, 0, 0, 1));
+    insns.push(bpfInsn(0x95));
+    const p = new BpfProgram(insns);
+    expect(() => p.run(new Uint8Array(0), { engine: 'js' })).toThrow(/too large/);
+    expect(p.run(new Uint8Array(0), { engine: 'interpreter' })).toBe(70000n);
+  });
   it('generates straight-line JavaScript for loop-free code and a dispatcher for loops', () => {
     const straight = new BpfJsJitEngine(assemble('jeq %r2, 0, +1\nmov %r0, 1\nexit'));
     expect(straight.source).toContain('break L2');
