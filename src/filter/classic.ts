@@ -137,7 +137,9 @@ export function formatClassic(prog: ClassicInsn[]): string {
       case 0x04: {
         const names: Record<number, string> = { 0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor' };
         op = names[code & 0xf0] ?? '?';
-        arg = (code & 0xf0) === 0x80 ? '' : code & 0x08 ? 'x' : `#${k}`;
+        // libpcap's bpf_image: and/or/xor print k in hex, the other operations in decimal.
+        const bitwise = op === 'and' || op === 'or' || op === 'xor';
+        arg = (code & 0xf0) === 0x80 ? '' : code & 0x08 ? 'x' : bitwise ? `#0x${(k >>> 0).toString(16)}` : `#${k >>> 0}`;
         break;
       }
       case 0x05: {
