@@ -19,7 +19,7 @@ describe('loss sweep (BBR paper Fig. 10: 100 Mbit/s, 100 ms RTT)', () => {
 
   it('BBR keeps ≥ 90 % of link × (1 − loss) up to 5 % loss', () => {
     const losses = [0.00001, 0.001, 0.01, 0.02, 0.05];
-    const runs = runLossSweep({ ccs: ['bbr'], lossRates: losses, durationMs: 15_000, warmupMs: 5_000 });
+    const runs = runLossSweep({ ccs: ['bbr'], lossRates: losses, durationMs: 12_000, warmupMs: 4_000 });
     for (const loss of losses) {
       const r = byCc(runs, 'bbr', loss);
       expect(r.throughputMbps, `loss ${loss}`).toBeGreaterThanOrEqual(0.9 * 100 * (1 - loss));
