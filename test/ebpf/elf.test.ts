@@ -73,7 +73,7 @@ describe('ELF: committed fixtures compiled by clang -O2 -g -target bpf', () => {
   });
 
   describe.each(engines)('on the %s engine', (engine) => {
-    it('SYN counter: per-port counts in the hash map match tcpdump', () => {
+    itWithTools(['tcpdump'], 'SYN counter: per-port counts in the hash map match tcpdump', () => {
       for (const [file, packets] of [[`${FIX}mix.pcap`, mix], [`${ROOT_FIX}lo-traffic.pcap`, lo]] as const) {
         const p = BpfProgram.fromElf(fixture('syn_counter'));
         p.verify();
@@ -91,7 +91,7 @@ describe('ELF: committed fixtures compiled by clang -O2 -g -target bpf', () => {
       }
     });
 
-    it('DNS parser: label counts and per-QTYPE counts (bounded loop)', () => {
+    itWithTools(['tcpdump'], 'DNS parser: label counts and per-QTYPE counts (bounded loop)', () => {
       const p = BpfProgram.fromElf(fixture('dns_parser'));
       p.verify();
       // Real captures: IPv4 DNS queries to port 53 (the VLAN-tagged and IPv6 ones are not parsed).
@@ -111,7 +111,7 @@ describe('ELF: committed fixtures compiled by clang -O2 -g -target bpf', () => {
       expect(p.run(dnsQuery(Array(20).fill('q').join('.'), 1), { engine })).toBe(16n);
     });
 
-    it('VLAN filter: drops blocked VLANs and UDP ports; .data/.rodata are changeable from TypeScript, .bss counts', () => {
+    itWithTools(['tcpdump'], 'VLAN filter: drops blocked VLANs and UDP ports; .data/.rodata are changeable from TypeScript, .bss counts', () => {
       const l = loadBpfElf(fixture('vlan_filter'));
       const p = new BpfProgram(l.insns, { name: l.name, maps: l.maps });
       p.verify();
@@ -135,7 +135,7 @@ describe('ELF: committed fixtures compiled by clang -O2 -g -target bpf', () => {
       expect(dropped()).toEqual([...new Set(want2)]);
     });
 
-    it('subprogram calls: IPv4 header checksums of real packets are valid, a corrupted one is not', () => {
+    itWithTools(['tcpdump'], 'subprogram calls: IPv4 header checksums of real packets are valid, a corrupted one is not', () => {
       const p = BpfProgram.fromElf(fixture('subprog'));
       p.verify();
       expect(p.insns.filter((i) => i.opcode === 0x85 && i.src === 1).length).toBeGreaterThanOrEqual(2);
