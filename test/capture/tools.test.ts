@@ -254,7 +254,7 @@ describe('capture against tcpdump, dumpcap and tshark', () => {
     } else {
       console.warn('capture tool tests: no network namespace here (needs root); comparing the stored fixtures only');
     }
-  }, 60_000);
+  }, 150_000);
 
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
