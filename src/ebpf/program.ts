@@ -21,7 +21,7 @@ import { loadBpfElf } from './elf.js';
 import { BpfHelperTable, type BpfHelperFn } from './helpers.js';
 import { BpfInterpreterEngine, type BpfExecutable, type BpfRunOptions } from './interpreter.js';
 import { decodeInsns, encodeInsns, bpfInsn, type BpfInsn } from './isa.js';
-import { BpfJsJitEngine } from './jit-js.js';
+import { BPF_JS_JIT_MAX_SLOTS, BpfJsJitEngine } from './jit-js.js';
 import type { BpfMap } from './maps.js';
 import { verifyProgram, type BpfVerifierResult, type BpfVerifyOptions } from './verifier.js';
 
@@ -193,7 +193,7 @@ export class BpfProgram implements BpfExecutable {
   }
 
   /** Compiles (once, cached) for an engine. */
-  compile(engine: BpfEngineName = defaultBpfEngine()): BpfCompiledProgram {
+  compile(engine: BpfEngineName = this.defaultEngine()): BpfCompiledProgram {
     if (this.compiledGeneration !== engineGeneration) {
       this.compiled.clear();
       this.compiledGeneration = engineGeneration;
@@ -214,6 +214,12 @@ export class BpfProgram implements BpfExecutable {
       this.compiled.set(engine, c);
     }
     return c;
+  }
+
+  /** The engine used when none is named: {@link defaultBpfEngine}, or the interpreter for programs too large for the JS JIT. */
+  defaultEngine(): BpfEngineName {
+    const e = defaultBpfEngine();
+    return e === 'js' && this.slots.length > BPF_JS_JIT_MAX_SLOTS ? 'interpreter' : e;
   }
 
   /** Runs over `memory` (r1 = its address, r2 = its length); returns r0 as an unsigned 64-bit bigint. */
@@ -317,7 +323,7 @@ export class BpfJitCompiler {
 
   compile(program: BpfProgram): this {
     this.program = program;
-    this.compiledProgram = program.compile(this.engine ?? defaultBpfEngine());
+    this.compiledProgram = program.compile(this.engine ?? program.defaultEngine());
     return this;
   }
 
