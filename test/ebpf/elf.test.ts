@@ -169,6 +169,33 @@ describe('ELF: compiled now by clang (the fixtures are reproducible)', () => {
     }
   });
 
+  itWithTools(['clang'], 'loads each of several programs sharing a section and a .text subprogram', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfelf-'));
+    try {
+      copyFileSync(`${FIX}bpf_common.h`, join(dir, 'bpf_common.h'));
+      writeFileSync(
+        join(dir, 'two.c'),
+        `#include "bpf_common.h"
+        static __attribute__((noinline)) int twice(int x) { return x * 2; }
+        SEC("xdp") int first(__u8 *p, __u64 len) { return len > 0 ? twice(p[0]) : 0; }
+        SEC("xdp") int second(__u8 *p, __u64 len) { return len > 1 ? twice(p[1]) + 1 : 0; }
+        SEC("tc") int third(__u8 *p, __u64 len) { return 3; }`,
+      );
+      const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', 'two.c', '-o', 'two.o'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const obj = new Uint8Array(readFileSync(join(dir, 'two.o')));
+      expect(parseBpfElf(obj).programs.map((p) => `${p.section}:${p.name}`)).toEqual(['xdp:first', 'xdp:second', 'tc:third']);
+      const want: Record<string, bigint> = { first: 10n, second: 15n, third: 3n, tc: 3n };
+      for (const [name, r0] of Object.entries(want)) {
+        const p = BpfProgram.fromElf(obj, name);
+        p.verify();
+        for (const engine of engines) expect(p.run(new Uint8Array([5, 7]), { engine }), `${name} on ${engine}`).toBe(r0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   itWithTools(['clang'], 'gives clear errors for what is not supported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bpfelf-'));
     const build = (src: string, args: string[] = ['-g']) => {
