@@ -28,9 +28,9 @@ export interface DissectField {
   /** The tree line, e.g. 'Time to Live: 64'. */
   label: string;
   /** Hidden fields (ip.addr, tcp.port …) are filterable but not drawn in the tree. */
-  hidden?: boolean;
+  hidden: boolean;
   /** Depth under the layer (bit fields under their byte). */
-  depth?: number;
+  depth: number;
 }
 
 /** One protocol layer of a dissected frame. */
@@ -149,7 +149,7 @@ export class Dissection {
     for (const l of this.layers) {
       if (l.protocol === 'ethertype') continue; // tshark folds the ethertype pseudo-layer into its parent
       lines.push(l.title);
-      for (const f of l.fields) if (!f.hidden) lines.push('    '.repeat(1 + (f.depth ?? 0)) + f.label);
+      for (const f of l.fields) if (!f.hidden) lines.push('    '.repeat(1 + f.depth) + f.label);
       if (l.malformed !== undefined) lines.push(`    [Malformed: ${l.malformed}]`);
     }
     return lines.join('\n');
@@ -187,10 +187,10 @@ class LayerBuilder {
     return rd32(this.b, o);
   }
   add(name: string, label: string, value: string, depth = 0): void {
-    this.layer.fields.push({ name, value, label, depth });
+    this.layer.fields.push({ name, value, label, hidden: false, depth });
   }
   hidden(name: string, value: string): void {
-    this.layer.fields.push({ name, value, label: '', hidden: true });
+    this.layer.fields.push({ name, value, label: '', hidden: true, depth: 0 });
   }
   bad(reason: string): void {
     if (this.layer.malformed === undefined) this.layer.malformed = reason;
@@ -272,7 +272,7 @@ function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: numbe
       break;
     }
   }
-  if (pad > 0) eth.fields.push({ name: 'eth.padding', value: bytesHex(b, from, from + pad), label: `Padding: ${bytesHex(b, from, from + pad)}` });
+  if (pad > 0) eth.fields.push({ name: 'eth.padding', value: bytesHex(b, from, from + pad), label: `Padding: ${bytesHex(b, from, from + pad)}`, hidden: false, depth: 0 });
   let end = repEnd;
   let fcs = false;
   if (repEnd - eth.offset >= 64 && repEnd - (from + pad) >= 4) {
@@ -280,11 +280,11 @@ function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: numbe
     fcs = true;
   }
   const tEnd = Math.min(end, capEnd);
-  if (tEnd > from + pad) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, from + pad, tEnd), label: `Trailer: ${bytesHex(b, from + pad, tEnd)}` });
+  if (tEnd > from + pad) eth.fields.push({ name: 'eth.trailer', value: bytesHex(b, from + pad, tEnd), label: `Trailer: ${bytesHex(b, from + pad, tEnd)}`, hidden: false, depth: 0 });
   if (fcs && repEnd <= capEnd) {
     const v = rd32(b, end);
-    eth.fields.push({ name: 'eth.fcs', value: hex(v, 8), label: `Frame check sequence: ${hex(v, 8)}` });
-    eth.fields.push({ name: 'eth.fcs.status', value: '2', label: '[FCS Status: Unverified]' });
+    eth.fields.push({ name: 'eth.fcs', value: hex(v, 8), label: `Frame check sequence: ${hex(v, 8)}`, hidden: false, depth: 0 });
+    eth.fields.push({ name: 'eth.fcs.status', value: '2', label: '[FCS Status: Unverified]', hidden: false, depth: 0 });
   }
 }
 
@@ -1209,7 +1209,7 @@ export class DissectSession {
           if (!l.fields.some((f) => f.name === 'udp.checksum')) break;
           let idx = this.udp.get(key);
           if (idx === undefined) this.udp.set(key, (idx = this.udp.size));
-          l.fields.push({ name: 'udp.stream', value: String(idx), label: `[Stream index: ${idx}]` });
+          l.fields.push({ name: 'udp.stream', value: String(idx), label: `[Stream index: ${idx}]`, hidden: false, depth: 0 });
         } else if (!quoted) this.tcpFields(l, key, a, b);
         break;
       }
@@ -1256,7 +1256,7 @@ export class DissectSession {
     } else if (fwd.base === -1) fwd.base = (seq - 1) >>> 0;
     const rseq = seqDiff(seq, fwd.base);
     const push = (name: string, label: string, value: number): void => {
-      l.fields.push({ name, value: String(value), label });
+      l.fields.push({ name, value: String(value), label, hidden: false, depth: 0 });
     };
     push('tcp.stream', `[Stream index: ${conv.index}]`, conv.index);
     push('tcp.seq', `Sequence Number: ${rseq}    (relative sequence number)`, rseq);
