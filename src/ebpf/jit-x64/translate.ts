@@ -1,7 +1,7 @@
 // eBPF → x86-64 translation. One pass over the instructions with a fixed register map in the System V
 // convention (as Linux arch/x86/net/bpf_jit_comp.c and uBPF do), so helper calls need no shuffling:
 //   r0 rax · r1 rdi · r2 rsi · r3 rdx · r4 rcx · r5 r8 · r6 rbx · r7 r13 · r8 r14 · r9 r15 · r10 rbp
-//   r12 = context block (layout.ts) · r9, r10, r11 = scratch.
+//   r12 = context block (layout.ts) · r9 = packet index of the batch loop · r10, r11 = scratch.
 // Semantics are those of the interpreter (interpreter.ts), which follows RFC 9669; where the CPU differs we
 // emit the fix-up: division by zero (§4.1: quotient 0, remainder = dividend), INT_MIN / −1 (x86 #DE: handled
 // before idiv), 32-bit cmpxchg leaving rax's high half, shift counts (the CPU masks CL exactly as §4.1 asks).
@@ -26,7 +26,8 @@ import { ALU, CC, SHIFT, X64, X64Assembler, X64Label, type X64Mem, type X64Reg }
 /** eBPF register → x86-64 register. */
 export const BPF_TO_X64: readonly X64Reg[] = [X64.rax, X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8, X64.rbx, X64.r13, X64.r14, X64.r15, X64.rbp];
 const CTXR = X64.r12;
-const T9 = X64.r9;
+/** The packet index of the batch loop: kept in a register so the loop carries no memory dependency. */
+const IDX = X64.r9;
 const T10 = X64.r10;
 const T11 = X64.r11;
 
@@ -103,6 +104,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   const mainReentrant = insns.some(
     (i, pc) => !lddwSecond[pc] && (i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL && pc + 1 + i.imm === 0)),
   );
+  const hasAnyCall = insns.some((i, pc) => !lddwSecond[pc] && (i.opcode === 0x85 || i.opcode === 0x8d));
   const usesR10 = hasLocalCalls || insns.some((i, pc) => !lddwSecond[pc] && (i.dst === 10 || i.src === 10));
   const funcStarts: number[] = [];
   for (let pc = 0; pc < n; pc++) if (funcStart[pc] === pc) funcStarts.push(pc);
@@ -127,45 +129,57 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   };
   const ctx = (disp: number): X64Mem => ({ base: CTXR, disp });
 
+  /** Whether the access at pc needs no run-time check: stack slots through an unmodified r10 inside the current
+   * frame, and what the verifier proved. */
+  const isProved = (pc: number, base: number, off: number, size: number): boolean =>
+    proveSafe && ((base === 10 && r10Fixed && off >= -512 && off + size <= 0) || (options.proved?.(pc) ?? false));
   // Packet access sizes used by checked loads/stores: only their limits are refreshed per packet.
   const sizesUsed = new Set<number>();
+  let needsPacketRegion = hasAnyCall; // C helpers check pointers against region 0 too
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
     const cls = i.opcode & 7;
-    if (cls === 1 || cls === 2 || cls === 3) sizesUsed.add(sizeOf(i.opcode));
+    const base = cls === 1 ? i.src : i.dst;
+    if ((cls === 1 || cls === 2 || cls === 3) && !isProved(pc, base, i.off, sizeOf(i.opcode))) {
+      sizesUsed.add(sizeOf(i.opcode));
+      needsPacketRegion = true;
+    }
+    if (cls === 0 && i.opcode !== 0x18) needsPacketRegion = true; // legacy packet loads
   }
 
   // ---------------- prologue and the batch loop ----------------
   const entryOffset = a.size;
   for (const r of [X64.rbx, X64.rbp, X64.r12, X64.r13, X64.r14, X64.r15]) a.push(r);
-  a.aluRI(ALU.sub, 64, X64.rsp, 8); // 6 pushes + return address + 8 = 64: rsp 16-aligned for helper calls
+  a.aluRI(ALU.sub, 64, X64.rsp, 8); // return address + 6 pushes + 8 = 64: rsp 16-aligned in the loop
   a.movRR(64, CTXR, X64.rdi);
   a.store(64, ctx(CTX.SAVED_RSP), X64.rsp);
-  // The packet index lives in the free stack slot [rsp] (the loop-carried dependency: rsp-relative stores
-  // and loads forward fastest); ctx.b_index gets a copy for helpers and error reports.
-  a.load(64, T11, ctx(CTX.B_INDEX));
-  a.store(64, { base: X64.rsp, disp: 0 }, T11);
+  // The packet index stays in r9 for the whole batch (saved around helper calls and divisions);
+  // ctx.b_index gets a copy for helpers written in TypeScript.
+  a.load(64, IDX, ctx(CTX.B_INDEX));
   a.bind(L.loop);
-  a.load(64, T11, { base: X64.rsp, disp: 0 });
-  a.aluRM(ALU.cmp, 64, T11, ctx(CTX.B_COUNT));
+  a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
   a.jcc(CC.ae, L.done);
-  a.store(64, ctx(CTX.B_INDEX), T11);
+  const loopBody = new X64Label('loop_body');
+  a.bind(loopBody);
+  if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
   a.load(64, T10, ctx(CTX.B_OFFS));
-  a.load(32, X64.rdi, { base: T10, index: T11, scale: 4, disp: 0 });
+  a.load(32, X64.rdi, { base: T10, index: IDX, scale: 4, disp: 0 });
   a.load(64, T10, ctx(CTX.B_LENS));
-  a.load(32, X64.rsi, { base: T10, index: T11, scale: 4, disp: 0 });
+  a.load(32, X64.rsi, { base: T10, index: IDX, scale: 4, disp: 0 });
   a.aluRM(ALU.add, 64, X64.rdi, ctx(CTX.B_DATA));
-  a.store(64, ctx(regionField(0, REGION.BASE)), X64.rdi);
-  a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
-  a.aluRR(ALU.xor, 32, T9, T9);
+  if (needsPacketRegion) {
+    a.store(64, ctx(regionField(0, REGION.BASE)), X64.rdi);
+    a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
+  }
+  if ([...sizesUsed].some((x) => x > 1)) a.aluRR(ALU.xor, 32, T11, T11);
   for (const s of [1, 2, 4, 8]) {
     if (!sizesUsed.has(s)) continue;
     // lim = len - size + 1, or 0 when the packet is shorter than the access (then no offset passes).
     a.movRR(64, T10, X64.rsi);
     if (s > 1) {
       a.aluRI(ALU.sub, 64, T10, s - 1);
-      a.cmov(CC.b, 64, T10, T9);
+      a.cmov(CC.b, 64, T10, T11);
     }
     a.store(64, ctx(regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8)), T10);
   }
@@ -182,12 +196,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
 
   // main_exit: r0 in rax → verdict, next packet.
   a.bind(L.mainExit);
-  a.load(64, T11, { base: X64.rsp, disp: 0 });
   a.load(64, T10, ctx(CTX.B_VERD));
-  a.store(32, { base: T10, index: T11, scale: 4, disp: 0 }, X64.rax);
-  a.aluRI(ALU.add, 64, T11, 1);
-  a.store(64, { base: X64.rsp, disp: 0 }, T11);
-  a.jmp(L.loop);
+  a.store(32, { base: T10, index: IDX, scale: 4, disp: 0 }, X64.rax);
+  a.aluRI(ALU.add, 64, IDX, 1);
+  a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+  a.jcc(CC.b, loopBody);
+  a.jmp(L.done);
 
   // done: restore and return.
   a.bind(L.done);
@@ -225,11 +239,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
    * Proven stack accesses use [rbp + off] directly.
    */
   function memOperand(base: number, off: number, size: 1 | 2 | 4 | 8, write: boolean, pc: number): X64Mem {
-    if (proveSafe && base === 10 && r10Fixed && off >= -512 && off + size <= 0) {
-      provedAccesses++;
-      return { base: X64.rbp, disp: off };
-    }
-    if (proveSafe && options.proved?.(pc)) {
+    if (isProved(pc, base, off, size)) {
       provedAccesses++;
       return { base: R(base), disp: off };
     }
@@ -245,7 +255,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.bind(hot);
     cold.push(() => {
       a.bind(coldL);
-      a.movRI32(T9, si | (write ? 4 : 0));
+      a.movRI32(T10, si | (write ? 4 : 0));
       a.call(L.regionCheck);
       a.testRR(32, T10, T10);
       a.jcc(CC.e, hot);
@@ -276,7 +286,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (x) a.movRR(w, T11, R(insn.src));
     else if (w === 64) a.movRI64sx(T11, insn.imm);
     else a.movRI32(T11, insn.imm >>> 0);
-    a.movRR(64, T9, X64.rax);
+    a.push(X64.rax);
     a.movRR(64, T10, X64.rdx);
     a.movRR(w, X64.rax, d);
     const zero = new X64Label();
@@ -305,7 +315,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (!isMod) a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
     a.bind(fin);
     a.movRR(64, T11, X64.rax);
-    a.movRR(64, X64.rax, T9);
+    a.pop(X64.rax);
     a.movRR(64, X64.rdx, T10);
     a.movRR(64, d, T11);
   }
@@ -344,15 +354,15 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // The interpreter keeps r1..r5 across helper calls (the verifier makes them unreadable anyway): save them so
-  // even unverified programs see the same values on every engine. 5 pushes + 8 = 48 bytes keeps alignment.
+  // even unverified programs see the same values on every engine; r9 (packet index) too. rsp is 16-aligned
+  // in the loop and in every callee body (see emitLocalCall), and 6 pushes keep it so at the `call` (System V
+  // §3.2.2). The context goes in r9, the 6th argument.
   function emitHelperCallSlot(slot: number | null): void {
-    for (const r of [X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8]) a.push(r);
-    a.aluRI(ALU.sub, 64, X64.rsp, 8);
-    a.movRR(64, T9, CTXR);
+    for (const r of [X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8, IDX]) a.push(r);
+    a.movRR(64, X64.r9, CTXR);
     if (slot === null) a.callMem({ base: CTXR, index: T11, scale: 8, disp: CTX.HELPERS });
     else a.callMem(ctx(CTX.HELPERS + slot * 8));
-    a.aluRI(ALU.add, 64, X64.rsp, 8);
-    for (const r of [X64.r8, X64.rcx, X64.rdx, X64.rsi, X64.rdi]) a.pop(r);
+    for (const r of [IDX, X64.r8, X64.rcx, X64.rdx, X64.rsi, X64.rdi]) a.pop(r);
     a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), 0);
     a.jcc(CC.ne, L.helperStatus);
   }
@@ -364,7 +374,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.jcc(CC.ae, errorStub(JIT_STATUS.DEPTH, pc));
     a.aluMI(ALU.add, 64, ctx(CTX.DEPTH), 1);
     // r6..r9 and r10 survive the call (RFC 9669 §4.3.1 / the interpreter's frame save); 5 pushes + return
-    // address = 48 bytes keeps rsp 16-aligned for helper calls in the callee.
+    // address = 48 bytes, so the callee body runs with rsp 16-aligned like the loop.
     for (const r of [X64.rbx, X64.r13, X64.r14, X64.r15, X64.rbp]) a.push(r);
     a.aluRI(ALU.add, 64, X64.rbp, 512);
     a.call(labels[target]!);
@@ -555,17 +565,23 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
           case 0x41: case 0x51: case 0xa1: {
             // fetch-or/and/xor: a cmpxchg loop with rax as the expected value.
             const alu = aop === 0x41 ? ALU.or : aop === 0x51 ? ALU.and : ALU.xor;
-            const src = s === X64.rax ? T9 : s;
-            a.movRR(64, T9, X64.rax);
-            a.load(w, X64.rax, m);
+            // rax is saved on the stack; a source or base register that is rax is read from there / r11.
+            let mm = m;
+            if (mm.base === X64.rax) {
+              a.lea(T11, mm);
+              mm = { base: T11, disp: 0 };
+            }
+            a.push(X64.rax);
+            a.load(w, X64.rax, mm);
             const retry = new X64Label();
             a.bind(retry);
             a.movRR(64, T10, X64.rax);
-            a.aluRR(alu, w, T10, src);
-            a.lockCmpxchg(w, m, T10);
+            if (s === X64.rax) a.aluRM(alu, w, T10, { base: X64.rsp, disp: 0 });
+            else a.aluRR(alu, w, T10, s);
+            a.lockCmpxchg(w, mm, T10);
             a.jcc(CC.ne, retry);
             a.movRR(64, T10, X64.rax);
-            a.movRR(64, X64.rax, T9);
+            a.pop(X64.rax);
             a.movRR(w, s, T10);
             break;
           }
@@ -716,11 +732,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       [CTX.ERR_PC, CTX.FIRST_PC],
       [CTX.ERR_ADDR, CTX.FIRST_ADDR],
       [CTX.ERR_SIZE, CTX.FIRST_SIZE],
-      [CTX.B_INDEX, CTX.FIRST_INDEX],
     ] as const) {
       a.load(64, T11, ctx(from));
       a.store(64, ctx(to), T11);
     }
+    a.store(64, ctx(CTX.FIRST_INDEX), IDX);
     a.bind(notFirst);
     a.aluMI(ALU.add, 64, ctx(CTX.ERR_COUNT), 1);
     a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), JIT_STATUS.HELPER);
@@ -732,7 +748,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.jmp(L.mainExit);
   }
 
-  // region_check: r11 = address, r9 = size index | 4 if a store. Searches regions 1.. (region 0, the packet,
+  // region_check: r11 = address, r10 = size index | 4 if a store. Searches regions 1.. (region 0, the packet,
   // was tested inline). Out: r10 = 0 when [r11, r11 + size) lies in one region (writable for a store), else 1.
   a.bind(L.regionCheck);
   {
@@ -744,7 +760,8 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.push(X64.rax);
     a.push(X64.rcx);
     a.push(X64.rdx);
-    a.movRR(32, X64.rdx, T9);
+    a.push(T10); // [rsp] = the argument (its bit 2 = store)
+    a.movRR(32, X64.rdx, T10);
     a.aluRI(ALU.and, 32, X64.rdx, 3);
     a.lea(X64.rax, { base: CTXR, disp: regionField(1, 0) });
     a.load(64, X64.rcx, ctx(CTX.NREGIONS));
@@ -760,7 +777,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.aluRI(ALU.sub, 64, X64.rcx, 1);
     a.jmp(loop);
     a.bind(found);
-    a.testRI(32, T9, 4);
+    a.aluMI(ALU.and, 32, { base: X64.rsp, disp: 0 }, 4);
     a.jcc(CC.e, ok);
     a.aluMI(ALU.cmp, 64, { base: X64.rax, disp: REGION.WRITABLE }, 0);
     a.jcc(CC.e, fail);
@@ -770,6 +787,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.bind(fail);
     a.movRI32(T10, 1);
     a.bind(out);
+    a.aluRI(ALU.add, 64, X64.rsp, 8);
     a.pop(X64.rdx);
     a.pop(X64.rcx);
     a.pop(X64.rax);
