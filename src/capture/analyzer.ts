@@ -5,6 +5,7 @@
 import { NetworkError } from '../errors.js';
 import { formatIpv4Address, formatIpv6Address } from '../wire/address.js';
 import { EthernetFrame } from '../wire/ethernet.js';
+import type { PacketBatch } from '../batch.js';
 import { nowTimestamp, splitNanoseconds, type CapturePacketInit } from './packet.js';
 import { PacketSummary, summarizePacket } from './summary.js';
 import { looksLikeHttpRequest, parseHttpRequest, type HttpRequestInfo } from './dpi/http.js';
@@ -230,6 +231,28 @@ export class PacketAnalyzer {
       throw new NetworkError('INVALID_ARGUMENT', 'analyzePacket needs a packet, an EthernetFrame or a Uint8Array', { field: 'packet' });
     }
     this.account(data, linktype, orig, sec, nsec);
+  }
+
+  /**
+   * Accounts every packet of a PacketBatch (all of one link type). Timestamps come from the batch's
+   * timestamp lane (nanoseconds) when it has one, else the current time.
+   */
+  analyzeBatch(batch: PacketBatch, linktype = this.defaultLinktype): void {
+    const n = batch.length;
+    const ts = batch.timestamps;
+    let sec = 0;
+    let nsec = 0;
+    if (ts === null) [sec, nsec] = nowTimestamp();
+    for (let i = 0; i < n; i++) {
+      const off = batch.offsets[i]!;
+      const data = batch.data.subarray(off, off + batch.lengths[i]!);
+      if (ts !== null) {
+        const t = ts[i]!;
+        sec = Number(t / 1_000_000_000n);
+        nsec = Number(t % 1_000_000_000n);
+      }
+      this.account(data, linktype, data.length, sec, nsec);
+    }
   }
 
   /** The hot path: all numbers, no allocation for packets of known flows. */

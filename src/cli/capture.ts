@@ -210,8 +210,13 @@ function parseCount(v: string): number {
 }
 
 /** Runs `read`; resolves when done. Exported for tests. */
+/** `-` means standard input (e.g. `tcpdump -w - | elysia-net read -`). */
+function openInput(file: string): Promise<CaptureFileReader> {
+  return file === '-' ? openCapture(process.stdin) : openCapture(file);
+}
+
 export async function runReadCommand(file: string, opts: { count?: number; verbose?: boolean; progress?: boolean }, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
-  const reader = await openCapture(file);
+  const reader = await openInput(file);
   const progress = new Progress(reader, wantProgress(reader, opts.progress, true));
   const s = new PacketSummary();
   let n = 0;
@@ -250,7 +255,7 @@ export interface CaptureStatsReport {
 
 /** Reads a whole capture through a PacketAnalyzer. */
 export async function analyzeCaptureFile(file: string, opts: { progress?: boolean; top?: number } = {}): Promise<{ analyzer: PacketAnalyzer; report: CaptureStatsReport }> {
-  const reader = await openCapture(file);
+  const reader = await openInput(file);
   const progress = new Progress(reader, wantProgress(reader, opts.progress, false));
   const a = new PacketAnalyzer();
   const linktypes = new Set<number>();
@@ -331,7 +336,7 @@ export function registerCaptureCommands(program: Command): void {
   program
     .command('read')
     .description('print one line per packet of a pcap/pcapng file, like tcpdump -r (-v: the dissection tree)')
-    .argument('<file>', 'pcap or pcapng file')
+    .argument('<file>', "pcap or pcapng file ('-' for standard input)")
     .option('-c, --count <n>', 'stop after n packets', parseCount)
     .option('-v, --verbose', 'print the dissection of each packet')
     .option('--no-progress', 'no progress indicator on stderr')
@@ -341,7 +346,7 @@ export function registerCaptureCommands(program: Command): void {
   program
     .command('stats')
     .description('protocol hierarchy, conversations, top flows and DPI findings of a pcap/pcapng file')
-    .argument('<file>', 'pcap or pcapng file')
+    .argument('<file>', "pcap or pcapng file ('-' for standard input)")
     .option('--top <n>', 'rows in the top-flows and findings tables', parseCount, 10)
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress indicator on stderr')

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { PacketAnalyzer, PcapLinkType, readCaptureSync, summarizePacket } from '../../src/capture/index.js';
+import { PacketBatch } from '../../src/batch.js';
 import { EthernetFrame, MacAddress, EtherType } from '../../src/wire/ethernet.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../src/wire/tcp.js';
 import { arpFrame, ascii, clientHello, dnsQuery, pingFrame, quicInitial, tcpFrame, udpFrame, vlanUdpFrame } from './helpers/frames.js';
@@ -143,6 +144,18 @@ describe('PacketAnalyzer', () => {
     expect(a.getProtocolHierarchy()).toEqual([]);
     expect(a.getStats().packets).toBe(0);
     expect(a.conversationCount).toBe(0);
+  });
+
+  it('analyzeBatch: the packets of a PacketBatch with their timestamp lane give the same result as one by one', () => {
+    const pkts = readCaptureSync(readFileSync(new URL('../fixtures/lo-traffic.pcap', import.meta.url)));
+    const batch = new PacketBatch({ capacity: 64, byteCapacity: 64 * 2048, timestamps: true });
+    for (const p of pkts) batch.push(p.data, p.timestamp);
+    const a = new PacketAnalyzer();
+    a.analyzeBatch(batch);
+    const b = new PacketAnalyzer();
+    for (const p of pkts) b.analyzePacket(p);
+    expect(a.getStats()).toEqual(b.getStats());
+    expect(a.getConversations()).toEqual(b.getConversations());
   });
 
   it('counts cut and malformed headers instead of throwing', () => {

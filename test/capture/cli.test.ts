@@ -1,6 +1,6 @@
 // The `read` and `stats` commands, run in-process and through the built CLI (dist/, as npm test builds first).
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { analyzeCaptureFile, formatStatsReport, renderTable, runReadCommand } from '../../src/cli/capture.js';
@@ -68,6 +68,10 @@ describe('the built command', () => {
     const s = spawnSync(process.execPath, [cli, 'stats', fixture('any-sll2-ns.pcap'), '--json'], { encoding: 'utf8' });
     expect(s.status).toBe(0);
     expect(JSON.parse(s.stdout).stats.packets).toBe(42);
+    // '-' reads standard input.
+    const stdin = spawnSync(process.execPath, [cli, 'read', '-'], { input: readFileSync(fixture('any-sll2-ns.pcap')), encoding: 'utf8' });
+    expect(stdin.status).toBe(0);
+    expect(stdin.stdout.trim().split('\n')).toHaveLength(42);
     const bad = spawnSync(process.execPath, [cli, 'read', fileURLToPath(import.meta.url)], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('not a pcap or pcapng file');
