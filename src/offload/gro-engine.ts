@@ -115,15 +115,6 @@ function fold(s: number): number {
   return s;
 }
 
-/** Ones' complement sum of len bytes (as big-endian words, an odd tail padded), not folded past 32 bits. */
-function sumBytes(d: Uint8Array, p: number, len: number): number {
-  let s = 0;
-  const end = p + (len & ~1);
-  for (; p < end; p += 2) s += (d[p]! << 8) | d[p + 1]!;
-  if (len & 1) s += d[p]! << 8;
-  return s;
-}
-
 /** Big-endian word sum over a DataView, four bytes at a time (headers are multiples of 4 long). */
 function sumDv(v: DataView, p: number, len: number): number {
   let s = 0;
@@ -167,9 +158,6 @@ function be16(d: Uint8Array, p: number): number {
   return (d[p]! << 8) | d[p + 1]!;
 }
 
-function be32(d: Uint8Array, p: number): number {
-  return ((d[p]! << 24) | (d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!) >>> 0;
-}
 
 /**
  * The engine over one state. `process` runs packets [start, start+count) of a batch-shaped input through

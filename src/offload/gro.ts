@@ -18,7 +18,6 @@ import {
   C_CFG,
   GroEngineTs,
   createGroState,
-  writeMeta,
   type GroSink,
 } from './gro-engine.js';
 import { BatchSink, batchHeader } from './batch-sink.js';
