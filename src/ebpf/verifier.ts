@@ -542,6 +542,8 @@ class Verifier {
   private readonly funcOf: Int32Array;
   private readonly funcStarts: number[] = [];
   private readonly prune: Uint8Array;
+  /** Targets of backward jumps: where budget-mode widening happens. */
+  private readonly loopHead: Uint8Array;
   private readonly access: Uint8Array;
   private readonly reachable: Uint8Array;
   private readonly helperKnown: (id: number) => boolean;
@@ -564,6 +566,7 @@ class Verifier {
     this.second = new Uint8Array(this.n);
     this.funcOf = new Int32Array(this.n);
     this.prune = new Uint8Array(this.n);
+    this.loopHead = new Uint8Array(this.n);
     this.access = new Uint8Array(this.n);
     this.reachable = new Uint8Array(this.n);
     this.helperKnown = helperSet(options.helpers);
@@ -666,6 +669,7 @@ class Verifier {
       const t = pc + 1 + bpfBranchOffset(insn);
       if (this.funcOf[t] !== this.funcOf[pc]) throw new Rejection(pc, `jump to ${t} leaves its function`);
       this.prune[t] = 1;
+      if (t <= pc) this.loopHead[t] = 1;
       if ((insn.opcode & 0xf0) !== 0) this.prune[pc + 1] = 1;
     }
     for (const s of this.funcStarts) this.prune[s] = 1;
@@ -859,7 +863,7 @@ class Verifier {
         return null;
       }
     }
-    if (this.budgetMode) {
+    if (this.budgetMode && this.loopHead[pc]) {
       // Widening: scalars that changed since the last visit of this loop head become unknown.
       let a: Checkpoint | null = parent;
       while (a && a.pc !== pc) a = a.parent;
@@ -944,6 +948,10 @@ class Verifier {
       }
       if (a.k !== b.k) return UNINIT;
       if (a.smin === b.smin && a.smax === b.smax) return b;
+      if (b.t === T.PKT) {
+        // Jump to the edges of the input's window (any offset the run-time checks can still police).
+        return { ...b, smin: b.smin < a.smin ? -(1n << 31n) + 1n : b.smin, smax: b.smax > a.smax ? (1n << 32n) - 1n : b.smax };
+      }
       return { ...b, smin: S64_MIN, smax: S64_MAX };
     };
     for (let f = 0; f < out.frames.length; f++) {
@@ -1361,9 +1369,15 @@ class Verifier {
       if (!rr) return both();
       const flip = (s: string) => (s === '<' ? '>' : s === '>' ? '<' : s === '<=' ? '>=' : '<=');
       const [tk, nt] = swapped ? [flip(rr[0]), flip(rr[1])] : rr;
+      const preg = swapped ? insn.src : insn.dst;
       const apply = (s: VState, r: string) => {
-        if (r === '<=') s.lenMin = maxB(s.lenMin, p.smin);
-        else if (r === '<') s.lenMin = maxB(s.lenMin, p.smin + 1n);
+        // p ≤ end means offset ≤ length: the length is at least the offset, the offset at most the length.
+        if (r === '<=' || r === '<') {
+          const strict = r === '<' ? 1n : 0n;
+          s.lenMin = maxB(s.lenMin, p.smin + strict);
+          const cap = s.lenMax - strict;
+          if (p.smax > cap) s.cur.regs[preg] = { ...p, smax: maxB(cap, p.smin) };
+        }
       };
       const t = st.clone();
       apply(t, tk);

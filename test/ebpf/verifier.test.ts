@@ -175,6 +175,14 @@ describe('verifier: loops', () => {
     expect(e.detail.reason).toMatch(/loop not proven bounded/);
     const r = verifyProgram(asm(src), { budget: 1_000_000 });
     expect(r.reliesOnBudget).toBe(true);
+    // Budget mode widens at loop heads; an index compared with the length, or a pointer compared with
+    // data + length, stays inside the input window, so the loop is accepted.
+    const index = 'mov %r3, 0\nmov %r0, 0\nloop:\njge %r3, %r2, out\nmov %r4, %r1\nadd %r4, %r3\nldxb %r5, [%r4]\nadd %r0, %r5\nadd %r3, 1\nja loop\nout:\nexit';
+    const pointer = 'mov %r3, %r1\nmov %r6, %r1\nadd %r6, %r2\nmov %r0, 0\nloop:\njge %r3, %r6, out\nldxb %r5, [%r3]\nadd %r0, %r5\nadd %r3, 1\nja loop\nout:\nexit';
+    for (const p of [index, pointer]) {
+      expect(rejection(asm(p), { maxInsnsProcessed: 20_000 }).detail.reason).toMatch(/loop not proven bounded/);
+      expect(verifyProgram(asm(p), { budget: 1_000_000 }).reliesOnBudget).toBe(true);
+    }
     // A loop whose state repeats exactly is caught without exhausting the limit.
     const spin = rejection(asm('ldxb %r0, [%r1]\nl:\njeq %r0, 1, l\nexit'));
     expect(spin.detail.reason).toMatch(/state repeats/);
