@@ -534,11 +534,117 @@ function dissectIpPayload(d: Dissection, b: Uint8Array, off: number, capEnd: num
     case 41:
       dissectIpv6(d, b, off, capEnd, repEnd, quoted);
       return;
+    case 47:
+      dissectGre(d, b, off, capEnd, repEnd);
+      return;
+    case 51:
+      dissectAh(d, b, off, capEnd, repEnd, ipv, ipOff, quoted);
+      return;
+    case 50:
+      dissectEsp(d, b, off, capEnd);
+      return;
     case 59:
       return;
     default:
       dissectData(d, b, off, capEnd);
   }
+}
+
+/** GRE (RFC 2784, keys and sequence numbers RFC 2890), version 0; the payload by its EtherType. */
+function dissectGre(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number): void {
+  let L: LayerBuilder | undefined;
+  guard(() => L, () => {
+    const l = new LayerBuilder(d, b, off, capEnd, 'gre', 'Generic Routing Encapsulation');
+    L = l;
+    const fv = l.u16(off);
+    const proto = l.u16(off + 2);
+    l.layer.title = `Generic Routing Encapsulation (${ETHERTYPE_NAMES[proto] ?? hex(proto, 4)})`;
+    l.add('gre.flags_and_version', `Flags and Version: ${hex(fv, 4)}`, hex(fv, 4));
+    l.add('gre.flags.checksum', `Checksum Bit: ${fv & 0x8000 ? 'Yes' : 'No'}`, bool((fv & 0x8000) !== 0), 1);
+    l.add('gre.flags.routing', `Routing Bit: ${fv & 0x4000 ? 'Yes' : 'No'}`, bool((fv & 0x4000) !== 0), 1);
+    l.add('gre.flags.key', `Key Bit: ${fv & 0x2000 ? 'Yes' : 'No'}`, bool((fv & 0x2000) !== 0), 1);
+    l.add('gre.flags.sequence_number', `Sequence Number Bit: ${fv & 0x1000 ? 'Yes' : 'No'}`, bool((fv & 0x1000) !== 0), 1);
+    l.add('gre.flags.strict_source_route', `Strict Source Route Bit: ${fv & 0x800 ? 'Yes' : 'No'}`, bool((fv & 0x800) !== 0), 1);
+    l.add('gre.flags.recursion_control', `Recursion control: ${(fv >>> 8) & 7}`, String((fv >>> 8) & 7), 1);
+    l.add('gre.flags.reserved', `Flags (Reserved): ${(fv >>> 3) & 0x1f}`, String((fv >>> 3) & 0x1f), 1);
+    l.add('gre.flags.version', `Version: ${fv & 7}`, String(fv & 7), 1);
+    l.add('gre.proto', `Protocol Type: ${ETHERTYPE_NAMES[proto] ?? 'Unknown'} (${hex(proto, 4)})`, hex(proto, 4));
+    if ((fv & 7) !== 0 || (fv & 0x4000) !== 0) {
+      // Enhanced GRE (PPTP, version 1) and source routing are not decoded.
+      l.layer.length = 4;
+      dissectData(d, b, off + 4, Math.min(capEnd, repEnd));
+      return;
+    }
+    let p = off + 4;
+    if (fv & 0x8000) {
+      const ck = l.u16(p);
+      l.add('gre.checksum', `Checksum: ${hex(ck, 4)}`, hex(ck, 4));
+      if (capEnd >= repEnd) {
+        const good = onesComplementSum(b, 0, off, repEnd - off) === 0xffff;
+        l.add('gre.checksum.status', `[Checksum Status: ${good ? 'Good' : 'Bad'}]`, good ? '1' : '0');
+        if (!good) l.bad('bad GRE checksum');
+      }
+      const o = l.u16(p + 2);
+      l.add('gre.offset', `Offset: ${o}`, String(o));
+      p += 4;
+    }
+    if (fv & 0x2000) {
+      const k = l.u32(p);
+      l.add('gre.key', `Key: ${hex(k, 8)}`, hex(k, 8));
+      p += 4;
+    }
+    if (fv & 0x1000) {
+      const sq = l.u32(p);
+      l.add('gre.sequence_number', `Sequence Number: ${sq}`, String(sq));
+      p += 4;
+    }
+    l.layer.length = p - off;
+    const end = Math.min(capEnd, repEnd);
+    if (proto === 0x6558) dissectEthernet(d, b, p, end);
+    else if (proto === 0x0800) dissectIpv4(d, b, p, end, repEnd);
+    else if (proto === 0x86dd) dissectIpv6(d, b, p, end, repEnd);
+    else dissectData(d, b, p, end);
+  });
+}
+
+/** IPsec AH (RFC 4302 §2): length in 4-octet units minus 2; the next header follows it. */
+function dissectAh(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6, ipOff: number, quoted: boolean): void {
+  let L: LayerBuilder | undefined;
+  let next = -1;
+  let hl = 0;
+  guard(() => L, () => {
+    const l = new LayerBuilder(d, b, off, capEnd, 'ah', 'Authentication Header');
+    L = l;
+    next = l.u8(off);
+    l.add('ah.next_header', `Next header: ${IPPROTO_NAMES[next] ?? 'Unknown'} (${next})`, String(next));
+    const len = l.u8(off + 1);
+    hl = (len + 2) * 4;
+    l.add('ah.length', `Length: ${len} (${hl} bytes)`, String(len));
+    l.need(off + 4);
+    l.add('ah.reserved', `Reserved: ${bytesHex(b, off + 2, off + 4)}`, bytesHex(b, off + 2, off + 4));
+    const spi = l.u32(off + 4);
+    l.add('ah.spi', `AH SPI: ${hex(spi, 8)}`, hex(spi, 8));
+    const sq = l.u32(off + 8);
+    l.add('ah.sequence', `AH Sequence: ${sq}`, String(sq));
+    l.need(off + hl);
+    if (hl > 12) l.add('ah.icv', `AH ICV: ${bytesHex(b, off + 12, off + hl)}`, bytesHex(b, off + 12, off + hl));
+    l.layer.length = hl;
+  });
+  if (L && L.layer.malformed === undefined && next >= 0 && hl >= 12) dissectIpPayload(d, b, off + hl, capEnd, repEnd, next, ipv, ipOff, quoted);
+}
+
+/** IPsec ESP (RFC 4303 §2): SPI and sequence number; the rest is encrypted. */
+function dissectEsp(d: Dissection, b: Uint8Array, off: number, capEnd: number): void {
+  let L: LayerBuilder | undefined;
+  guard(() => L, () => {
+    const l = new LayerBuilder(d, b, off, capEnd, 'esp', 'Encapsulating Security Payload');
+    L = l;
+    const spi = l.u32(off);
+    l.add('esp.spi', `ESP SPI: ${hex(spi, 8)} (${spi})`, hex(spi, 8));
+    const sq = l.u32(off + 4);
+    l.add('esp.sequence', `ESP Sequence: ${sq}`, String(sq));
+    l.layer.length = capEnd - off;
+  });
 }
 
 const EXT_PROTO: Record<number, string> = { 0: 'ipv6.hopopts', 43: 'ipv6.routing', 44: 'ipv6.fraghdr', 60: 'ipv6.dstopts' };

@@ -97,6 +97,39 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('icmp address mask reply', eth(buildIpv4({ ...V4R, protocol: 1 }, buildIcmpv4({ kind: 'other', type: 18, code: 0, rest: 0x00050006, data: Uint8Array.of(255, 255, 255, 0) })), 0x0800));
   add('ipip: ipv4 in ipv4', eth(buildIpv4({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 4 }, udp4(pattern(6))), 0x0800));
   add('6in4: ipv6 in ipv4', eth(buildIpv4({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 41 }, udp6(pattern(6))), 0x0800));
+  const gre = (flags: number, proto: number, extra: number[], payload: Uint8Array): Uint8Array => {
+    const h = Uint8Array.of(flags >>> 8, flags & 0xff, proto >>> 8, proto & 0xff, ...extra);
+    const g = new Uint8Array(h.length + payload.length);
+    g.set(h);
+    g.set(payload, h.length);
+    return buildIpv4({ src: '198.18.0.1', dst: '198.18.0.2', protocol: 47 }, g);
+  };
+  add('gre ipv4', eth(gre(0, 0x0800, [], udp4(pattern(5))), 0x0800));
+  add('gre key+seq ipv6', eth(gre(0x3000, 0x86dd, [0, 0, 0, 42, 0, 0, 1, 0], udp6(pattern(3))), 0x0800));
+  add('gre transparent ethernet', eth(gre(0x2000, 0x6558, [0, 0, 0, 7], eth(udp4(pattern(4)), 0x0800, [], '02:00:00:00:00:0a', '02:00:00:00:00:0b')), 0x0800));
+  add('gre with checksum', (() => {
+    const inner = udp4(pattern(6));
+    const g = new Uint8Array(8 + inner.length);
+    g.set([0x80, 0, 0x08, 0x00, 0, 0, 0, 0]);
+    g.set(inner, 8);
+    let sum = 0;
+    for (let i = 0; i < g.length; i += 2) sum += (g[i]! << 8) | (g[i + 1] ?? 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    const ck = ~sum & 0xffff;
+    g[4] = ck >>> 8;
+    g[5] = ck & 0xff;
+    return eth(buildIpv4({ src: '198.18.0.1', dst: '198.18.0.2', protocol: 47 }, g), 0x0800);
+  })());
+  const ah = (next: number, payload: Uint8Array): Uint8Array => {
+    const h = Uint8Array.of(next, 4, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 9, ...new Array<number>(12).fill(0xab));
+    const a = new Uint8Array(h.length + payload.length);
+    a.set(h);
+    a.set(payload, h.length);
+    return a;
+  };
+  add('ipv4 ah udp', eth(buildIpv4({ ...V4, protocol: 51 }, ah(17, buildUdp({ srcPort: 40030, dstPort: 40031 }, pattern(4)))), 0x0800));
+  add('ipv6 ah udp', eth(buildIpv6({ ...V6, nextHeader: 51 }, ah(17, buildUdp({ srcPort: 40032, dstPort: 40033 }, pattern(4), V6))), 0x86dd));
+  add('ipv4 esp', eth(buildIpv4({ ...V4, protocol: 50 }, Uint8Array.of(0, 0, 0x10, 0x01, 0, 0, 0, 5, ...pattern(40))), 0x0800));
   add('icmp bad checksum', (() => { const f = eth(buildIpv4({ ...V4, protocol: 1 }, buildIcmpv4({ kind: 'echoRequest', identifier: 1, sequence: 2, data: pattern(8) })), 0x0800); f[14 + 20 + 2]! ^= 0xff; return f; })());
   add('ipv6 udp', eth(udp6(pattern(16)), 0x86dd));
   add('ipv6 ext headers', eth(udp6(pattern(7), [

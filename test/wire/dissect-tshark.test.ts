@@ -52,6 +52,9 @@ export const TSHARK_FIELDS = [
   'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum', 'icmpv6.checksum.status', 'icmpv6.echo.identifier', 'icmpv6.echo.sequence_number', 'icmpv6.reserved', 'icmpv6.mtu',
   'icmpv6.nd.ns.target_address', 'icmpv6.nd.na.target_address', 'icmpv6.nd.na.flag', 'icmpv6.nd.na.flag.r', 'icmpv6.nd.na.flag.s', 'icmpv6.nd.na.flag.o',
   'icmpv6.opt.type', 'icmpv6.opt.length', 'icmpv6.opt.linkaddr', 'icmpv6.opt.src_linkaddr', 'icmpv6.opt.target_linkaddr',
+  'gre.flags_and_version', 'gre.flags.checksum', 'gre.flags.routing', 'gre.flags.key', 'gre.flags.sequence_number', 'gre.flags.strict_source_route',
+  'gre.flags.recursion_control', 'gre.flags.reserved', 'gre.flags.version', 'gre.proto', 'gre.checksum', 'gre.checksum.status', 'gre.offset', 'gre.key', 'gre.sequence_number',
+  'ah.next_header', 'ah.length', 'ah.reserved', 'ah.spi', 'ah.sequence', 'ah.icv', 'esp.spi', 'esp.sequence',
   'data.data', 'data.len',
 ];
 
