@@ -55,6 +55,15 @@ import(workerData.ringModule).then(({ SpscRing, MpmcRing, RingBuffer }) => {
       taken++;
       if ((taken & 63) === 0) Atomics.store(ctl, 0, taken);
     }
+  } else if (kind === 'spsc-slots-bulk') {
+    const r = SpscRing.attach(buffer);
+    const block = new Uint8Array(64 * 64);
+    while (Atomics.load(ctl, 1) === 0) {
+      const n = r.popSlots(block, 64);
+      if (n === 0) { r.waitForData(100); continue; }
+      taken += n;
+      Atomics.store(ctl, 0, taken);
+    }
   } else if (kind === 'bytes') {
     const r = RingBuffer.attach(buffer);
     while (Atomics.load(ctl, 1) === 0) {
@@ -136,13 +145,27 @@ export default defineSuite({
     {
       const ring = new SpscRing(1024, { slotBytes: 64 });
       const c = startConsumer('spsc-slot', ring);
+      const bulkRing = new SpscRing(1024, { slotBytes: 64 });
+      const cb = startConsumer('spsc-slots-bulk', bulkRing);
       const item = Uint8Array.from({ length: 64 }, (_, i) => i);
+      const block = new Uint8Array(64 * 64).fill(7);
       let sent = 0;
+      let sentB = 0;
       cases.push({
         name: 'SpscRing 64-byte slot copy in and out',
         unit: 'items',
         perOp: ITEMS,
+        baseline: 'tryPushSlot/tryPopSlot',
         variants: [
+          {
+            name: 'pushSlots/popSlots 64',
+            fn: () => {
+              let left = ITEMS;
+              while (left > 0) left -= bulkRing.pushSlots(block, left < 64 ? left : 64);
+              sentB += ITEMS;
+              awaitTaken(cb, sentB);
+            },
+          },
           {
             name: 'tryPushSlot/tryPopSlot',
             fn: () => {

@@ -116,7 +116,7 @@ export class RingBuffer {
     }
     if (this.closed) throw closedError('RingBuffer');
     const h = this.h;
-    const t = Atomics.load(h, H_TAIL);
+    const t = h[H_TAIL]!; // own index: a plain load (only this side writes it)
     if (this.capacity - ((t - this.headCache) | 0) < need) {
       this.headCache = Atomics.load(h, H_HEAD);
       if (this.capacity - ((t - this.headCache) | 0) < need) return false;
@@ -171,7 +171,7 @@ export class RingBuffer {
 
   /** Length of the next record, or -1 when the ring is empty. */
   peekLength(): number {
-    const hd = Atomics.load(this.h, H_HEAD);
+    const hd = this.h[H_HEAD]!;
     if (((this.tailCache - hd) | 0) < 4) {
       this.tailCache = Atomics.load(this.h, H_TAIL);
       if (((this.tailCache - hd) | 0) < 4) return -1;
@@ -194,7 +194,7 @@ export class RingBuffer {
       });
     }
     const h = this.h;
-    const hd = Atomics.load(h, H_HEAD);
+    const hd = h[H_HEAD]!;
     const start = (hd + 4) & this.mask;
     const first = this.capacity - start;
     if (n <= first) {

@@ -81,7 +81,9 @@ export class SpscRing {
   private readonly h: Int32Array;
   private readonly mask: number;
   private readonly values: Uint32Array;
-  // Each side's cached copy of the other side's index; stale values are only ever conservative.
+  // Each side's cached copy of the other side's index; stale values are only ever conservative. A side reads
+  // its OWN index with a plain load: only it writes that word, so program order makes the value current, and
+  // it saves an Atomics call (a builtin call of ~15-20 ns in this V8, not inlined).
   private headCache = 0;
   private tailCache = 0;
 
@@ -156,7 +158,7 @@ export class SpscRing {
   /** Pushes one value (index rings); false when the ring is full. */
   tryPush(value: number): boolean {
     const h = this.h;
-    const t = Atomics.load(h, H_TAIL);
+    const t = h[H_TAIL]!;
     if (this.freeFor(1, t) < 1) return false;
     this.values[t & this.mask] = value;
     // The SC store publishes the value: a consumer that loads the new TAIL sees the slot write.
@@ -168,7 +170,7 @@ export class SpscRing {
   /** Pushes up to `count` values from src[start…]; returns how many went in (one publish for all). */
   pushBulk(src: ArrayLike<number>, start = 0, count = src.length - start): number {
     const h = this.h;
-    const t = Atomics.load(h, H_TAIL);
+    const t = h[H_TAIL]!;
     const free = this.freeFor(count, t);
     const n = count < free ? count : free;
     if (n <= 0) return 0;
@@ -191,12 +193,62 @@ export class SpscRing {
   }
 
   /**
+   * Copies up to `count` slots from `src` (slot k at k × slotBytes) with one publish; returns how many.
+   * For 8-byte-multiple slot sizes the copy is one or two block copies (around the wrap).
+   */
+  pushSlots(src: Uint8Array, count = Math.floor(src.length / this.slotBytes)): number {
+    if (this.slotBytes === 0) throw notSlotRing();
+    const h = this.h;
+    const t = h[H_TAIL]!;
+    const free = this.freeFor(count, t);
+    const n = count < free ? count : free;
+    if (n <= 0) return 0;
+    const sb = this.slotBytes;
+    const first = t & this.mask;
+    if (sb === this.slotStride) {
+      const k1 = Math.min(n, this.capacity - first);
+      this.slotData.set(src.subarray(0, k1 * sb), first * sb);
+      if (k1 < n) this.slotData.set(src.subarray(k1 * sb, n * sb), 0);
+    } else {
+      for (let k = 0; k < n; k++) this.slotData.set(src.subarray(k * sb, (k + 1) * sb), ((first + k) & this.mask) * this.slotStride);
+    }
+    Atomics.store(h, H_TAIL, (t + n) | 0);
+    wakeIfWaiting(h, H_CONS_WAITERS, H_DATA_EPOCH);
+    return n;
+  }
+
+  /** Copies up to `max` slots into dst (slot k at k × slotBytes) with one release; returns how many. */
+  popSlots(dst: Uint8Array, max = Math.floor(dst.length / this.slotBytes)): number {
+    if (this.slotBytes === 0) throw notSlotRing();
+    const h = this.h;
+    const hd = h[H_HEAD]!;
+    const avail = this.availFor(max, hd);
+    const n = max < avail ? max : avail;
+    if (n <= 0) return 0;
+    const sb = this.slotBytes;
+    const first = hd & this.mask;
+    if (sb === this.slotStride) {
+      const k1 = Math.min(n, this.capacity - first);
+      dst.set(this.slotData.subarray(first * sb, (first + k1) * sb), 0);
+      if (k1 < n) dst.set(this.slotData.subarray(0, (n - k1) * sb), k1 * sb);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const off = ((first + k) & this.mask) * this.slotStride;
+        dst.set(this.slotData.subarray(off, off + sb), k * sb);
+      }
+    }
+    Atomics.store(h, H_HEAD, (hd + n) | 0);
+    wakeIfWaiting(h, H_PROD_WAITERS, H_SPACE_EPOCH);
+    return n;
+  }
+
+  /**
    * Zero-copy produce: the byte offset in `slotData` of the next free slot, or -1 when full. Fill it,
    * then call publishSlot().
    */
   tryClaimSlot(): number {
     if (this.slotBytes === 0) throw notSlotRing();
-    const t = Atomics.load(this.h, H_TAIL);
+    const t = this.h[H_TAIL]!;
     if (this.freeFor(1, t) < 1) return -1;
     return (t & this.mask) * this.slotStride;
   }
@@ -204,7 +256,7 @@ export class SpscRing {
   /** Publishes the slot returned by the last tryClaimSlot(). */
   publishSlot(): void {
     const h = this.h;
-    Atomics.store(h, H_TAIL, (Atomics.load(h, H_TAIL) + 1) | 0);
+    Atomics.store(h, H_TAIL, (h[H_TAIL]! + 1) | 0);
     wakeIfWaiting(h, H_CONS_WAITERS, H_DATA_EPOCH);
   }
 
@@ -222,7 +274,7 @@ export class SpscRing {
   /** Pops one value, or -1 when empty (values are unsigned, so -1 is never a value). */
   tryPop(): number {
     const h = this.h;
-    const hd = Atomics.load(h, H_HEAD);
+    const hd = h[H_HEAD]!;
     if (this.availFor(1, hd) < 1) return -1;
     const v = this.values[hd & this.mask]!;
     Atomics.store(h, H_HEAD, (hd + 1) | 0);
@@ -233,7 +285,7 @@ export class SpscRing {
   /** Pops up to `max` values into dst[start…]; returns how many. */
   popBulk(dst: { [i: number]: number; length: number }, start = 0, max = dst.length - start): number {
     const h = this.h;
-    const hd = Atomics.load(h, H_HEAD);
+    const hd = h[H_HEAD]!;
     const avail = this.availFor(max, hd);
     const n = max < avail ? max : avail;
     if (n <= 0) return 0;
@@ -258,7 +310,7 @@ export class SpscRing {
   /** Zero-copy consume: offset in `slotData` of the oldest slot, or -1 when empty; then releaseSlot(). */
   tryPeekSlot(): number {
     if (this.slotBytes === 0) throw notSlotRing();
-    const hd = Atomics.load(this.h, H_HEAD);
+    const hd = this.h[H_HEAD]!;
     if (this.availFor(1, hd) < 1) return -1;
     return (hd & this.mask) * this.slotStride;
   }
@@ -266,14 +318,14 @@ export class SpscRing {
   /** Frees the slot returned by the last tryPeekSlot(). */
   releaseSlot(): void {
     const h = this.h;
-    Atomics.store(h, H_HEAD, (Atomics.load(h, H_HEAD) + 1) | 0);
+    Atomics.store(h, H_HEAD, (h[H_HEAD]! + 1) | 0);
     wakeIfWaiting(h, H_PROD_WAITERS, H_SPACE_EPOCH);
   }
 
   // ---- waiting -------------------------------------------------------------------------------------
 
-  private readonly hasData = (): boolean => this.availFor(1, Atomics.load(this.h, H_HEAD)) > 0;
-  private readonly hasSpace = (): boolean => this.freeFor(1, Atomics.load(this.h, H_TAIL)) > 0;
+  private readonly hasData = (): boolean => this.availFor(1, this.h[H_HEAD]!) > 0;
+  private readonly hasSpace = (): boolean => this.freeFor(1, this.h[H_TAIL]!) > 0;
 
   /** Blocks (spin, then Atomics.wait) until an item is there, the ring closes, or the timeout passes. */
   waitForData(timeoutMs = Infinity): RingWaitResult {

@@ -98,6 +98,18 @@ describe('SpscRing (index ring)', () => {
 });
 
 describe('SpscRing (slot ring)', () => {
+  it.each([64, 12])('pushSlots/popSlots move runs of %i-byte slots around the wrap', (sb) => {
+    const r = new SpscRing(8, { slotBytes: sb });
+    const src = Uint8Array.from({ length: 20 * sb }, (_, i) => (i * 7) & 0xff);
+    const out = new Uint8Array(20 * sb);
+    expect(r.pushSlots(src, 5)).toBe(5);
+    expect(r.popSlots(out, 3)).toBe(3);
+    expect(r.pushSlots(src.subarray(5 * sb), 10)).toBe(6); // 2 left + 6 = full, wrapping
+    expect(r.popSlots(out.subarray(3 * sb))).toBe(8);
+    expect(out.subarray(0, 11 * sb)).toEqual(src.subarray(0, 11 * sb));
+    expect(r.popSlots(out)).toBe(0);
+  });
+
   it('copies fixed-size slots in and out, and offers zero-copy claim/peek', () => {
     const r = new SpscRing(4, { slotBytes: 64 });
     expect(r.slotStride).toBe(64);
