@@ -583,7 +583,7 @@ function dissectGre(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
         const good = onesComplementSum(b, 0, off, repEnd - off) === 0xffff;
         l.add('gre.checksum.status', `[Checksum Status: ${good ? 'Good' : 'Bad'}]`, good ? '1' : '0');
         if (!good) l.bad('bad GRE checksum');
-      }
+      } else l.add('gre.checksum.status', '[Checksum Status: Unverified]', '2');
       const o = l.u16(p + 2);
       l.add('gre.offset', `Offset: ${o}`, String(o));
       p += 4;
