@@ -1,10 +1,11 @@
 /* libpcap baseline for bench/suites/ebpf-jit.ts: runs bpf_filter() (libpcap's classic-BPF interpreter, the
  * one tcpdump falls back to in user space) with the program `tcpdump -dd EXPR` printed, over the same 64-byte
  * packets the eBPF engines see.
- *   usage: bpf_filter_bench PROG.dd PACKETS.bin PKT_SIZE HOT_COUNT SAMPLES
+ *   usage: bpf_filter_bench PROG.dd PACKETS.bin PKT_SIZE HOT_COUNT SAMPLES [HOT_REPS]
  * PROG.dd is tcpdump -dd output ("{ 0x28, 0, 0, 0x0000000c }," per line); PACKETS.bin holds packets of
  * PKT_SIZE bytes back to back. Prints JSON: seconds per hot batch (HOT_COUNT packets) and per whole stream,
- * one number per sample, and how many packets were accepted. */
+ * one number per sample (a hot sample runs the batch HOT_REPS times, default 2000), and how many packets were
+ * accepted. */
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
   for (long i = 0; i < count; i++) accepted += bpf_filter(prog, data + (size_t)i * size, size, size) != 0;
   printf("{\"accepted\":%lu,\"hot\":[", accepted);
   for (int s = 0; s < samples; s++) {
-    int reps = 2000;
+    int reps = argc > 6 ? atoi(argv[6]) : 2000;
+    if (reps < 1) reps = 1;
     double t0 = now();
     for (int r = 0; r < reps; r++)
       for (long i = 0; i < hot; i++) sink += bpf_filter(prog, data + (size_t)i * size, size, size);
