@@ -112,6 +112,8 @@ export interface BpfVerifierResult {
 }
 
 const DEFAULT_HELPERS = new Set([1, 2, 3, 5, 6, 7]);
+/** Helpers whose memory effects the verifier models (1–3 maps, 5 time, 6 trace_printk reads, 7 random). */
+const BUILTIN_HELPERS = DEFAULT_HELPERS;
 const U64_MAX = (1n << 64n) - 1n;
 const U32_MAX = 0xffffffffn;
 const S64_MIN = -(1n << 63n);
@@ -1307,6 +1309,16 @@ class Verifier {
       const n = isConst(sz) && sz.umin <= 512n ? Number(sz.umin) : 0;
       if (n > 0) this.helperMem(pc, st, 1, n, 'format');
       else this.read(pc, st, 1);
+    }
+    if (!BUILTIN_HELPERS.has(id)) {
+      // A helper we know nothing about may write any memory it can address, the stack included: registers
+      // spilled there become plain numbers (their bytes stay initialised), so no stale pointer survives.
+      for (const f of st.frames) {
+        if (f.stack.spill.some((x) => x !== undefined)) {
+          f.stack.own();
+          for (let i = 0; i < STACK_SLOTS; i++) if (f.stack.spill[i] !== undefined) f.stack.spill[i] = undefined;
+        }
+      }
     }
     regs[0] = r0;
     for (let r = 1; r <= 5; r++) regs[r] = UNINIT;

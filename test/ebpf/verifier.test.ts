@@ -254,3 +254,14 @@ describe('verifier: fuzzing', () => {
     );
   });
 });
+
+describe('verifier: user helpers', () => {
+  it('forgets registers spilled to the stack across a helper whose effects it does not know', () => {
+    const src = 'stxdw [%r10-8], %r1\ncall HELPER\nldxdw %r2, [%r10-8]\nldxb %r0, [%r2]\nexit';
+    // Builtin helper 7 (get_prandom_u32) does not touch memory: the spilled packet pointer survives.
+    expect(() => verifyProgram(asm(src.replace('HELPER', '7')))).not.toThrow();
+    // A user helper might rewrite the stack: the reloaded value is only a number.
+    const e = rejection(asm(src.replace('HELPER', '0x100')), { helpers: [0x100] });
+    expect(e.detail.reason).toMatch(/not a pointer/);
+  });
+});
