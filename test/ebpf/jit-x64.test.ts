@@ -228,6 +228,10 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     const prog = assemble('stdw [%r10-8], 0x01020304\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 200\nexit');
     prog.registerHelper(200, sum);
     expect(prog.run(new Uint8Array(0), { engine: 'native' })).toBe(10n);
+    // A result that looks like a virtual address (region 1, offset 5) is still just a number.
+    const numeric = assemble('call 203\nexit');
+    numeric.registerHelper(203, () => 0x100000005n);
+    expect(numeric.run(new Uint8Array(16), { engine: 'native' })).toBe(0x100000005n);
     const stopper = assemble('mov %r0, 3\ncall 201\nmov %r0, 4\nexit');
     stopper.registerHelper(201, (_1, _2, _3, _4, _5, env) => env.exit(99n));
     expect(stopper.run(new Uint8Array(0), { engine: 'native' })).toBe(99n);

@@ -179,7 +179,10 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     this.env.pc = pc;
     try {
       const r0 = h.fn(this.toVirtual(r1), this.toVirtual(r2), this.toVirtual(r3), this.toVirtual(r4), this.toVirtual(r5), this.env);
-      return this.toHost(BigInt.asUintN(64, r0));
+      // Results stay numbers: a value like 0x1_0000_0005 is as likely a scalar as a virtual address. Only
+      // map_lookup_elem returns a pointer by definition (it runs in C unless the map has no shared buffer).
+      const v = BigInt.asUintN(64, r0);
+      return id === 1 ? this.toHost(v) : v;
     } catch (e) {
       if (e instanceof BpfProgramExit) return [e.r0];
       throw e;
