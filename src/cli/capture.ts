@@ -1,9 +1,11 @@
 // `elysia-net read FILE` (one line per packet, tcpdump style; -v adds the dissection tree) and
 // `elysia-net stats FILE` (protocol hierarchy, conversations, top flows, DPI findings).
 import type { Command } from 'commander';
+import { readdirSync, readFileSync } from 'node:fs';
 import { NetworkError } from '../errors.js';
 import { formatIpv4Address, formatMacAddress } from '../wire/address.js';
 import { dissect } from '../wire/dissect.js';
+import { parseTcpOptions, type TcpOption } from '../wire/tcp.js';
 import { openCapture, type CaptureFileReader } from '../capture/file.js';
 import { linkTypeName, type CapturePacket } from '../capture/packet.js';
 import { PacketSummary, summarizePacket } from '../capture/summary.js';
@@ -85,6 +87,45 @@ function tcpFlagString(f: number): string {
 const ICMP_TYPES: Record<number, string> = { 0: 'echo reply', 3: 'unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded', 12: 'parameter problem', 13: 'time stamp request', 14: 'time stamp reply' };
 const ICMP6_TYPES: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem', 128: 'echo request', 129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement' };
 
+/** tcpdump's option list: "mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 10" (print-tcp.c). */
+function tcpOptionString(o: TcpOption): string {
+  switch (o.type) {
+    case 'eol': return 'eol';
+    case 'nop': return 'nop';
+    case 'mss': return `mss ${o.value}`;
+    case 'windowScale': return `wscale ${o.shift}`;
+    case 'sackPermitted': return 'sackOK';
+    case 'sack': return `sack ${o.blocks.length} ${o.blocks.map(([l, r]) => `{${l}:${r}}`).join('')}`;
+    case 'timestamps': return `TS val ${o.value} ecr ${o.echo}`;
+    case 'unknown': return `opt-${o.kind}:${Buffer.from(o.data).toString('hex')}`;
+  }
+}
+
+function tcpOptions(s: PacketSummary): string {
+  const d = s.data;
+  const start = s.transportOffset + 20;
+  const end = s.payloadOffset;
+  if (end <= start) return '';
+  try {
+    return `, options [${parseTcpOptions(d, start, end).map(tcpOptionString).join(',')}]`;
+  } catch {
+    return ', options [bad opts]';
+  }
+}
+
+const DNS_RCODES = ['', ' FormErr', ' ServFail', ' NXDomain', ' NotImp', ' Refused'];
+
+/** DNS summary as tcpdump prints it (print-domain.c): "id+ A? name. (len)" / "id an/ns/ar (len)". */
+function dnsNote(d: Uint8Array, off: number, len: number): string {
+  const q = parseDnsMessage(d, off, len);
+  if (!q) return '';
+  const f1 = d[off + 2]!, f2 = d[off + 3]!;
+  const cnt = (i: number) => (d[off + i]! << 8) | d[off + i + 1]!;
+  if (!q.response) return ` ${q.id}${f1 & 1 ? '+' : ''} ${q.typeName}? ${q.name}. (${len})`;
+  const flags = `${DNS_RCODES[q.rcode] ?? ` Resv${q.rcode}`}${f1 & 4 ? '*' : ''}${f2 & 0x80 ? '' : '-'}${f1 & 2 ? '|' : ''}`;
+  return ` ${q.id}${flags} ${cnt(6)}/${cnt(8)}/${cnt(10)} (${len})`;
+}
+
 function appNote(s: PacketSummary): string {
   const d = s.data;
   const off = s.payloadOffset;
@@ -99,9 +140,8 @@ function appNote(s: PacketSummary): string {
   }
   if (s.kind === 'udp') {
     if (s.srcPort === 53 || s.dstPort === 53 || s.srcPort === 5353 || s.dstPort === 5353) {
-      const q = parseDnsMessage(d, off, len);
-      // tcpdump: "4660+ A? www.example.test. (34)" for a query with RD, "4660 1/0/0 …" for a response.
-      if (q) return q.response ? ` ${q.id} ${q.answers}/0/0 ${q.typeName}? ${q.name}. (${len})` : ` ${q.id}${d[off + 2]! & 1 ? '+' : ''} ${q.typeName}? ${q.name}. (${len})`;
+      const note = dnsNote(d, off, len);
+      if (note !== '') return note;
     }
     const qh = parseQuicLongHeader(d, off, len, s.srcPort === 443 || s.dstPort === 443);
     if (qh) return `: QUIC, ${qh.packetTypeName}, version 0x${qh.version.toString(16)}, dcid ${Buffer.from(qh.dcid).toString('hex')}, scid ${Buffer.from(qh.scid).toString('hex')}`;
@@ -109,9 +149,35 @@ function appNote(s: PacketSummary): string {
   return '';
 }
 
+let ifNames: Map<number, string> | null = null;
+
+/** Interface name of an ifindex on this machine (tcpdump uses if_indextoname), from /sys/class/net on Linux. */
+function interfaceName(index: number): string {
+  if (ifNames === null) {
+    ifNames = new Map();
+    try {
+      for (const name of readdirSync('/sys/class/net')) {
+        const i = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+        if (Number.isInteger(i)) ifNames.set(i, name);
+      }
+    } catch {
+      // Not Linux: numbers only.
+    }
+  }
+  return ifNames.get(index) ?? String(index);
+}
+
+const SLL_PKTTYPES = ['In', 'B', 'M', 'P', 'Out'];
+
 /** One tcpdump-style line for a packet. */
 export function formatPacketLine(p: CapturePacket, s: PacketSummary, nano: boolean): string {
-  const t = timeOfDay(p, nano);
+  let t = timeOfDay(p, nano);
+  const d0 = p.data;
+  if (p.linktype === 276 && d0.length >= 20) {
+    // print-sll.c: SLL2 lines name the interface and the direction even without -e.
+    const ifindex = ((d0[4]! << 24) | (d0[5]! << 16) | (d0[6]! << 8) | d0[7]!) >>> 0;
+    t += ` ${interfaceName(ifindex).padEnd(5)} ${(SLL_PKTTYPES[d0[10]!] ?? '?').padEnd(3)}`;
+  }
   const d = p.data;
   if (!s.linkOk) return `${t} [${linkTypeName(p.linktype)}, ${d.length} bytes: link header not decoded]`;
   if (s.kind === 'arp') {
@@ -140,7 +206,7 @@ export function formatPacketLine(p: CapturePacket, s: PacketSummary, nano: boole
       if (s.malformed === null) {
         if (s.tcpFlags & 0x02 || s.payloadLength > 0 || s.tcpFlags & 0x01) line += `, seq ${s.tcpSeq}${s.payloadLength > 0 ? `:${(s.tcpSeq + s.payloadLength) >>> 0}` : ''}`;
         if (s.tcpFlags & 0x10) line += `, ack ${s.tcpAck}`;
-        line += `, win ${s.tcpWindow}`;
+        line += `, win ${s.tcpWindow}${tcpOptions(s)}`;
       }
       return `${line}, length ${s.payloadLength}${bad}${appNote(s)}`;
     }
@@ -152,6 +218,21 @@ export function formatPacketLine(p: CapturePacket, s: PacketSummary, nano: boole
     case 'icmp': {
       const name = ICMP_TYPES[s.icmpType] ?? `type ${s.icmpType}`;
       const o = s.transportOffset;
+      if (s.icmpType === 3 && ipLen >= 28 && d[o + 8]! >>> 4 === 4) {
+        // print-icmp.c: the quoted datagram names what was unreachable.
+        const q = o + 8;
+        const qhl = (d[q]! & 15) * 4;
+        const qdst = formatIpv4Address(((d[q + 16]! << 24) | (d[q + 17]! << 16) | (d[q + 18]! << 8) | d[q + 19]!) >>> 0);
+        const qproto = d[q + 9]!;
+        let what = '';
+        if (s.icmpCode === 0) what = `net ${qdst} unreachable`;
+        else if (s.icmpCode === 1) what = `host ${qdst} unreachable`;
+        else if (s.icmpCode === 2) what = `${qdst} protocol ${qproto} unreachable`;
+        else if (s.icmpCode === 3 && (qproto === 17 || qproto === 6) && ipLen >= 8 + qhl + 4) {
+          what = `${qdst} ${qproto === 17 ? 'udp' : 'tcp'} port ${(d[q + qhl + 2]! << 8) | d[q + qhl + 3]!} unreachable`;
+        }
+        if (what !== '') return `${t} ${ipName} ${src} > ${dst}: ICMP ${what}, length ${ipLen}${bad}`;
+      }
       const echo = (s.icmpType === 0 || s.icmpType === 8) && ipLen >= 8 ? `, id ${(d[o + 4]! << 8) | d[o + 5]!}, seq ${(d[o + 6]! << 8) | d[o + 7]!}` : s.icmpType === 3 ? ` (code ${s.icmpCode})` : '';
       return `${t} ${ipName} ${src} > ${dst}: ICMP ${name}${echo}, length ${ipLen}${bad}`;
     }

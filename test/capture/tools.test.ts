@@ -16,9 +16,12 @@ import {
   parseDnsMessage, parseHttpRequest, parseQuicLongHeader, parseTlsClientHello, type CapturePacket, type CaptureWriterOptions,
 } from '../../src/capture/index.js';
 import { dissect } from '../../src/wire/dissect.js';
+import { runReadCommand } from '../../src/cli/capture.js';
 
 const fixture = (n: string) => fileURLToPath(new URL(`../fixtures/${n}`, import.meta.url));
 const FIXTURES = [fixture('lo-traffic.pcap'), fixture('lo-traffic.pcapng'), fixture('any-sll2-ns.pcap')];
+/** Linux cooked v1 (tcpdump -i any -y LINUX_SLL): one ping. */
+const SLL1 = fixture('any-sll-ping.pcap');
 
 function tshark(args: string[]): string {
   return execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
@@ -396,6 +399,25 @@ describe('capture against tcpdump, dumpcap and tshark', () => {
         expect(a.getStats().ipv4Packets).toBe(src.length);
       }
     }
+  });
+
+  itWithTools(['tcpdump'], 'elysia-net read prints the lines tcpdump -n -S -r prints (our DPI notes aside)', async () => {
+    for (const f of [...files(), SLL1]) {
+      const ours: string[] = [];
+      await runReadCommand(f, { progress: false }, (l) => ours.push(l.replace(/: (HTTP|TLS ClientHello|QUIC).*$/, '')));
+      // We print the file's precision: nanoseconds for ns pcap and for pcapng.
+      const head = new CaptureBufferReader(readFileSync(f));
+      head.next(); // the header is parsed with the first packet
+      const info = head.info;
+      const nano = info.format === 'pcapng' || info.pcapHeader?.nanosecond === true;
+      const theirs = execFileSync('tcpdump', ['-n', '-S', ...(nano ? ['--time-stamp-precision=nano'] : []), '-r', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(ours, f).toEqual(theirs.trimEnd().split('\n'));
+    }
+  });
+
+  itWithTools(['tshark'], 'a real Linux cooked v1 capture: same fields as tshark', () => {
+    expect(readCaptureSync(readFileSync(SLL1)).map((p) => p.linktype)).toEqual([PcapLinkType.LINUX_SLL, PcapLinkType.LINUX_SLL]);
+    expect(compareWithTshark(SLL1).packets).toBe(2);
   });
 
   itWithTools(['tshark'], 'the synchronous and streaming readers agree on the real captures', async () => {
