@@ -17,15 +17,19 @@ describe('elysia-net read', () => {
     const body = (l: string) => l.slice(l.indexOf(' ') + 1);
     expect(body(lines[0]!)).toBe('IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id 9431, seq 1, length 64');
     expect(body(lines[4]!)).toBe('IP6 ::1 > ::1: ICMP6, echo request, id 9432, seq 1, length 64');
-    expect(body(lines[8]!)).toBe('IP 127.0.0.1.35066 > 127.0.0.1.41719: Flags [S], seq 1629517716, win 65495, length 0');
-    expect(lines[11]).toContain('Flags [P.], seq 1629517717:1629517794, ack 1940653988, win 64, length 77: HTTP: GET /index.html?q=1 HTTP/1.1 Host: example.test:41719');
+    expect(body(lines[8]!)).toBe('IP 127.0.0.1.35066 > 127.0.0.1.41719: Flags [S], seq 1629517716, win 65495, options [mss 65495,sackOK,TS val 213052350 ecr 0,nop,wscale 10], length 0');
+    expect(lines[11]).toContain('Flags [P.], seq 1629517717:1629517794, ack 1940653988, win 64, options [nop,nop,TS val 213052354 ecr 1475362305], length 77: HTTP: GET /index.html?q=1 HTTP/1.1 Host: example.test:41719');
+    expect(body(lines[29]!)).toBe('IP 127.0.0.1.53 > 127.0.0.1.54328: 4660 0/0/0 (34)');
+    expect(body(lines[41]!)).toBe('IP 127.0.0.1 > 127.0.0.1: ICMP 127.0.0.1 udp port 443 unreachable, length 556');
     expect(body(lines[26]!)).toBe('IP 127.0.0.1.54328 > 127.0.0.1.53: 4660+ A? www.example.test. (34)');
     expect(lines[35]).toContain('TLS ClientHello SNI tls.example.test ALPN h2,http/1.1');
     expect(lines[40]).toContain('QUIC, Initial, version 0x1, dcid 0123456789abcdef, scid a1a2a3a4');
     const sll: string[] = [];
     await runReadCommand(fixture('any-sll2-ns.pcap'), { progress: false }, (l) => sll.push(l));
-    // Same packets; the ns file prints 9 fraction digits, and tcpdump's µs were rounded, not cut.
-    expect(sll.map(body)).toEqual(lines.map(body));
+    // Same packets; SLL2 lines name the interface and direction first (as tcpdump does: 'lo    In  IP …'),
+    // and the ns file prints 9 fraction digits.
+    expect(sll.map((l) => body(l).slice(10))).toEqual(lines.map(body));
+    expect(body(sll[0]!)).toMatch(/^\S+ +In  IP /);
     expect(sll[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{9} /);
   });
 
