@@ -1083,24 +1083,36 @@ function dissectIcmpv6(d: Dissection, b: Uint8Array, off: number, capEnd: number
       const target = formatIpv6Address(b, off + 8);
       l.add(t === 135 ? 'icmpv6.nd.ns.target_address' : 'icmpv6.nd.na.target_address', `Target Address: ${target}`, target);
       l.layer.title = `Internet Control Message Protocol v6 (Neighbor ${t === 135 ? 'Solicitation' : 'Advertisement'} for ${target})`;
-      let p = off + 24;
-      while (p < end) {
-        l.add('icmpv6.opt', 'ICMPv6 Option', '', 1);
-        const ot = l.u8(p);
-        l.add('icmpv6.opt.type', `Type: ${ot}`, String(ot), 2);
-        const olen = l.u8(p + 1);
-        l.add('icmpv6.opt.length', `Length: ${olen} (${olen * 8} bytes)`, String(olen), 2);
-        if (olen === 0) {
-          l.bad('ICMPv6 option with length 0 (RFC 4861 §4.6)');
-          return;
-        }
-        l.need(p + olen * 8);
-        if ((ot === 1 || ot === 2) && olen === 1) {
-          const m = formatMacAddress(b, p + 2);
-          l.add('icmpv6.opt.linkaddr', `Link-layer address: ${m}`, m, 2);
-          l.hidden(ot === 1 ? 'icmpv6.opt.src_linkaddr' : 'icmpv6.opt.target_linkaddr', m);
-        }
-        p += olen * 8;
+      ndOptions(l, off + 24, end);
+      l.layer.length = end - off;
+      return;
+    }
+    if (t === 133 || t === 134) {
+      if (t === 133) {
+        l.need(off + 8);
+        l.add('icmpv6.reserved', `Reserved: ${bytesHex(b, off + 4, off + 8)}`, bytesHex(b, off + 4, off + 8));
+        l.layer.title = 'Internet Control Message Protocol v6 (Router Solicitation)';
+        ndOptions(l, off + 8, end);
+      } else {
+        // RFC 4861 §4.2 (+ RFC 4191 preference, RFC 3775 H, RFC 4389 P).
+        const chl = l.u8(off + 4);
+        l.add('icmpv6.nd.ra.cur_hop_limit', `Cur hop limit: ${chl}`, String(chl));
+        const fl = l.u8(off + 5);
+        l.add('icmpv6.nd.ra.flag', `Flags: ${hex(fl, 2)}`, hex(fl, 2));
+        l.add('icmpv6.nd.ra.flag.m', `Managed address configuration: ${fl & 0x80 ? 'Set' : 'Not set'}`, bool((fl & 0x80) !== 0), 1);
+        l.add('icmpv6.nd.ra.flag.o', `Other configuration: ${fl & 0x40 ? 'Set' : 'Not set'}`, bool((fl & 0x40) !== 0), 1);
+        l.add('icmpv6.nd.ra.flag.h', `Home Agent: ${fl & 0x20 ? 'Set' : 'Not set'}`, bool((fl & 0x20) !== 0), 1);
+        l.add('icmpv6.nd.ra.flag.prf', `Prf (Default Router Preference): ${(fl >>> 3) & 3}`, String((fl >>> 3) & 3), 1);
+        l.add('icmpv6.nd.ra.flag.p', `Proxy: ${fl & 0x04 ? 'Set' : 'Not set'}`, bool((fl & 0x04) !== 0), 1);
+        l.add('icmpv6.nd.ra.flag.rsv', `Reserved: ${fl & 3}`, String(fl & 3), 1);
+        const life = l.u16(off + 6);
+        l.add('icmpv6.nd.ra.router_lifetime', `Router lifetime (s): ${life}`, String(life));
+        const reach = l.u32(off + 8);
+        l.add('icmpv6.nd.ra.reachable_time', `Reachable time (ms): ${reach}`, String(reach));
+        const retrans = l.u32(off + 12);
+        l.add('icmpv6.nd.ra.retrans_timer', `Retrans timer (ms): ${retrans}`, String(retrans));
+        l.layer.title = 'Internet Control Message Protocol v6 (Router Advertisement)';
+        ndOptions(l, off + 16, end);
       }
       l.layer.length = end - off;
       return;
@@ -1125,6 +1137,45 @@ function dissectIcmpv6(d: Dissection, b: Uint8Array, off: number, capEnd: number
     if (off + 8 < end) l.add('icmpv6.data', `Data (${end - off - 8} bytes)`, bytesHex(b, off + 8, end));
     l.layer.length = end - off;
   });
+}
+
+/** RFC 4861 §4.6 Neighbor Discovery options (length in 8-octet units, never 0). */
+function ndOptions(l: LayerBuilder, start: number, end: number): void {
+  const b = l.b;
+  let p = start;
+  while (p < end) {
+    l.add('icmpv6.opt', 'ICMPv6 Option', '', 1);
+    const ot = l.u8(p);
+    l.add('icmpv6.opt.type', `Type: ${ot}`, String(ot), 2);
+    const olen = l.u8(p + 1);
+    l.add('icmpv6.opt.length', `Length: ${olen} (${olen * 8} bytes)`, String(olen), 2);
+    if (olen === 0) {
+      l.bad('ICMPv6 option with length 0 (RFC 4861 §4.6)');
+      return;
+    }
+    l.need(p + olen * 8);
+    if ((ot === 1 || ot === 2) && olen === 1) {
+      const m = formatMacAddress(b, p + 2);
+      l.add('icmpv6.opt.linkaddr', `Link-layer address: ${m}`, m, 2);
+      l.hidden(ot === 1 ? 'icmpv6.opt.src_linkaddr' : 'icmpv6.opt.target_linkaddr', m);
+    } else if (ot === 3 && olen === 4) {
+      const pl = b[p + 2]!;
+      const pf = b[p + 3]!;
+      l.add('icmpv6.opt.prefix.length', `Prefix Length: ${pl}`, String(pl), 2);
+      l.add('icmpv6.opt.prefix.flag', `Flag: ${hex(pf, 2)}`, hex(pf, 2), 2);
+      l.add('icmpv6.opt.prefix.flag.l', `On-link flag(L): ${pf & 0x80 ? 'Set' : 'Not set'}`, bool((pf & 0x80) !== 0), 3);
+      l.add('icmpv6.opt.prefix.flag.a', `Autonomous address-configuration flag(A): ${pf & 0x40 ? 'Set' : 'Not set'}`, bool((pf & 0x40) !== 0), 3);
+      l.add('icmpv6.opt.prefix.flag.r', `Router address flag(R): ${pf & 0x20 ? 'Set' : 'Not set'}`, bool((pf & 0x20) !== 0), 3);
+      l.add('icmpv6.opt.prefix.flag.reserved', `Reserved: ${pf & 0x1f}`, String(pf & 0x1f), 3);
+      l.add('icmpv6.opt.prefix.valid_lifetime', `Valid Lifetime: ${rd32(b, p + 4)}`, String(rd32(b, p + 4)), 2);
+      l.add('icmpv6.opt.prefix.preferred_lifetime', `Preferred Lifetime: ${rd32(b, p + 8)}`, String(rd32(b, p + 8)), 2);
+      const pre = formatIpv6Address(b, p + 16);
+      l.add('icmpv6.opt.prefix', `Prefix: ${pre}`, pre, 2);
+    } else if (ot === 5 && olen === 1) {
+      l.add('icmpv6.opt.mtu', `MTU: ${rd32(b, p + 4)}`, String(rd32(b, p + 4)), 2);
+    }
+    p += olen * 8;
+  }
 }
 
 function dissectSll(d: Dissection, b: Uint8Array, off: number, capEnd: number, v2: boolean): void {

@@ -146,6 +146,15 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('icmpv6 neighbor solicitation', eth(buildIpv6({ ...nsAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'neighborSolicitation', target: 'fe80::2', sourceLinkAddress: MAC_A }, nsAddrs)), 0x86dd, [], '33:33:ff:00:00:02'));
   const naAddrs = { src: 'fe80::2', dst: 'fe80::1' };
   add('icmpv6 neighbor advertisement', eth(buildIpv6({ ...naAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'neighborAdvertisement', router: true, solicited: true, override: false, target: 'fe80::2', targetLinkAddress: MAC_B }, naAddrs)), 0x86dd));
+  const rsAddrs = { src: 'fe80::1', dst: 'ff02::2' };
+  add('icmpv6 router solicitation', eth(buildIpv6({ ...rsAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'other', type: 133, code: 0, rest: 0, data: Uint8Array.of(1, 1, 0, 0x11, 0x22, 0x33, 0x44, 0x55) }, rsAddrs)), 0x86dd, [], '33:33:00:00:00:02'));
+  const raAddrs = { src: 'fe80::fe', dst: 'ff02::1' };
+  const raBody = new Uint8Array(8 + 32 + 8 + 8);
+  raBody.set([0, 0, 0x07, 0x08, 0, 0, 0x03, 0xe8]); // reachable 1800 (bytes 4-7), retrans 1000
+  raBody.set([3, 4, 64, 0xc0, 0, 0, 0x0e, 0x10, 0, 0, 0x07, 0x08, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1], 8); // prefix 2001:db8:1::/64
+  raBody.set([5, 1, 0, 0, 0, 0, 0x05, 0xdc], 40); // MTU 1500
+  raBody.set([1, 1, 0x02, 0, 0, 0, 0, 0xfe], 48);
+  add('icmpv6 router advertisement', eth(buildIpv6({ ...raAddrs, nextHeader: 58, hopLimit: 255 }, buildIcmpv6({ kind: 'other', type: 134, code: 0, rest: 0x40c80708, data: raBody }, raAddrs)), 0x86dd, [], '33:33:00:00:00:01'));
   add('icmpv6 echo request', eth(buildIpv6({ ...V6, nextHeader: 58 }, buildIcmpv6({ kind: 'echoRequest', identifier: 0x77, sequence: 3, data: pattern(24) }, V6)), 0x86dd));
   add('icmpv6 echo reply', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'echoReply', identifier: 0x77, sequence: 3, data: pattern(24) }, { src: V6.dst, dst: V6.src })), 0x86dd));
   const q6 = udp6(pattern(8));
