@@ -227,14 +227,13 @@ describe('verifier: fuzzing', () => {
   it('never throws anything but a VERIFIER_REJECTED NetworkError, and always finishes', () => {
     fc.assert(
       fc.property(fc.array(insnArb, { minLength: 1, maxLength: 40 }), (insns) => {
-        const t0 = performance.now();
+        // Finishing at all is the point (a hang would hit the test timeout); no timing is asserted.
         try {
           verifyProgram(insns, { maps: MAPS, maxInsnsProcessed: 50_000 });
         } catch (e) {
           expect(isNetworkError(e, 'VERIFIER_REJECTED')).toBe(true);
           expect(String((e as NetworkError).detail.reason)).not.toMatch(/internal verifier error/);
         }
-        expect(performance.now() - t0).toBeLessThan(5000);
       }),
       { numRuns: 400 },
     );
