@@ -229,6 +229,7 @@ function reportedEnd(d: Dissection, capEnd: number): number {
 
 /** The ethertype pseudo-layer tshark puts after every type field, then the payload's dissector. */
 function dissectByEthertype(d: Dissection, b: Uint8Array, off: number, capEnd: number, type: number, trailer: boolean): void {
+  if (tooDeep(d)) return;
   new LayerBuilder(d, b, off, capEnd, 'ethertype', 'Ethertype');
   let used = -1;
   switch (type) {
@@ -514,7 +515,19 @@ function ipv4Options(l: LayerBuilder, start: number, end: number): void {
   }
 }
 
+/** Most layers one frame decodes into: a bound against tunnels nested by a hostile packet (stack depth). */
+export const DISSECT_MAX_LAYERS = 64;
+
+/** True (and the last layer marked) when the frame already has DISSECT_MAX_LAYERS layers. */
+function tooDeep(d: Dissection): boolean {
+  if (d.layers.length < DISSECT_MAX_LAYERS) return false;
+  const last = d.layers[d.layers.length - 1]!;
+  if (last.malformed === undefined) last.malformed = `more than ${DISSECT_MAX_LAYERS} nested layers`;
+  return true;
+}
+
 function dissectIpPayload(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, proto: number, ipv: 4 | 6, ipOff: number, quoted: boolean): void {
+  if (tooDeep(d)) return;
   switch (proto) {
     case 6:
       dissectTcp(d, b, off, capEnd, repEnd, ipv, ipOff, quoted);

@@ -1,7 +1,7 @@
 // dissect() API: layers, field lookup, malformed markers, the text tree. (Values are checked against the real
 // tshark in dissect-tshark.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { buildEthernet, buildIpv4, buildIpv6, buildTcp, buildUdp, dissect, DissectLinktype, DissectSession, TCP_ACK, TCP_SYN } from '../../src/wire/index.js';
+import { buildEthernet, buildIpv4, buildIpv6, buildTcp, buildUdp, dissect, DISSECT_MAX_LAYERS, DissectLinktype, DissectSession, TCP_ACK, TCP_SYN } from '../../src/wire/index.js';
 
 const IP = { src: '192.0.2.1', dst: '198.51.100.7' };
 const tcpFrame = buildEthernet(
@@ -100,5 +100,17 @@ describe('DissectSession', () => {
     expect(other.field('tcp.window_size_scalefactor')).toBe('-1');
     // The stateless dissect() leaves these out.
     expect(dissect(f(C, 1000, 80, 501, 0xfffffff1, TCP_ACK, 7)).has('tcp.stream')).toBe(false);
+  });
+});
+
+describe('dissect bounds', () => {
+  it('a deep stack of tunnels (IP-in-IP, GRE, VLAN tags) stops at DISSECT_MAX_LAYERS, marked malformed', () => {
+    let p = buildUdp({ srcPort: 1, dstPort: 2 }, new Uint8Array(0));
+    p = buildIpv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 17 }, p);
+    for (let i = 0; i < 2000 && p.length + 20 < 65535; i++) p = buildIpv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 4 }, p);
+    const d = dissect(p, DissectLinktype.Ipv4);
+    expect(d.layers.length).toBeLessThanOrEqual(DISSECT_MAX_LAYERS + 1);
+    expect(d.malformed).toBe(true);
+    expect(d.problems.join()).toMatch(/nested layers/);
   });
 });
