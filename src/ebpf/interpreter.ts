@@ -316,7 +316,9 @@ export class BpfInterpreterEngine {
           case 0xdc: // be
           case 0xd7: // bswap (ALU64 END): unconditional
             if (imm === 16) {
-              lo[d] = bpfBswap16(lo[d]!);
+              // inline: this function is too large for V8 to inline small helpers into it
+              const v = lo[d]!;
+              lo[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
               hi[d] = 0;
             } else if (imm === 32) {
               lo[d] = bpfBswap32(lo[d]!);
@@ -513,10 +515,10 @@ export class BpfInterpreterEngine {
           case 0x55: if (lo[d] !== imm || hi[d] !== imm >> 31) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
           case 0x5d: if (lo[d] !== lo[s] || hi[d] !== hi[s]) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
           case 0x45: if ((lo[d]! & imm) !== 0 || (hi[d]! & (imm >> 31)) !== 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x25: if (bpfGtU64(lo[d]!, hi[d]!, imm, imm >> 31)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x2d: if (bpfGtU64(lo[d]!, hi[d]!, lo[s]!, hi[s]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0xa5: if (bpfGtU64(imm, imm >> 31, lo[d]!, hi[d]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0xad: if (bpfGtU64(lo[s]!, hi[s]!, lo[d]!, hi[d]!)) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
+          case 0x25: { const ah = hi[d]!, bh = imm >> 31; if (ah === bh ? lo[d]! >>> 0 > imm >>> 0 : ah >>> 0 > bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
+          case 0x2d: { const ah = hi[d]!, bh = hi[s]!; if (ah === bh ? lo[d]! >>> 0 > lo[s]! >>> 0 : ah >>> 0 > bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
+          case 0xa5: { const ah = hi[d]!, bh = imm >> 31; if (ah === bh ? lo[d]! >>> 0 < imm >>> 0 : ah >>> 0 < bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
+          case 0xad: { const ah = hi[d]!, bh = hi[s]!; if (ah === bh ? lo[d]! >>> 0 < lo[s]! >>> 0 : ah >>> 0 < bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
           case 0x85: {
             if (s === BPF_PSEUDO_CALL) {
               const target = pc + imm;
