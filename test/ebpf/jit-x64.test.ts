@@ -251,6 +251,18 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     expect(unknown.code).toBe('UNSUPPORTED');
   });
 
+  it('a helper that runs the same program again gets a NetworkError; its own RangeError passes through unchanged', () => {
+    const prog = assemble('call 204\nexit');
+    prog.registerHelper(204, () => prog.run(new Uint8Array(0), { engine: 'native' }));
+    expect(caught(() => prog.run(new Uint8Array(0), { engine: 'native' })).code).toBe('INVALID_ARGUMENT');
+    prog.registerHelper(204, () => {
+      throw new RangeError('mine');
+    });
+    expect(() => prog.run(new Uint8Array(0), { engine: 'native' })).toThrow(RangeError);
+    prog.registerHelper(204, () => 8n);
+    expect(prog.run(new Uint8Array(0), { engine: 'native' })).toBe(8n);
+  });
+
   it('trace_printk reaches onTrace from native code', () => {
     // "hi %d\0" on the stack
     const prog = assemble('lddw %r1, 0x0064252069680000\nstxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -6\nmov %r2, 6\nmov %r3, 42\ncall 6\nexit');

@@ -2,7 +2,7 @@
 // engine registry on import. Without the addon (or off x86-64 Linux) the code is still produced
 // (`nativeCode()`), and runs fall back to the eBPF → JavaScript JIT, with the reason in `fallbackReason`.
 import type { PacketBatch } from '../../batch.js';
-import { NetworkError, isNetworkError } from '../../errors.js';
+import { NetworkError, fromNative, isNetworkError } from '../../errors.js';
 import { nativeAddon } from '../../native.js';
 import {
   BpfProgramExit,
@@ -185,7 +185,31 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       return id === 1 ? this.toHost(v) : v;
     } catch (e) {
       if (e instanceof BpfProgramExit) return [e.r0];
+      this.helperError = e;
       throw e;
+    }
+  }
+
+  private helperError: unknown = undefined;
+  private running = false;
+
+  /** Calls the addon: a helper's own exception passes through as it is, the addon's argument errors become NetworkError. */
+  private callNative<T>(fn: () => T): T {
+    if (this.running) {
+      throw new NetworkError('INVALID_ARGUMENT', 'this native eBPF program is already running (a helper ran it again); compile another instance', {});
+    }
+    this.running = true;
+    this.helperError = undefined;
+    try {
+      return fn();
+    } catch (e) {
+      if (e === this.helperError) throw e;
+      return fromNative(() => {
+        throw e;
+      });
+    } finally {
+      this.running = false;
+      this.helperError = undefined;
     }
   }
 
@@ -232,7 +256,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     this.env.traceSink = options.onTrace;
     this.current = { data: memory, start: 0, len: memory.length, batch: null };
     this.stack.fill(0);
-    const errors = nativeAddon!.bpfJitRun(h, memory, budget);
+    const errors = this.callNative(() => nativeAddon!.bpfJitRun(h, memory, budget));
     if (errors !== 0) this.throwError(0);
     return this.out[0]!;
   }
@@ -249,7 +273,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     this.lastBudget = budget;
     this.env.traceSink = options.onTrace;
     this.current = { data: batch.data, start: 0, len: 0, batch };
-    const errors = nativeAddon!.bpfJitRunBatch(h, batch.data, batch.offsets, batch.lengths, n, v, budget);
+    const errors = this.callNative(() => nativeAddon!.bpfJitRunBatch(h, batch.data, batch.offsets, batch.lengths, n, v, budget));
     if (errors !== 0) this.throwError(Number(this.out[5]!));
     return v;
   }
