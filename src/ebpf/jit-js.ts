@@ -38,7 +38,6 @@ import {
   BPF_REGION_FIRST_MAP,
   BPF_REGION_MAP_HANDLE,
   BPF_STACK_BYTES,
-  bpfOutOfBounds,
   BpfMemory,
 } from './memory.js';
 
@@ -65,7 +64,6 @@ interface JitRuntime {
   KV: DataView;
   helper(id: number, pc: number, l1: number, h1: number, l2: number, h2: number, l3: number, h3: number, l4: number, h4: number, l5: number, h5: number, ps: number, pe: number): number;
   atomic(size: number, op: number, ah: number, a: number, sl: number, sh: number, r0l: number, r0h: number, pc: number): number;
-  oob(pc: number, h: number, l: number, size: number, write: boolean): Error;
   budget(pc: number, budget: number): Error;
   depth(pc: number): Error;
   fell(pc: number): Error;
@@ -510,7 +508,6 @@ export class BpfJsJitEngine {
       KV: memory.regions[2]!.view,
       hi: 0,
       Exit: BpfProgramExit,
-      oob: (pc, h, l, size, write) => bpfOutOfBounds(pc, h, l, size, write),
       budget: bpfBudgetExceeded,
       depth: bpfCallDepthExceeded,
       fell: bpfFellOff,
