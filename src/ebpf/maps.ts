@@ -20,7 +20,7 @@
  *     word 15  free-list top: how many value indices sit on the free stack (under the lock)
  *     word 16  byte offset of the slot table     word 17  byte offset of the value storage
  *     word 18  byte offset of the free stack     word 19  reserved (a futex word nobody notifies, for backoff)
- *     word 20  LRU eviction cursor (under the lock) words 21..23 reserved (0)
+ *     words 20..23 reserved (0)
  *     bytes 96..127  map name, UTF-8, NUL-padded (at most 31 bytes)
  *   slot table (hash maps), slot count × slot size, each slot:
  *     +0 u32 state (0 empty, 1 full, 2 deleted = tombstone, written last with Atomics.store)
@@ -83,11 +83,7 @@ export const BpfMapHeader = {
   SLOTS_OFFSET: 16,
   VALUES_OFFSET: 17,
   FREE_OFFSET: 18,
-  /** Where the next LRU eviction scan starts (under the lock). */
-  LRU_CURSOR: 20,
 } as const;
-/** Live entries an LRU eviction compares. */
-const LRU_SAMPLE = 64;
 const H = BpfMapHeader;
 const NAME_OFFSET = 96;
 const NAME_BYTES = 32;
@@ -639,27 +635,24 @@ export class BpfMap implements BpfMapLike {
   }
 
   /**
-   * LRU: removes the entry used longest ago (largest clock − stamp, so clock wrap-around is harmless) among
-   * the next LRU_SAMPLE live entries from a rotating cursor (header word 20) — exact for maps of up to
-   * LRU_SAMPLE entries, approximate above (as Linux's LRU hash, which is approximate too), O(1) amortised.
+   * LRU: removes the entry used longest ago (largest clock − stamp, so clock wrap-around is harmless), by a
+   * scan of every slot. O(slots) per eviction, and exact; native/jit.c (evict_oldest) does the same scan, so
+   * both backends evict the same entry. (A sampled eviction would be O(1) but must change in both places.)
    */
   private evictOldest(): void {
     const w = this.words;
     const clock = Atomics.load(w, H.LRU_CLOCK) >>> 0;
     let best = -1;
     let bestAge = -1;
-    let i = (w[H.LRU_CURSOR]! >>> 0) % this.slotCount;
-    for (let seen = 0, n = 0; n < this.slotCount && seen < LRU_SAMPLE; n++, i = (i + 1) % this.slotCount) {
+    for (let i = 0; i < this.slotCount; i++) {
       const base = this.slotBase(i);
       if (w[base >> 2] !== SLOT_FULL) continue;
-      seen++;
       const age = (clock - (w[(base + 12) >> 2]! >>> 0)) >>> 0;
       if (age > bestAge) {
         bestAge = age;
         best = i;
       }
     }
-    w[H.LRU_CURSOR] = i;
     if (best >= 0) this.removeSlot(best);
   }
 
