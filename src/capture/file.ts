@@ -203,25 +203,28 @@ export class CaptureFileReader implements AsyncIterable<CapturePacket> {
     return this.parser?.packets ?? 0;
   }
 
-  private async fill(buf: Uint8Array, from: number): Promise<{ end: number; eof: boolean }> {
-    let end = from;
-    while (end < buf.length) {
-      const n = await this.source.read(buf, end, buf.length - end);
-      if (n === 0) return { end, eof: true };
-      end += n;
-      this.read += n;
-    }
-    return { end, eof: false };
+  /** One read into buf[from..]: returns the new end, and whether the source has ended. */
+  private async readInto(buf: Uint8Array, from: number): Promise<{ end: number; eof: boolean }> {
+    const n = await this.source.read(buf, from, buf.length - from);
+    this.read += n;
+    return { end: from + n, eof: n === 0 };
   }
 
-  /** Arrays of packets, one per chunk read; throws TRUNCATED after the last complete packet of a cut file. */
+  /**
+   * Arrays of packets, one per read (files: one per chunk); throws TRUNCATED after the last complete packet
+   * of a cut file. Packets are handed out as soon as their bytes arrive, so a live pipe
+   * (`tcpdump -w - | …`) is not held back until a whole chunk fills.
+   */
   async *batches(): AsyncGenerator<CapturePacket[], void, undefined> {
     if (this.consumed) throw new NetworkError('INVALID_ARGUMENT', 'a capture can be iterated once; open it again', {});
     this.consumed = true;
     try {
       // Chunks come from Buffer.allocUnsafe: no zero-filling, and only the bytes read are ever exposed.
       let buf: Uint8Array = Buffer.allocUnsafe(this.chunkSize);
-      let { end, eof } = await this.fill(buf, 0);
+      let end = 0;
+      let eof = false;
+      // The format needs the first four bytes.
+      while (end < 4 && !eof) ({ end, eof } = await this.readInto(buf, end));
       const parser = parserFor(buf.subarray(0, end), 0);
       this.parser = parser;
       let fileOffset = 0;
@@ -247,15 +250,18 @@ export class CaptureFileReader implements AsyncIterable<CapturePacket> {
           parser.finish();
           return;
         }
-        // Keep the unfinished record, in a fresh chunk large enough for it: earlier chunks stay valid for
-        // the packets that point into them, and are collected once those are dropped.
-        const left = end - pos;
-        const size = Math.max(this.chunkSize, parser.needed + this.chunkSize / 2);
-        const next = Buffer.allocUnsafe(size);
-        next.set(buf.subarray(pos, end), 0);
-        buf = next;
-        pos = 0;
-        ({ end, eof } = await this.fill(buf, left));
+        if (end === buf.length || pos + parser.needed > buf.length) {
+          // No room for the unfinished record: move it to a fresh chunk large enough for it. Earlier
+          // chunks stay valid for the packets that point into them and are collected once those are dropped.
+          const left = end - pos;
+          const next = Buffer.allocUnsafe(Math.max(this.chunkSize, parser.needed + (this.chunkSize >>> 1)));
+          next.set(buf.subarray(pos, end), 0);
+          buf = next;
+          pos = 0;
+          end = left;
+        }
+        // Appending after `end` never touches bytes a packet already points at.
+        ({ end, eof } = await this.readInto(buf, end));
       }
     } finally {
       await this.close();

@@ -247,6 +247,31 @@ describe('format detection, streaming and truncation', () => {
     }
   });
 
+  it('hands out packets as they arrive on a live stream (no waiting for a full chunk)', async () => {
+    const file = encodeCapture([{ data: bytesOf(60, 1), tsSec: 1, tsNsec: 0 }, { data: bytesOf(60, 2), tsSec: 2, tsNsec: 0 }], { format: 'pcap' });
+    const firstEnd = 24 + 16 + 60;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* live(): AsyncGenerator<Uint8Array> {
+      yield file.subarray(0, firstEnd + 5); // packet 1 and a few bytes of packet 2
+      await gate; // the rest only comes after the consumer has seen packet 1
+      yield file.subarray(firstEnd + 5);
+    }
+    const r = await openCapture(live());
+    const seen: number[] = [];
+    const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('reader waited for more data before handing out packet 1')), 5000));
+    await Promise.race([
+      (async () => {
+        for await (const p of r) {
+          seen.push(p.tsSec);
+          if (p.tsSec === 1) release();
+        }
+      })(),
+      timeout,
+    ]);
+    expect(seen).toEqual([1, 2]);
+  });
+
   it('handles a packet larger than the chunk size', async () => {
     const big = bytesOf(300_000, 9);
     const file = encodeCapture([{ data: big, tsSec: 5, tsNsec: 0 }, { data: bytesOf(10, 1), tsSec: 6, tsNsec: 0 }], { format: 'pcapng', snaplen: 1 << 20 });
