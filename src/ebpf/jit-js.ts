@@ -256,9 +256,10 @@ return { runOne, runMany, resHi: () => lastHi };
           case 0x20: return `${L} = mul64(${L}, ${H}, ${bl}, ${bh}); ${H} = AR.hi;`;
           case 0x30: return `${L} = ${off === 1 ? 'sdiv64' : 'div64'}(${L}, ${H}, ${bl}, ${bh}); ${H} = AR.hi;`;
           case 0x90: return `${L} = ${off === 1 ? 'smod64' : 'mod64'}(${L}, ${H}, ${bl}, ${bh}); ${H} = AR.hi;`;
-          case 0x40: return `${L} = ${L} | ${bl}; ${H} = ${H} | ${bh};`;
-          case 0x50: return `${L} = ${L} & ${bl}; ${H} = ${H} & ${bh};`;
-          case 0xa0: return `${L} = ${L} ^ ${bl}; ${H} = ${H} ^ ${bh};`;
+          // with a non-negative constant the high word is x | 0, x & 0 = 0, x ^ 0: fold it here
+          case 0x40: return !x && imm >= 0 ? `${L} = ${L} | ${imm};` : `${L} = ${L} | ${bl}; ${H} = ${H} | ${bh};`;
+          case 0x50: return !x && imm >= 0 ? `${L} = ${L} & ${imm}; ${H} = 0;` : `${L} = ${L} & ${bl}; ${H} = ${H} & ${bh};`;
+          case 0xa0: return !x && imm >= 0 ? `${L} = ${L} ^ ${imm};` : `${L} = ${L} ^ ${bl}; ${H} = ${H} ^ ${bh};`;
           case 0x60: {
             if (x) return `${L} = lsh64(${L}, ${H}, ${bl}); ${H} = AR.hi;`;
             const n = imm & 63;
