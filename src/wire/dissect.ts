@@ -530,10 +530,10 @@ function dissectIpPayload(d: Dissection, b: Uint8Array, off: number, capEnd: num
   if (tooDeep(d)) return;
   switch (proto) {
     case 6:
-      dissectTcp(d, b, off, capEnd, repEnd, ipv, ipOff, quoted);
+      dissectTcp(d, b, off, capEnd, repEnd, quoted);
       return;
     case 17:
-      dissectUdp(d, b, off, capEnd, repEnd, ipv, ipOff);
+      dissectUdp(d, b, off, capEnd, repEnd, ipv);
       return;
     case 1:
       dissectIcmp(d, b, off, capEnd, repEnd, quoted);
@@ -826,7 +826,7 @@ function tcpFlagString(flags: number): string {
   return s;
 }
 
-function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6, ipOff: number, quoted: boolean): void {
+function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, quoted: boolean): void {
   let L: LayerBuilder | undefined;
   guard(() => L, () => {
     const l = new LayerBuilder(d, b, off, capEnd, 'tcp', 'Transmission Control Protocol');
@@ -888,8 +888,6 @@ function dissectTcp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
       // Wireshark hands a segment cut by the snap length to no payload dissector.
       if (capEnd >= repEnd) dissectData(d, b, off + hl, pEnd);
     }
-    void ipv;
-    void ipOff;
   });
 }
 
@@ -941,7 +939,7 @@ function tcpOptions(l: LayerBuilder, start: number, end: number): void {
   }
 }
 
-function dissectUdp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6, ipOff: number): void {
+function dissectUdp(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number, ipv: 4 | 6): void {
   let L: LayerBuilder | undefined;
   guard(() => L, () => {
     const l = new LayerBuilder(d, b, off, capEnd, 'udp', 'User Datagram Protocol');
@@ -970,7 +968,6 @@ function dissectUdp(d: Dissection, b: Uint8Array, off: number, capEnd: number, r
       l.add('udp.payload', `UDP payload (${end - off - 8} bytes)`, bytesHex(b, off + 8, end));
       dissectData(d, b, off + 8, end);
     }
-    void ipOff;
   });
 }
 
