@@ -20,22 +20,23 @@ import { BpfProgram } from './program.js';
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
 
-type Node =
+/** The predicate tree a filter builder holds (what and/or/not nest). */
+export type BpfFilterNode =
   | { k: 'ethertype'; type: number }
   | { k: 'ipproto'; proto: number }
   | { k: 'port'; proto: 6 | 17; dir: 'src' | 'dst'; port: number }
   | { k: 'host'; dir: 'src' | 'dst'; v6: boolean; addr: Uint8Array }
   | { k: 'syn' }
-  | { k: 'and'; nodes: Node[] }
-  | { k: 'or'; nodes: Node[] }
-  | { k: 'not'; node: Node };
+  | { k: 'and'; nodes: BpfFilterNode[] }
+  | { k: 'or'; nodes: BpfFilterNode[] }
+  | { k: 'not'; node: BpfFilterNode };
 
 /** A filter under construction; `BpfProgramBuilder` adds build(). Used for the arguments of and/or/not. */
 export class BpfFilterBuilder {
   /** The predicates added so far (all must hold). */
-  protected readonly nodes: Node[] = [];
+  protected readonly nodes: BpfFilterNode[] = [];
 
-  private add(n: Node): this {
+  private add(n: BpfFilterNode): this {
     this.nodes.push(n);
     return this;
   }
@@ -111,7 +112,7 @@ export class BpfFilterBuilder {
   }
 
   /** @internal the predicate tree. */
-  get tree(): Node {
+  get tree(): BpfFilterNode {
     return { k: 'and', nodes: this.nodes.slice() };
   }
 }
@@ -119,7 +120,7 @@ export class BpfFilterBuilder {
 /** An argument of and/or/not: a builder, or a function that adds predicates to a fresh one. */
 export type BpfFilterPart = BpfFilterBuilder | ((b: BpfFilterBuilder) => BpfFilterBuilder);
 
-function partNode(p: BpfFilterPart): Node {
+function partNode(p: BpfFilterPart): BpfFilterNode {
   return (typeof p === 'function' ? p(new BpfFilterBuilder()) : p).tree;
 }
 
@@ -221,7 +222,7 @@ function loadAbs(g: Gen, off: number, size: 1 | 2 | 4, fail: number): void {
 }
 
 /** Falls through when the node holds, jumps to `fail` otherwise. */
-function emit(g: Gen, n: Node, fail: number): void {
+function emit(g: Gen, n: BpfFilterNode, fail: number): void {
   switch (n.k) {
     case 'and':
       for (const c of n.nodes) emit(g, c, fail);
