@@ -10,6 +10,7 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV6,
   VIRTIO_NET_HDR_GSO_UDP_L4,
   createOffloadMetaLane,
+  offloadMetaAt,
   type GroPacket,
 } from '../../src/offload/index.js';
 import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../src/wire/tcp.js';
@@ -330,6 +331,26 @@ describe.each(backends)('GRO (%s backend)', (backend) => {
       output.clear();
     }
     expect(got).toEqual(ref);
+  });
+
+  it('flushTimeoutsBatch and flushBatch drain held flows into a batch with their metadata', () => {
+    const ctx = new GroContext({ timeoutMs: 1 });
+    const a = tcpStream(3, 400, { srcPort: 11 });
+    const b = tcpStream(2, 400, { srcPort: 12 });
+    const output = new PacketBatch({ capacity: 8, byteCapacity: 1 << 16 });
+    const meta = createOffloadMetaLane(8);
+    // Without their PSH-carrying last segments both flows stay held.
+    ctx.aggregateBatch(PacketBatch.fromArray(a.slice(0, 2)), output, { now: 5, meta });
+    ctx.aggregateBatch(PacketBatch.fromArray(b.slice(0, 1)), output, { now: 5.5, meta });
+    expect(output.length).toBe(0);
+    expect(ctx.flushTimeoutsBatch(output, 5.9, meta)).toBe(0);
+    expect(ctx.flushTimeoutsBatch(output, 6.2, meta)).toBe(1);
+    expect(offloadMetaAt(meta, 0)).toEqual({ flags: 0, gsoType: VIRTIO_NET_HDR_GSO_TCPV4, gsoSize: 400, segments: 2, hdrLen: 54, csumStart: 34, csumOffset: 16 });
+    expect(checksumsValid(output.get(0))).toBe(true);
+    expect(ctx.flushBatch(output, meta)).toBe(1);
+    expect(hex(output.get(1))).toBe(hex(b[0]!));
+    expect(offloadMetaAt(meta, 1).segments).toBe(1);
+    expect(ctx.heldFlows).toBe(0);
   });
 
   it('the guide form aggregate(segment, srcIp, dstIp) merges bare TCP segments', () => {
