@@ -196,6 +196,38 @@ describe('ELF: compiled now by clang (the fixtures are reproducible)', () => {
     }
   });
 
+  itWithTools(['clang'], 'trace_printk with formats in .rodata and .rodata.str1.1 and on the stack, on every engine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfelf-'));
+    try {
+      copyFileSync(`${FIX}bpf_common.h`, join(dir, 'bpf_common.h'));
+      writeFileSync(
+        join(dir, 'tp.c'),
+        `#include "bpf_common.h"
+        static long (*bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *)6;
+        SEC("tracepoint") int trace_prog(__u8 *p, __u64 len) {
+          static const char fmt[] = "len=%d first=%x\\n";
+          if (len < 1) return 0;
+          bpf_trace_printk(fmt, sizeof(fmt), (int)len, p[0]);
+          char f2[] = "stack fmt %d\\n";
+          bpf_trace_printk(f2, sizeof(f2), 7);
+          return 1;
+        }`,
+      );
+      const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', 'tp.c', '-o', 'tp.o'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const p = BpfProgram.fromElf(new Uint8Array(readFileSync(join(dir, 'tp.o'))));
+      expect([...p.maps.keys()]).toEqual(['.rodata', '.rodata.str1.1']);
+      p.verify();
+      for (const engine of engines) {
+        const lines: string[] = [];
+        expect(p.run(new Uint8Array([0xab, 2, 3]), { engine, onTrace: (m) => lines.push(m) })).toBe(1n);
+        expect(lines, engine).toEqual(['len=3 first=ab\n', 'stack fmt 7\n']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   itWithTools(['clang'], 'gives clear errors for what is not supported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bpfelf-'));
     const build = (src: string, args: string[] = ['-g']) => {
