@@ -37,6 +37,11 @@ typedef struct jit_prog {
   napi_env env;              /* set for the duration of a run (JS helper calls need it) */
   napi_ref bound[MAX_BOUND]; /* regions 1.. (stack, maps): typed arrays kept alive */
   uint8_t writable[MAX_BOUND];
+  /* Regions over a SharedArrayBuffer cannot be detached: their address is resolved once, at create time. */
+  uint8_t is_static[MAX_BOUND];
+  uint64_t static_base[MAX_BOUND];
+  uint64_t static_len[MAX_BOUND];
+  uint64_t* out_static; /* the out array when it is SharedArrayBuffer-backed, else NULL */
   uint32_t nbound;
   napi_ref map_bufs[JIT_MAX_MAPS]; /* whole map SharedArrayBuffers (header + table), or NULL */
   uint8_t* map_base[JIT_MAX_MAPS];  /* resolved per run */
@@ -71,6 +76,19 @@ static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void
   *data = d;
   *len = n;
   return 1;
+}
+
+/* A typed array over a SharedArrayBuffer (which can never be detached, so its data pointer stays valid while
+ * we hold a reference): napi_is_arraybuffer is false for a SharedArrayBuffer. */
+static int typed_is_shared(napi_env env, napi_value v) {
+  napi_typedarray_type t;
+  size_t n, off;
+  void* d;
+  napi_value ab;
+  bool is_ab = true;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok) return 0;
+  if (napi_is_arraybuffer(env, ab, &is_ab) != napi_ok) return 0;
+  return !is_ab;
 }
 
 static int get_u64(napi_env env, napi_value v, uint64_t* out) {
@@ -568,6 +586,11 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
     }
     napi_create_reference(env, v, 1, &p->bound[i]);
     p->writable[i] = ((uint8_t*)wr)[i] ? 1 : 0;
+    if (typed_is_shared(env, v)) {
+      p->is_static[i] = 1;
+      p->static_base[i] = (uint64_t)(uintptr_t)d;
+      p->static_len[i] = d ? l : 0;
+    }
   }
   p->nmaps = nmaps;
   for (uint32_t i = 0; i < nmaps; i++) {
@@ -578,6 +601,7 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
     if (t == napi_object) napi_create_reference(env, v, 1, &p->map_bufs[i]);
   }
   napi_create_reference(env, argv[4], 1, &p->out_ref);
+  if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
   if (ht == napi_function) napi_create_reference(env, argv[5], 1, &p->js_helper);
   jit_ctx* ctx = p->ctx;
   ctx->shim = (uint64_t)(uintptr_t)p;
@@ -614,6 +638,11 @@ static jit_prog* prog_arg(napi_env env, napi_value v) {
 static int bind_regions(napi_env env, jit_prog* p) {
   jit_ctx* ctx = p->ctx;
   for (uint32_t i = 0; i < p->nbound; i++) {
+    if (p->is_static[i]) {
+      jit_region* r = &ctx->regions[1 + i];
+      if (r->base != p->static_base[i] || r->len != p->static_len[i]) set_region(r, p->static_base[i], p->static_len[i], p->writable[i]);
+      continue;
+    }
     napi_value v;
     void* d = NULL;
     size_t l = 0;
@@ -643,11 +672,14 @@ static int bind_regions(napi_env env, jit_prog* p) {
 }
 
 static void write_out(napi_env env, jit_prog* p, uint64_t errors) {
-  napi_value v;
-  void* d;
-  size_t l;
-  if (napi_get_reference_value(env, p->out_ref, &v) != napi_ok || !typed_arg(env, v, napi_biguint64_array, &d, &l) || l < 8) return;
-  uint64_t* o = (uint64_t*)d;
+  uint64_t* o = p->out_static;
+  if (!o) {
+    napi_value v;
+    void* d;
+    size_t l;
+    if (napi_get_reference_value(env, p->out_ref, &v) != napi_ok || !typed_arg(env, v, napi_biguint64_array, &d, &l) || l < 8) return;
+    o = (uint64_t*)d;
+  }
   jit_ctx* c = p->ctx;
   o[0] = c->r0;
   o[1] = c->first_status;
@@ -708,6 +740,8 @@ static napi_value JitRun(napi_env env, napi_callback_info info) {
   if (argc < 3 || !get_u64(env, argv[2], &budget)) return throw_type(env, "budget must be a non-negative number");
   if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
   jit_ctx* ctx = p->ctx;
+  /* A single run starts on a zeroed stack, as program.run does on every engine (batches do not clear it). */
+  memset((void*)(uintptr_t)ctx->regions[1].base, 0, ctx->regions[1].len);
   ctx->one_off = 0;
   ctx->one_len = (uint32_t)len;
   ctx->b_data = (uint64_t)(uintptr_t)mem;

@@ -53,8 +53,9 @@ export class X64CompiledProgram implements BpfCompiledProgram {
   /** Whether the verifier accepted the program (its proofs then removed run-time checks). */
   readonly verified: boolean;
   private handle: object | null = null;
-  private readonly out = new BigUint64Array(8);
-  private readonly stackBuffer: ArrayBuffer;
+  // Shared memory cannot be detached, so the shim resolves these addresses once instead of on every run.
+  private readonly out = new BigUint64Array(new SharedArrayBuffer(64));
+  private readonly stackBuffer: SharedArrayBuffer;
   private readonly stack: Uint8Array;
   private readonly memory: BpfMemory;
   private readonly env: BpfRuntimeEnv;
@@ -91,7 +92,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     this.translation = translation;
     // The stack sits in the middle of 128 KiB of its own so that no other region is within reach of a
     // 16-bit offset from it: an access the TypeScript engines reject cannot land in a neighbour region here.
-    this.stackBuffer = new ArrayBuffer(65536 + BPF_STACK_BYTES + 65536);
+    this.stackBuffer = new SharedArrayBuffer(65536 + BPF_STACK_BYTES + 65536);
     this.stack = new Uint8Array(this.stackBuffer, 65536, BPF_STACK_BYTES);
     this.memory = new BpfMemory(program.mapList);
     const sr = this.memory.regions[BPF_REGION_STACK]!;
@@ -255,7 +256,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     this.lastBudget = budget;
     this.env.traceSink = options.onTrace;
     this.current = { data: memory, start: 0, len: memory.length, batch: null };
-    this.stack.fill(0);
+    // The shim zeroes the stack before a single run (memset beats a fill over shared memory).
     const errors = this.callNative(() => nativeAddon!.bpfJitRun(h, memory, budget));
     if (errors !== 0) this.throwError(0);
     return this.out[0]!;
