@@ -264,7 +264,8 @@ function dissectByEthertype(d: Dissection, b: Uint8Array, off: number, capEnd: n
 function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: number, repEnd: number): void {
   const eth = d.layers.find((l) => l.protocol === 'eth');
   if (!eth) return;
-  let pad = Math.max(0, Math.min(repEnd, eth.offset + 60) - from);
+  // Wireshark: no padding in a frame shorter than the 60-byte minimum — what follows is all trailer.
+  let pad = repEnd - eth.offset < 60 ? 0 : Math.max(0, Math.min(repEnd, eth.offset + 60) - from);
   for (let i = from; i < from + pad; i++) {
     // Wireshark reads the would-be padding; running off the captured bytes ends the whole analysis.
     if (i >= capEnd) return;
@@ -287,6 +288,52 @@ function addEthTrailer(d: Dissection, b: Uint8Array, from: number, capEnd: numbe
     eth.fields.push({ name: 'eth.fcs', value: hex(v, 8), label: `Frame check sequence: ${hex(v, 8)}`, hidden: false, depth: 0 });
     eth.fields.push({ name: 'eth.fcs.status', value: '2', label: '[FCS Status: Unverified]', hidden: false, depth: 0 });
   }
+}
+
+/** IEEE 802.2 LLC header (DSAP, SSAP, control) and SNAP (RFC 1042: OUI 0 carries an EtherType). */
+function dissectLlc(d: Dissection, b: Uint8Array, off: number, capEnd: number, repEnd: number): void {
+  if (tooDeep(d)) return;
+  let L: LayerBuilder | undefined;
+  guard(() => L, () => {
+    const l = new LayerBuilder(d, b, off, capEnd, 'llc', 'Logical-Link Control');
+    L = l;
+    const dsap = l.u8(off);
+    l.add('llc.dsap', `DSAP: ${hex(dsap, 2)}`, hex(dsap, 2));
+    l.add('llc.dsap.sap', `SAP: ${dsap >>> 1}`, String(dsap >>> 1), 1);
+    l.add('llc.dsap.ig', `IG Bit: ${dsap & 1 ? 'Group' : 'Individual'}`, bool((dsap & 1) !== 0), 1);
+    const ssap = l.u8(off + 1);
+    l.add('llc.ssap', `SSAP: ${hex(ssap, 2)}`, hex(ssap, 2));
+    l.add('llc.ssap.sap', `SAP: ${ssap >>> 1}`, String(ssap >>> 1), 1);
+    l.add('llc.ssap.cr', `CR Bit: ${ssap & 1 ? 'Response' : 'Command'}`, bool((ssap & 1) !== 0), 1);
+    const c0 = l.u8(off + 2);
+    // Unnumbered frames have a 1-byte control field, I and S frames 2 bytes (IEEE 802.2 §5.2).
+    const cl = (c0 & 3) === 3 ? 1 : 2;
+    // Wireshark reads the 2-byte control field little-endian (N(S) in the first byte, N(R) in the second).
+    const ctl = cl === 1 ? c0 : c0 | (l.u8(off + 3) << 8);
+    l.add('llc.control', `Control field: ${hex(ctl, 4)}`, hex(ctl, 4));
+    let p = off + 2 + cl;
+    l.layer.length = p - off;
+    if (dsap === 0xaa && ssap === 0xaa && cl === 1) {
+      l.need(p + 5);
+      const oui = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+      const pid = rd16(b, p + 3);
+      l.add('llc.oui', `Organization Code: ${oui}`, String(oui));
+      p += 5;
+      l.layer.length = p - off;
+      if (oui === 0 || oui === 0xf8) {
+        l.add('llc.type', `Type: ${ETHERTYPE_NAMES[pid] ?? 'Unknown'} (${hex(pid, 4)})`, hex(pid, 4));
+        if (pid === 0x0800) dissectIpv4(d, b, p, capEnd, repEnd);
+        else if (pid === 0x86dd) dissectIpv6(d, b, p, capEnd, repEnd);
+        else if (pid === 0x0806) dissectArp(d, b, p, capEnd);
+        else dissectData(d, b, p, capEnd);
+        return;
+      }
+      l.add('llc.pid', `PID: ${hex(pid, 4)}`, hex(pid, 4));
+    }
+    // SAP 0x06 is IP (ARPANET Internet Protocol in the IEEE SAP list).
+    if (dsap === 0x06) dissectIpv4(d, b, p, capEnd, repEnd);
+    else dissectData(d, b, p, capEnd);
+  });
 }
 
 function macFields(L: LayerBuilder, prefix: 'dst' | 'src', o: number): void {
@@ -315,9 +362,13 @@ function dissectEthernet(d: Dissection, b: Uint8Array, off: number, capEnd: numb
     const t = rd16(b, off + 12);
     // IEEE 802.3 §3.2.6: values ≤ 1500 are a length (802.3 + LLC), ≥ 1536 an EtherType.
     if (t <= 1500) {
+      // IEEE 802.3 length field: an 802.2 LLC PDU of that length, then padding/trailer.
       l.add('eth.len', `Length: ${t}`, String(t));
       l.layer.length = 14;
-      dissectData(d, b, off + 14, capEnd);
+      const rep = reportedEnd(d, capEnd);
+      const pduEnd = Math.min(off + 14 + t, rep);
+      dissectLlc(d, b, off + 14, Math.min(capEnd, pduEnd), pduEnd);
+      if (pduEnd < rep) addEthTrailer(d, b, pduEnd, capEnd, rep);
       return;
     }
     l.add('eth.type', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));

@@ -162,6 +162,15 @@ export function ethernetCorpus(): CorpusFrame[] {
   add('icmpv6 packet too big', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'packetTooBig', mtu: 1280, quoted: q6 }, { src: V6.dst, dst: V6.src })), 0x86dd));
   add('icmpv6 time exceeded', eth(buildIpv6({ src: V6.dst, dst: V6.src, nextHeader: 58 }, buildIcmpv6({ kind: 'timeExceeded', code: 0, quoted: q6 }, { src: V6.dst, dst: V6.src })), 0x86dd));
   add('unknown ethertype', eth(pattern(30), 0x88b5));
+  // IEEE 802.3 length frames with 802.2 LLC; SNAP carrying IPv4 (RFC 1042).
+  const dot3 = (llc: number[], total: number): Uint8Array => {
+    const f = new Uint8Array(total);
+    f.set([0x01, 0x80, 0xc2, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x01, llc.length >>> 8, llc.length & 0xff, ...llc]);
+    return f;
+  };
+  add('802.3 llc snap ipv4', dot3([0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, ...buildIpv4({ ...V4, protocol: 17 }, buildUdp({ srcPort: 40050, dstPort: 40051 }, pattern(4), V4))], 60));
+  add('802.3 llc i-frame', dot3([0x06, 0x07, 0x10, 0x22, 1, 2, 3], 60));
+  add('802.3 llc short frame trailer', dot3([0x06, 0x06, 0x03, 9, 9], 59));
   add('locally administered multicast src', eth(udp4(pattern(3)), 0x0800, [], '03:00:00:00:00:01', '06:00:00:00:00:02'));
   // Malformed frames.
   const good = tcp4(TCP_ACK | TCP_PSH, [], pattern(4));
