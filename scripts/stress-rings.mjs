@@ -5,8 +5,8 @@
 //   RingBuffer: 10^7 variable-length records between two threads, byte-exact and in order.
 //   PacketPool: two threads acquire/release; no buffer is ever held by two threads.
 //   ParallelPacketEngine: 10^7 synthetic packets, 2 workers; per-flow counts equal the construction and
-//   every flow stays on one worker.
-// Usage: npx tsc -p . && node scripts/stress-rings.mjs [--items N] [--packets N] [--only spsc,mpmc,bytes,pool,engine]
+//   every flow stays on one worker — through the copying dispatcher and with zero-copy batches.
+// Usage: npx tsc -p . && node scripts/stress-rings.mjs [--items N] [--packets N] [--only spsc,mpmc,bytes,pool,engine,engine-zero-copy]
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -18,7 +18,7 @@ const opt = (name, dflt) => {
 };
 const items = Number(opt('items', 1e8));
 const packets = Number(opt('packets', 1e7));
-const only = new Set(opt('only', 'spsc,mpmc,bytes,pool,engine').split(','));
+const only = new Set(opt('only', 'spsc,mpmc,bytes,pool,engine,engine-zero-copy').split(','));
 const { assertBuilt, spscStress, mpmcStress, poolStress, ringBufferStress } = await import(pathToFileURL(join(root, 'test/ring/stress-run.mjs')).href);
 assertBuilt();
 let failed = false;
@@ -56,7 +56,8 @@ if (only.has('pool')) {
   const r = await poolStress(Math.max(1, Math.floor(items / 400)), { threads: 2, count: 64 });
   report('PacketPool, 2 threads', r.results.every((t) => t.twice === 0 && t.corrupted === 0) && r.available === r.count, r);
 }
-if (only.has('engine')) {
+for (const zeroCopy of [false, true]) {
+  if (!only.has(zeroCopy ? 'engine-zero-copy' : 'engine')) continue;
   const dist = (p) => import(pathToFileURL(join(root, 'dist/src', p)).href);
   const { ParallelPacketEngine, flowKeyString } = await dist('parallel/index.js');
   const { PacketBatch } = await dist('batch.js');
@@ -66,6 +67,7 @@ if (only.has('engine')) {
   const plan = trafficPlan(flows, packets, 42);
   const lenOf = (f, k) => Math.max(64, headerLength(f)) + (k % 3) * 37;
   const engine = new ParallelPacketEngine(2, 32 << 20, { bufSize: 256 });
+  const zb = zeroCopy ? engine.createBatch({ capacity: 250000, byteCapacity: 250000 * 256 }) : null;
   const got = new Map();
   const seenOn = new Map();
   let moved = 0;
@@ -73,7 +75,8 @@ if (only.has('engine')) {
   const t0 = performance.now();
   for (let start = 0; start < packets; start += chunk) {
     const end = Math.min(packets, start + chunk);
-    const batch = new PacketBatch({ capacity: end - start, byteCapacity: (end - start) * 256 });
+    const batch = zb ?? new PacketBatch({ capacity: end - start, byteCapacity: (end - start) * 256 });
+    batch.clear();
     for (let i = start; i < end; i++) {
       const k = plan.order[i];
       if (k < 0) {
@@ -107,7 +110,7 @@ if (only.has('engine')) {
   });
   const stats = await engine.close();
   report(
-    `ParallelPacketEngine ${packets.toExponential()} packets, 2 workers`,
+    `ParallelPacketEngine ${packets.toExponential()} packets, 2 workers${zeroCopy ? ', zero-copy batches' : ''}`,
     mismatches === 0 && got.size === expectedFlows && moved === 0 && stats.processed === packets && stats.dropped === 0,
     { flows: got.size, expectedFlows, mismatches, flowsThatChangedWorker: moved, processed: stats.processed, perWorker: stats.perWorker.map((w) => w.packets), seconds: +seconds.toFixed(2) },
   );
