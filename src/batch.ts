@@ -212,6 +212,27 @@ export class PacketBatch implements Iterable<Uint8Array> {
     return this.data.subarray(off, off + this.lengths[index]!);
   }
 
+  /**
+   * Publishes packets written directly into `offsets`/`lengths`/`data` (by native code or a batch
+   * engine): the batch now holds `count` packets using `bytesUsed` bytes. Every new packet must lie inside
+   * the data region; the check runs over the packets added since the last fill.
+   */
+  setFill(count: number, bytesUsed: number): void {
+    if (!Number.isInteger(count) || count < 0 || count > this.capacity) {
+      throw new NetworkError('OUT_OF_BOUNDS', `packet count ${count} outside 0..${this.capacity}`, { field: 'count', actual: count });
+    }
+    if (!Number.isInteger(bytesUsed) || bytesUsed < 0 || bytesUsed > this.byteCapacity) {
+      throw new NetworkError('OUT_OF_BOUNDS', `bytes used ${bytesUsed} outside 0..${this.byteCapacity}`, { field: 'bytesUsed', actual: bytesUsed });
+    }
+    for (let i = Math.min(this.length, count); i < count; i++) {
+      if (this.offsets[i]! + this.lengths[i]! > bytesUsed) {
+        throw new NetworkError('OUT_OF_BOUNDS', `packet ${i} ends past the ${bytesUsed} bytes in use`, { index: i, offset: this.offsets[i]! });
+      }
+    }
+    this.header[H_USED] = bytesUsed;
+    this.header[H_COUNT] = count;
+  }
+
   /** Empties the batch (the memory is reused). */
   clear(): void {
     this.header[H_COUNT] = 0;

@@ -3,12 +3,6 @@
 import type { PacketBatch } from '../batch.js';
 import { writeMeta, type GroSink } from './gro-engine.js';
 
-// PacketBatch keeps its count and bytes-used in the first two Int32 words of its buffer (src/batch.ts
-// H_COUNT/H_USED); the batch paths write many packets and then publish both at once.
-export function batchHeader(b: PacketBatch): Int32Array {
-  return new Int32Array(b.buffer, 0, 2);
-}
-
 /** Sink into an output PacketBatch (same room rule as native/offload.cc: used + bytes + n·(align−1) ≤ capacity). */
 export class BatchSink implements GroSink {
   count: number;
@@ -52,9 +46,7 @@ export class BatchSink implements GroSink {
 
   /** Publishes the new count and bytes used to the batch. */
   commit(): void {
-    const h = batchHeader(this.b);
-    h[0] = this.count;
-    h[1] = this.used;
+    this.b.setFill(this.count, this.used);
   }
 }
 

@@ -20,7 +20,7 @@ import {
   createGroState,
   type GroSink,
 } from './gro-engine.js';
-import { BatchSink, batchHeader } from './batch-sink.js';
+import { BatchSink } from './batch-sink.js';
 import { OFFLOAD_META_STRIDE, type VirtioNetHdr } from './virtio.js';
 
 /** Options of a GRO/LRO context. */
@@ -208,9 +208,7 @@ export class GroContext {
       const next = fromNative(() =>
         native.groBatch(e.state, e.times, e.arena, input.data, input.offsets, input.lengths, start, n, now, output.data, output.offsets, output.lengths, before, output.bytesUsed, output.capacity, output.align, meta, res),
       );
-      const h = batchHeader(output);
-      h[0] = res[0]!;
-      h[1] = res[1]!;
+      output.setFill(res[0]!, res[1]!);
       return { next, produced: res[0]! - before };
     }
     for (let i = start; i < n; i++) {
@@ -243,9 +241,7 @@ export class GroContext {
       const k = fromNative(() =>
         native.groFlush(e.state, e.times, e.arena, olderThan, output.data, output.offsets, output.lengths, output.length, output.bytesUsed, output.capacity, output.align, m, res),
       );
-      const h = batchHeader(output);
-      h[0] = res[0]!;
-      h[1] = res[1]!;
+      output.setFill(res[0]!, res[1]!);
       return k;
     }
     const sink = new BatchSink(output, meta ?? null);

@@ -3,7 +3,7 @@
 import { activeNative } from '../backend.js';
 import { PacketBatch } from '../batch.js';
 import { NetworkError, fromNative } from '../errors.js';
-import { BatchSink, batchHeader } from './batch-sink.js';
+import { BatchSink } from './batch-sink.js';
 import {
   GSO_CFG_FIXED_ID,
   GSO_CFG_PASSTHROUGH,
@@ -68,9 +68,7 @@ function runBatch(input: PacketBatch, output: PacketBatch, mss: number, cfg: num
     const next = fromNative(() =>
       native.gsoBatch(input.data, input.offsets, input.lengths, start, n, mss, cfg, output.data, output.offsets, output.lengths, before, output.bytesUsed, output.capacity, output.align, res),
     );
-    const h = batchHeader(output);
-    h[0] = res[0]!;
-    h[1] = res[1]!;
+    output.setFill(res[0]!, res[1]!);
     if (res[2]! !== GSO_OK) throw gsoError(res[2]!, nativeReasons[res[2]!] ?? 'error', next);
     return { next, produced: res[0]! - before };
   }
