@@ -217,6 +217,15 @@ export function callBpfHelper(
 // get_prandom_u32: xorshift128+ seeded from Math.random; not cryptographic, like Linux's prandom.
 let s0 = (Math.random() * 0x100000000) >>> 0 || 1;
 let s1 = (Math.random() * 0x100000000) >>> 0 || 2;
+/**
+ * Re-seeds get_prandom_u32 (helper 7) so a sequence of runs is reproducible, e.g. to compare engines on
+ * programs that call it: seed, run on engine A, seed again, run on engine B.
+ */
+export function seedBpfPrandom(seed: number): void {
+  s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  s1 = (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0 || 2;
+}
+
 function prandomU32(): number {
   let x = s0;
   const y = s1;

@@ -20,6 +20,7 @@ import {
   isNetworkError,
   registerBpfEngine,
   registerBpfHelper,
+  seedBpfPrandom,
   unregisterBpfEngine,
   unregisterBpfHelper,
 } from '../../src/index.js';
@@ -84,6 +85,11 @@ describe.each(engines)('engine %s', (engine) => {
     expect(lines).toEqual(['x=-5 ok']);
     const rnd = assemble('call 7\nmov %r6, %r0\ncall 7\nrsh %r0, 32\nrsh %r6, 32\nor %r0, %r6\nexit');
     expect(rnd.run(none, { engine })).toBe(0n); // u32 results: high halves are zero
+    const one = assemble('call 7\nexit');
+    seedBpfPrandom(42);
+    const a = one.run(none, { engine });
+    seedBpfPrandom(42);
+    expect(one.run(none, { engine })).toBe(a); // reproducible after seeding
   });
 
   it('reaches map values through lddw map_value and helpers 1–3 through map handles', () => {
