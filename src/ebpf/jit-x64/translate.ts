@@ -192,25 +192,24 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // Every register but r1, r2, r10 starts at 0, as in the interpreter: zero those some path may read first.
   const mayReadUndefined = hasLocalCalls ? 0x3f9 : undefinedReads(insns, lddwSecond);
   for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) if (mayReadUndefined & (1 << r)) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
-  a.jmp(labels[0]!);
+  // The program body follows right here (pc 0 falls through from the loop head).
 
-  // main_exit: r0 in rax → verdict, next packet.
-  a.bind(L.mainExit);
-  a.load(64, T10, ctx(CTX.B_VERD));
-  a.store(32, { base: T10, index: IDX, scale: 4, disp: 0 }, X64.rax);
-  a.aluRI(ALU.add, 64, IDX, 1);
-  a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
-  a.jcc(CC.b, loopBody);
-  a.jmp(L.done);
-
-  // done: restore and return.
-  a.bind(L.done);
-  a.store(64, ctx(CTX.R0), X64.rax); // r0 of the last packet: the result of a single run
-  a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
-  a.load(64, X64.rax, ctx(CTX.ERR_COUNT));
-  a.aluRI(ALU.add, 64, X64.rsp, 8);
-  for (const r of [X64.r15, X64.r14, X64.r13, X64.r12, X64.rbp, X64.rbx]) a.pop(r);
-  a.ret();
+  /** main_exit (r0 in rax → verdict, next packet) and done (restore and return), placed after the body. */
+  function emitExitAndDone(): void {
+    a.bind(L.mainExit);
+    a.load(64, T10, ctx(CTX.B_VERD));
+    a.store(32, { base: T10, index: IDX, scale: 4, disp: 0 }, X64.rax);
+    a.aluRI(ALU.add, 64, IDX, 1);
+    a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+    a.jcc(CC.b, loopBody);
+    a.bind(L.done);
+    a.store(64, ctx(CTX.R0), X64.rax); // r0 of the last packet: the result of a single run
+    a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
+    a.load(64, X64.rax, ctx(CTX.ERR_COUNT));
+    a.aluRI(ALU.add, 64, X64.rsp, 8);
+    for (const r of [X64.r15, X64.r14, X64.r13, X64.r12, X64.rbp, X64.rbx]) a.pop(r);
+    a.ret();
+  }
 
   // ---------------- helpers for emitting instructions ----------------
   const R = (r: number): X64Reg => BPF_TO_X64[r]!;
@@ -429,8 +428,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             break;
           case 0xb0:
             if (!x) {
+              // movImm uses `xor r, r` for 0: flags are never live across eBPF instructions here.
               if (w === 64) a.movImm(d, BigInt(insn.imm));
-              else a.movRI32(d, insn.imm >>> 0);
+              else a.movImm(d, BigInt(insn.imm >>> 0));
             } else if (insn.off === 0) {
               a.movRR(w, d, R(insn.src));
             } else {
@@ -447,8 +447,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             } else {
               // 0xdc (to big-endian) and 0xd7 (bswap): a byte swap on this host
               if (width === 16) {
-                a.rol16by8(d);
-                a.movzxRR(16, d, d);
+                // bswap puts the swapped low 16 bits on top; the shift brings them down zero-extended.
+                a.bswap(32, d);
+                a.shiftRI(SHIFT.shr, 32, d, 16);
               } else if (width === 32) a.bswap(32, d);
               else a.bswap(64, d);
             }
@@ -648,10 +649,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         throw new NetworkError('VERIFIER_REJECTED', `unknown opcode 0x${op.toString(16)} at pc ${pc}`, { pc });
     }
   }
+  const bodyEnd = a.size;
   // Falling off the end (no exit / jump as the last instruction).
   a.storeImm(64, ctx(CTX.STATUS), JIT_STATUS.FELL_OFF);
   a.storeImm(64, ctx(CTX.ERR_PC), n - 1);
   a.jmp(L.errorCommon);
+  emitExitAndDone();
 
   function emitCallx(insn: BpfInsn, pc: number): void {
     // callx: a code address (high word 0xffffffff, low word a function start) is a local call; a plain number
@@ -690,8 +693,6 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     emitHelperCallSlot(null);
     a.bind(after);
   }
-
-  const bodyEnd = a.size;
 
   // ---------------- shared stubs ----------------
   // Legacy packet load out of range: the program ends with r0 = 0 (Linux semantics), from any call depth.
