@@ -407,13 +407,17 @@ function dissectVlan(d: Dissection, b: Uint8Array, off: number, capEnd: number, 
       hl = 8;
     } else l.add(`${p}.id`, `ID: ${id}`, String(id));
     l.layer.length = hl;
-    if (!ad) l.add('vlan.etype', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));
-    else l.add('', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));
     if (t <= 1500) {
+      // A length, as in IEEE 802.3: an LLC PDU follows.
       l.add('vlan.len', `Length: ${t}`, String(t));
-      dissectData(d, b, off + hl, capEnd);
+      const rep = reportedEnd(d, capEnd);
+      const pduEnd = Math.min(off + hl + t, rep);
+      dissectLlc(d, b, off + hl, Math.min(capEnd, pduEnd), pduEnd);
+      if (trailer && pduEnd < rep) addEthTrailer(d, b, pduEnd, capEnd, rep);
       return;
     }
+    // Wireshark gives the 802.1ad type field no filter name.
+    l.add(ad ? '' : 'vlan.etype', `Type: ${ETHERTYPE_NAMES[t] ?? 'Unknown'} (${hex(t, 4)})`, hex(t, 4));
     dissectByEthertype(d, b, off + hl, capEnd, t, trailer);
   });
 }

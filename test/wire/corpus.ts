@@ -169,6 +169,10 @@ export function ethernetCorpus(): CorpusFrame[] {
     return f;
   };
   add('802.3 llc snap ipv4', dot3([0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, ...buildIpv4({ ...V4, protocol: 17 }, buildUdp({ srcPort: 40050, dstPort: 40051 }, pattern(4), V4))], 60));
+  add('802.1q + llc snap ipv4', (() => {
+    const llc = [0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00, ...buildIpv4({ ...V4, protocol: 17 }, buildUdp({ srcPort: 40052, dstPort: 40053 }, pattern(2), V4))];
+    return Uint8Array.of(0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x81, 0x00, 0x20, 0x05, llc.length >>> 8, llc.length & 0xff, ...llc, 0, 0, 0, 0);
+  })());
   add('802.3 llc i-frame', dot3([0x06, 0x07, 0x10, 0x22, 1, 2, 3], 60));
   add('802.3 llc short frame trailer', dot3([0x06, 0x06, 0x03, 9, 9], 59));
   add('locally administered multicast src', eth(udp4(pattern(3)), 0x0800, [], '03:00:00:00:00:01', '06:00:00:00:00:02'));

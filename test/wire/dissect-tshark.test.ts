@@ -34,7 +34,7 @@ function pcapFile(frames: Uint8Array[], linktype: number, originalLengths: numbe
 export const TSHARK_FIELDS = [
   'frame.len', 'frame.cap_len',
   'eth.dst', 'eth.src', 'eth.type', 'eth.len', 'llc.dsap', 'llc.dsap.sap', 'llc.dsap.ig', 'llc.ssap', 'llc.ssap.sap', 'llc.ssap.cr', 'llc.control', 'llc.oui', 'llc.type', 'llc.pid', 'eth.addr', 'eth.dst.ig', 'eth.dst.lg', 'eth.src.ig', 'eth.src.lg', 'eth.ig', 'eth.lg', 'eth.padding', 'eth.trailer', 'eth.fcs', 'eth.fcs.status',
-  'vlan.priority', 'vlan.dei', 'vlan.id', 'vlan.etype', 'ieee8021ad.priority', 'ieee8021ad.dei', 'ieee8021ad.id', 'ieee8021ad.svid', 'ieee8021ad.cvid',
+  'vlan.priority', 'vlan.dei', 'vlan.id', 'vlan.etype', 'vlan.len', 'ieee8021ad.priority', 'ieee8021ad.dei', 'ieee8021ad.id', 'ieee8021ad.svid', 'ieee8021ad.cvid',
   'sll.pkttype', 'sll.hatype', 'sll.halen', 'sll.src.eth', 'sll.unused', 'sll.etype', 'sll.ifindex', 'null.family',
   'arp.hw.type', 'arp.proto.type', 'arp.hw.size', 'arp.proto.size', 'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4',
   'ip.version', 'ip.hdr_len', 'ip.dsfield', 'ip.dsfield.dscp', 'ip.dsfield.ecn', 'ip.len', 'ip.id', 'ip.flags', 'ip.flags.rb', 'ip.flags.df', 'ip.flags.mf',
