@@ -1209,7 +1209,7 @@ function ndOptions(l: LayerBuilder, start: number, end: number): void {
   const b = l.b;
   let p = start;
   while (p < end) {
-    l.add('icmpv6.opt', 'ICMPv6 Option', '', 1);
+    l.add('icmpv6.opt', 'ICMPv6 Option', '1', 1); // FT_NONE: tshark prints 1 for presence
     const ot = l.u8(p);
     l.add('icmpv6.opt.type', `Type: ${ot}`, String(ot), 2);
     const olen = l.u8(p + 1);
