@@ -162,6 +162,11 @@ static int map_of(jit_ctx* ctx, uint64_t handle, map_view* mv) {
   uint64_t free_end = (uint64_t)(uint32_t)w[MW_FREEOFF] + 4ull * (uint32_t)w[MW_MAX];
   if (values_end > mv->len || slots_end > mv->len || (w[MW_TYPE] != MAP_ARRAY && free_end > mv->len)) return 0;
   if (w[MW_TYPE] != MAP_ARRAY && ((uint32_t)w[MW_SLOTS] & ((uint32_t)w[MW_SLOTS] - 1)) != 0) return 0;
+  /* A header rewritten by someone must not make us read or write past a slot or a value. */
+  if ((uint32_t)w[MW_VALUE] > (uint32_t)w[MW_STRIDE] || (uint32_t)w[MW_KEY] == 0 || (uint32_t)w[MW_KEY] > 512) return 0;
+  if (w[MW_TYPE] == MAP_ARRAY && (uint32_t)w[MW_KEY] != 4) return 0;
+  if (w[MW_TYPE] != MAP_ARRAY && (uint64_t)(uint32_t)w[MW_SLOTSIZE] < 16ull + (uint32_t)w[MW_KEY]) return 0;
+  if (w[MW_TYPE] != MAP_ARRAY && ((uint32_t)w[MW_FREETOP] > (uint32_t)w[MW_MAX])) return 0;
   return 1;
 }
 
