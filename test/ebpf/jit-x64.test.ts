@@ -186,6 +186,52 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     expect(counts('native')).toEqual([50n, 50n, 50n]);
   });
 
+  it('hash churn (tombstones, rehash) and LRU eviction in C leave the same maps as the interpreter', () => {
+    // Per packet: key = byte 0; byte 1 = 1 → update (value = byte 2), 2 → delete, else lookup.
+    const src = `
+      ldxb %r6, [%r1+0]
+      ldxb %r7, [%r1+1]
+      ldxb %r8, [%r1+2]
+      stxw [%r10-4], %r6
+      stxdw [%r10-16], %r8
+      lddw %r1, map_fd 0
+      mov %r2, %r10
+      add %r2, -4
+      jeq %r7, 1, upd
+      jeq %r7, 2, del
+      call 1
+      jeq %r0, 0, out
+      ldxdw %r0, [%r0]
+      exit
+    upd:
+      mov %r3, %r10
+      add %r3, -16
+      mov %r4, 0
+      call 2
+      exit
+    del:
+      call 3
+      exit
+    out:
+      exit`;
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const pkts = Array.from({ length: 3000 }, () => Uint8Array.of(rnd(40), rnd(3), rnd(256), 0));
+    const batch = PacketBatch.fromArray(pkts);
+    for (const type of ['hash', 'lru_hash'] as const) {
+      const run = (engine: string) => {
+        const map = BpfMap.create({ type, keySize: 4, valueSize: 8, maxEntries: 16, name: 'churn' });
+        const prog = new BpfProgram(assemble(src).insns, { maps: [map] });
+        const v = prog.runBatch(batch, new Uint32Array(pkts.length), { engine });
+        return { verdicts: Array.from(v), entries: [...map.entries()].map(([k, x]) => `${k.join('.')}=${x.join('.')}`).sort() };
+      };
+      expect(run('native')).toEqual(run('interpreter'));
+    }
+  });
+
   it('array map update/lookup/delete in C agree with the interpreter', () => {
     const src = `
       stw [%r10-4], 2
