@@ -283,6 +283,13 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     expect(stopper.run(new Uint8Array(0), { engine: 'native' })).toBe(99n);
   });
 
+  it('helpers called from nested local calls see an aligned stack (a TypeScript helper walks it)', () => {
+    const prog = assemble('mov %r1, 5\ncall local f\nexit\nf:\ncall local g\nadd %r0, 1\nexit\ng:\nmov %r1, 7\ncall 300\nmov %r6, %r0\ncall 5\nmov %r0, %r6\nexit');
+    prog.registerHelper(300, (r1) => r1 * 10n + BigInt(new Error('walk the stack').stack!.length > 0 ? 1 : 0));
+    expect(prog.run(new Uint8Array(8), { engine: 'native' })).toBe(72n);
+    expect(prog.run(new Uint8Array(8), { engine: 'interpreter' })).toBe(72n);
+  });
+
   it('a throwing TypeScript helper propagates its error and leaves the engine usable', () => {
     const prog = assemble('call 202\nexit');
     let fail = true;
