@@ -8,6 +8,7 @@ import { EthernetFrame } from '../wire/ethernet.js';
 import type { PacketBatch } from '../batch.js';
 import { nowTimestamp, splitNanoseconds, type CapturePacketInit } from './packet.js';
 import { PacketSummary, summarizePacket } from './summary.js';
+import { CaptureFilter } from './capture.js';
 import { looksLikeHttpRequest, parseHttpRequest, type HttpRequestInfo } from './dpi/http.js';
 import { looksLikeTlsClientHello, parseTlsClientHello, type TlsClientHelloInfo } from './dpi/tls.js';
 import { parseDnsMessage, type DnsQueryInfo } from './dpi/dns.js';
@@ -114,6 +115,8 @@ export interface PacketAnalyzerOptions {
   maxFlows?: number;
   /** Link type of packets given without one (default Ethernet). */
   linktype?: number;
+  /** Only packets this passes are analysed: a tcpdump expression (compiled to eBPF) or a CaptureFilter. */
+  filter?: string | CaptureFilter;
 }
 
 // States as small numbers in the flow arrays.
@@ -182,12 +185,16 @@ export class PacketAnalyzer {
   private pktApp = 0;
   /** Packets of new flows met after maxFlows was reached. */
   untrackedPackets = 0;
+  /** Packets the `filter` option rejected (not counted anywhere else). */
+  filteredPackets = 0;
+  private readonly filter: CaptureFilter | null;
 
   constructor(options: PacketAnalyzerOptions = {}) {
     this.dpiBudget = Math.min(255, Math.max(0, options.dpiPacketsPerFlow ?? 8));
     this.maxFindings = options.maxFindings ?? 100_000;
     this.maxFlows = options.maxFlows ?? 4 * 1024 * 1024;
     this.defaultLinktype = options.linktype ?? 1;
+    this.filter = options.filter === undefined ? null : options.filter instanceof CaptureFilter ? options.filter : new CaptureFilter(options.filter);
     this.grow(1024);
   }
 
@@ -257,6 +264,10 @@ export class PacketAnalyzer {
 
   /** The hot path: all numbers, no allocation for packets of known flows. */
   account(data: Uint8Array, linktype: number, orig: number, sec: number, nsec: number): void {
+    if (this.filter !== null && !this.filter.matchesBytes(data, linktype)) {
+      this.filteredPackets++;
+      return;
+    }
     const st = this.st;
     const s = summarizePacket(data, linktype, this.summary);
     st.packets++;
@@ -702,6 +713,7 @@ export class PacketAnalyzer {
     this.findingCount = 0;
     this.appDetail.clear();
     this.untrackedPackets = 0;
+    this.filteredPackets = 0;
     this.hPackets.fill(0);
     this.hBytes.fill(0);
     this.cap = 0;

@@ -7,6 +7,8 @@ import type { IpProtocol } from '../wire/ipv4.js';
 import { CapturePacket, nowTimestamp, splitNanoseconds, type CapturePacketInit } from './packet.js';
 import { PacketSummary, summarizePacket } from './summary.js';
 import { createCaptureWriter, type CaptureFormat, type CaptureWriter } from './file.js';
+import type { BpfProgram } from '../ebpf/program.js';
+import { compileFilter } from '../filter/index.js';
 
 /** The guide's filter fields; any left undefined matches everything. */
 export interface CaptureFilterFields {
@@ -54,6 +56,9 @@ function sameAddress(s: PacketSummary, want: Uint8Array, src: boolean): boolean 
 /**
  * Which frames a capture keeps: `const f = new CaptureFilter(); f.protocol = IpProtocol.Tcp; f.destPort = 80`
  * (or `new CaptureFilter({ protocol: IpProtocol.Tcp, destPort: 80 })`). Fields are validated when set.
+ * `new CaptureFilter('tcp dst port 80 and not src net 10.0.0.0/8')` takes a tcpdump expression instead: it is
+ * compiled to verified eBPF (src/filter) once per linktype and run by the default engine (the x86-64 JIT on
+ * the native backend). Fields set on an expression filter must match as well.
  */
 export class CaptureFilter implements CaptureFilterFields {
   private _protocol: number | undefined;
@@ -64,10 +69,19 @@ export class CaptureFilter implements CaptureFilterFields {
   private src: Uint8Array | null = null;
   private dst: Uint8Array | null = null;
   private readonly summary = new PacketSummary();
+  /** The tcpdump expression, when the filter was made from one. */
+  readonly expression: string | undefined;
+  private readonly programs = new Map<number, BpfProgram>();
 
-  constructor(fields: CaptureFilterFields = {}) {
+  constructor(fields: CaptureFilterFields | string = {}) {
+    if (typeof fields === 'string') {
+      this.expression = fields;
+      // Compile now for Ethernet so a bad expression fails here, with its position.
+      this.programs.set(1, compileFilter(fields, { linktype: 1 }));
+      fields = {};
+    }
     if (fields === null || typeof fields !== 'object') {
-      throw new NetworkError('INVALID_ARGUMENT', 'CaptureFilter takes an object of fields (protocol, sourceIp, destIp, sourcePort, destPort)', { field: 'fields' });
+      throw new NetworkError('INVALID_ARGUMENT', 'CaptureFilter takes a tcpdump expression or an object of fields (protocol, sourceIp, destIp, sourcePort, destPort)', { field: 'fields' });
     }
     this.protocol = fields.protocol;
     this.sourceIp = fields.sourceIp;
@@ -112,9 +126,20 @@ export class CaptureFilter implements CaptureFilterFields {
     this._destPort = port('destPort', v);
   }
 
-  /** True when no field is set. */
+  /** The compiled expression for a linktype (null without an expression). */
+  program(linktype = 1): BpfProgram | null {
+    if (this.expression === undefined) return null;
+    let p = this.programs.get(linktype);
+    if (!p) {
+      p = compileFilter(this.expression, { linktype });
+      this.programs.set(linktype, p);
+    }
+    return p;
+  }
+
+  /** True when neither an expression nor a field is set. */
   get matchesAll(): boolean {
-    return this._protocol === undefined && this.src === null && this.dst === null && this._sourcePort === undefined && this._destPort === undefined;
+    return this.expression === undefined && this._protocol === undefined && this.src === null && this.dst === null && this._sourcePort === undefined && this._destPort === undefined;
   }
 
   /** Whether a frame passes (an Ethernet frame unless a packet says its linktype). Malformed frames fail a set field. */
@@ -129,11 +154,23 @@ export class CaptureFilter implements CaptureFilterFields {
     } else {
       throw new NetworkError('INVALID_ARGUMENT', 'matches() needs an EthernetFrame, bytes or a packet', { field: 'frame' });
     }
+    return this.matchesBytes(data, linktype);
+  }
+
+  /** Whether the bytes of one frame of the given linktype pass. */
+  matchesBytes(data: Uint8Array, linktype = 1): boolean {
     if (this.matchesAll) return true;
+    const prog = this.program(linktype);
+    if (prog && prog.run(data) === 0n) return false;
+    if (this.fieldsUnset()) return true;
     return this.matchSummary(summarizePacket(data, linktype, this.summary));
   }
 
-  /** The same test on an already decoded summary (the analyzer and CLI decode once and reuse it). */
+  private fieldsUnset(): boolean {
+    return this._protocol === undefined && this.src === null && this.dst === null && this._sourcePort === undefined && this._destPort === undefined;
+  }
+
+  /** The field test on an already decoded summary (the analyzer and CLI decode once and reuse it); an expression is tested by matchesBytes. */
   matchSummary(s: PacketSummary): boolean {
     if (this._protocol !== undefined && s.protocol !== this._protocol) return false;
     if (this.src !== null && !sameAddress(s, this.src, true)) return false;

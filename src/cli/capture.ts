@@ -1,6 +1,7 @@
 // `elysia-net read FILE` (one line per packet, tcpdump style; -v adds the dissection tree) and
 // `elysia-net stats FILE` (protocol hierarchy, conversations, top flows, DPI findings).
 import type { Command } from 'commander';
+import { CaptureFilter } from '../capture/capture.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { NetworkError } from '../errors.js';
 import { formatIpv4Address, formatMacAddress } from '../wire/address.js';
@@ -71,16 +72,16 @@ function timeOfDay(p: CapturePacket, nano: boolean): string {
 }
 
 function tcpFlagString(f: number): string {
-  // tcpdump's letters: S F P R U E W, '.' for ACK (print-tcp.c tcp_flag_values)
+  // tcpdump's order (print-tcp.c tcp_flag_values): F S R P, '.' for ACK, U E W — checked with tcpdump 4.99.
   let s = '';
-  if (f & 0x02) s += 'S';
   if (f & 0x01) s += 'F';
-  if (f & 0x08) s += 'P';
+  if (f & 0x02) s += 'S';
   if (f & 0x04) s += 'R';
+  if (f & 0x08) s += 'P';
+  if (f & 0x10) s += '.';
   if (f & 0x20) s += 'U';
   if (f & 0x40) s += 'E';
   if (f & 0x80) s += 'W';
-  if (f & 0x10) s += '.';
   return s === '' ? 'none' : s;
 }
 
@@ -213,7 +214,10 @@ export function formatPacketLine(p: CapturePacket, s: PacketSummary, nano: boole
     case 'udp': {
       const note = appNote(s);
       if (note.startsWith(' ')) return `${t} ${ipName} ${src}.${s.srcPort} > ${dst}.${s.dstPort}:${note}`;
-      return `${t} ${ipName} ${src}.${s.srcPort} > ${dst}.${s.dstPort}: UDP, length ${s.payloadLength}${bad}${note}`;
+      // tcpdump prints the UDP header's length (minus 8), which exceeds the bytes of a first fragment.
+      const o = s.transportOffset;
+      const ulen = s.malformed === null && s.transportLength >= 8 ? ((s.data[o + 4]! << 8) | s.data[o + 5]!) - 8 : s.payloadLength;
+      return `${t} ${ipName} ${src}.${s.srcPort} > ${dst}.${s.dstPort}: UDP, length ${ulen}${bad}${note}`;
     }
     case 'icmp': {
       const name = ICMP_TYPES[s.icmpType] ?? `type ${s.icmpType}`;
@@ -296,7 +300,9 @@ function openInput(file: string): Promise<CaptureFileReader> {
   return file === '-' ? openCapture(process.stdin) : openCapture(file);
 }
 
-export async function runReadCommand(file: string, opts: { count?: number; verbose?: boolean; progress?: boolean }, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+export async function runReadCommand(file: string, opts: { count?: number; verbose?: boolean; progress?: boolean; filter?: string }, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  // A tcpdump expression, compiled before the file is opened so a bad one fails fast with its position.
+  const filter = opts.filter ? new CaptureFilter(opts.filter) : null;
   const reader = await openInput(file);
   const progress = new Progress(reader, wantProgress(reader, opts.progress, true));
   const s = new PacketSummary();
@@ -307,6 +313,7 @@ export async function runReadCommand(file: string, opts: { count?: number; verbo
       const nano = reader.info?.pcapHeader?.nanosecond ?? (reader.format === 'pcapng');
       for (const p of batch) {
         if (n >= limit) break outer;
+        if (filter && !filter.matchesBytes(p.data, p.linktype)) continue;
         n++;
         out(formatPacketLine(p, summarizePacket(p.data, p.linktype, s), nano));
         if (opts.verbose) {
@@ -335,10 +342,10 @@ export interface CaptureStatsReport {
 }
 
 /** Reads a whole capture through a PacketAnalyzer. */
-export async function analyzeCaptureFile(file: string, opts: { progress?: boolean; top?: number } = {}): Promise<{ analyzer: PacketAnalyzer; report: CaptureStatsReport }> {
+export async function analyzeCaptureFile(file: string, opts: { progress?: boolean; top?: number; filter?: string } = {}): Promise<{ analyzer: PacketAnalyzer; report: CaptureStatsReport }> {
+  const a = new PacketAnalyzer(opts.filter ? { filter: opts.filter } : {});
   const reader = await openInput(file);
   const progress = new Progress(reader, wantProgress(reader, opts.progress, false));
-  const a = new PacketAnalyzer();
   const linktypes = new Set<number>();
   try {
     for await (const batch of reader.batches()) {
@@ -418,21 +425,23 @@ export function registerCaptureCommands(program: Command): void {
     .command('read')
     .description('print one line per packet of a pcap/pcapng file, like tcpdump -r (-v: the dissection tree)')
     .argument('<file>', "pcap or pcapng file ('-' for standard input)")
+    .argument('[expression...]', "a tcpdump filter, e.g. 'tcp port 80' (compiled to eBPF)")
     .option('-c, --count <n>', 'stop after n packets', parseCount)
     .option('-v, --verbose', 'print the dissection of each packet')
     .option('--no-progress', 'no progress indicator on stderr')
-    .action(async (file: string, opts: { count?: number; verbose?: boolean; progress?: boolean }) => {
-      await runReadCommand(file, opts);
+    .action(async (file: string, expression: string[], opts: { count?: number; verbose?: boolean; progress?: boolean }) => {
+      await runReadCommand(file, { ...opts, filter: expression.length ? expression.join(' ') : undefined });
     });
   program
     .command('stats')
     .description('protocol hierarchy, conversations, top flows and DPI findings of a pcap/pcapng file')
     .argument('<file>', "pcap or pcapng file ('-' for standard input)")
+    .argument('[expression...]', 'only packets this tcpdump filter accepts')
     .option('--top <n>', 'rows in the top-flows and findings tables', parseCount, 10)
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress indicator on stderr')
-    .action(async (file: string, opts: { top: number; json?: boolean; progress?: boolean }) => {
-      const { report } = await analyzeCaptureFile(file, { progress: opts.progress, top: opts.top });
+    .action(async (file: string, expression: string[], opts: { top: number; json?: boolean; progress?: boolean }) => {
+      const { report } = await analyzeCaptureFile(file, { progress: opts.progress, top: opts.top, filter: expression.length ? expression.join(' ') : undefined });
       if (opts.json) {
         console.log(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2));
       } else {
