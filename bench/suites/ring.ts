@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { MpmcRing, PacketPool, RingBuffer, SpscRing } from '../../src/ring/index.js';
 import { defineSuite, type BenchCase } from '../harness.js';
 
-const ITEMS = 1 << 20;
+const ITEMS = 1 << 18;
 const here = dirname(fileURLToPath(import.meta.url));
 const ringModule = pathToFileURL(join(here, '..', '..', 'src', 'ring', 'index.js')).href;
 
@@ -103,7 +103,7 @@ let sink = 0;
 
 export default defineSuite({
   name: 'ring',
-  description: 'SAB rings across two threads (main produces, a worker consumes); 1 op = 2^20 items',
+  description: 'SAB rings across two threads (main produces, a worker consumes); 1 op = 2^18 items',
   cases(): BenchCase[] {
     const cases: BenchCase[] = [];
 
