@@ -607,7 +607,9 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
   }
   napi_create_reference(env, argv[4], 1, &p->out_ref);
   if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
-  if (ht == napi_function) napi_create_reference(env, argv[5], 1, &p->js_helper);
+  /* Weak (refcount 0): the helper closure refers to the JavaScript object that owns this handle, so a strong
+   * reference would be a GC root keeping both alive forever. The owner keeps the closure alive itself. */
+  if (ht == napi_function) napi_create_reference(env, argv[5], 0, &p->js_helper);
   jit_ctx* ctx = p->ctx;
   ctx->shim = (uint64_t)(uintptr_t)p;
   for (int i = 0; i < JIT_HELPER_SLOTS; i++) {

@@ -126,7 +126,9 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     }
     const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? (m as { buffer: SharedArrayBuffer }).buffer : null));
     const t = this.translation!;
-    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc), kinds, bufs);
+    // The shim holds the dispatcher weakly (it closes over `this`, which owns the handle): keep it here.
+    this.jsDispatch = (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc);
+    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs);
     return this.handle;
   }
 
@@ -191,6 +193,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     }
   }
 
+  private jsDispatch: ((id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number) => bigint | [bigint]) | null = null;
   private helperError: unknown = undefined;
   private running = false;
 
