@@ -2,6 +2,8 @@
 // C over the shared map memory and helpers in TypeScript called back from machine code, the listing, the
 // fallback, and the default engine per backend.
 import { describe, expect, it } from 'vitest';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError, type NetworkError } from '../../src/errors.js';
 import { BpfJitCompiler, BpfMap, BpfProgram, assemble, bpfInsn, bpfLddw } from '../../src/ebpf/index.js';
@@ -345,6 +347,27 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     expect(proved.translation!.provedAccesses).toBeGreaterThan(checked.translation!.provedAccesses);
     const batch = PacketBatch.fromArray([tcpFrame(80, 2), tcpFrame(1234, 2, 39), tcpFrame(0xffff, 0xff, 40)]);
     expect(Array.from(proved.runBatch(batch, new Uint32Array(3)))).toEqual(Array.from(checked.runBatch(batch, new Uint32Array(3))));
+  });
+
+  it('compiled programs that ran are garbage-collected (the shim holds nothing that points back at them)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => {
+      collected++;
+    });
+    for (let k = 0; k < 200; k++) {
+      const prog = assemble('call 205\nexit');
+      prog.registerHelper(205, () => 1n); // a TypeScript helper: the shim keeps a reference to its dispatcher
+      const c = new X64CompiledProgram(prog);
+      c.run(new Uint8Array(8));
+      registry.register(c, k);
+    }
+    for (let i = 0; i < 10 && collected < 150; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(collected).toBeGreaterThan(150);
   });
 
   it('dispose() unmaps the code; the next run maps it again', () => {
