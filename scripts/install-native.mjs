@@ -2,7 +2,7 @@
 // backend takes over and nativeStatus() reports the reason recorded here.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -18,15 +18,14 @@ function done(ok, error) {
 
 if (process.env.ELYSIA_NET_SKIP_NATIVE === '1') done(false, 'ELYSIA_NET_SKIP_NATIVE=1');
 
-// A prebuilt binary for this platform (prebuilds/) makes compiling unnecessary.
+// A prebuilt binary for this platform (prebuilds/, as a published package carries) makes compiling
+// unnecessary. A build/ left by an earlier build does not: in a checkout the sources may have changed.
 try {
   const gypBuild = require('node-gyp-build');
-  if (existsSync(join(root, 'prebuilds'))) {
-    gypBuild.path(root);
-    done(true, undefined);
-  }
+  const found = gypBuild.path(root);
+  if (found.split(sep).includes('prebuilds')) done(true, undefined);
 } catch {
-  // No usable prebuild: compile below.
+  // No usable binary: compile below.
 }
 
 // npm points npm_config_node_gyp at its bundled node-gyp during install scripts; otherwise look beside npm.
