@@ -54,7 +54,9 @@ describe('CaptureFilter (the guide fields)', () => {
     expect(() => { f.destPort = 70000; }).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => { f.sourceIp = '300.1.1.1'; }).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', detail: expect.objectContaining({ field: 'sourceIp' }) }));
     expect(() => { f.protocol = -1; }).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => new CaptureFilter('tcp port 80' as unknown as object)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new CaptureFilter(42 as unknown as object)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    // A string is a tcpdump expression now; a malformed one is a parse error with its position.
+    expect(() => new CaptureFilter('tcp port')).toThrow(expect.objectContaining({ code: 'PARSE_ERROR' }));
     expect(() => f.matches(5 as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
