@@ -5,7 +5,6 @@ export type { NativeStatus, CpuFeatures } from './native.js';
 export * from './batch.js';
 export * from './wire/index.js';
 export * from './ebpf/index.js';
-export * from './ebpf/jit-x64/index.js';
 export * from './capture/index.js';
 export * from './filter/index.js';
 export * from './cc/index.js';
