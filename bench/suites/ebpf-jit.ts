@@ -2,15 +2,11 @@
 // bench/c, built here when a C compiler and libpcap-dev are present, running the `tcpdump -dd` program of the
 // same expression on the same packets). 64-byte packets, a hot batch of 1024 and a 64 MiB stream; filters
 // `tcp dst port 80` and a SYN filter. Also: the cost of the bounds checks (all checked vs verifier-proved).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PacketBatch } from '../../src/batch.js';
 import { BpfProgram, assemble } from '../../src/ebpf/index.js';
 import { X64CompiledProgram, x64JitAvailable } from '../../src/ebpf/jit-x64/index.js';
 import { defineSuite, type BenchCase, type BenchVariant } from '../harness.js';
+import { runLibpcap, tcpdumpDd, type LibpcapTiming } from '../libpcap.js';
 
 const PKT = 64;
 const HOT = 1024;
@@ -135,37 +131,11 @@ const DIRECT_PORT80 = `
 out:
   exit`;
 
-function tcpdumpDd(expr: string): string | null {
-  const r = spawnSync('tcpdump', ['-dd', expr], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('{') ? r.stdout : null;
-}
-
 function programFor(f: FilterDef, dd: string | null): BpfProgram {
   // The classic → eBPF translation of cbpf.ts (ebpf-extras) when it exists, else the same translation by hand.
   const fromClassic = (BpfProgram as unknown as { fromClassic?: (text: string) => BpfProgram }).fromClassic;
   if (dd && typeof fromClassic === 'function') return fromClassic(dd);
   return assemble(f.ebpf);
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-let workDir: string | null = null;
-
-/** Builds the C baseline once; null (with a note) when cc or libpcap-dev is missing. */
-function buildBaseline(): string | null {
-  const src = [join(here, '..', '..', '..', 'bench', 'c', 'bpf_filter_bench.c'), join(here, '..', 'c', 'bpf_filter_bench.c')].find((p) => existsSync(p));
-  if (!src) return null;
-  if (!existsSync('/usr/include/pcap/pcap.h') && !existsSync('/usr/include/pcap.h')) {
-    console.error('ebpf-jit: libpcap-dev not installed: no libpcap baseline');
-    return null;
-  }
-  workDir ??= mkdtempSync(join(tmpdir(), 'elysia-bpfbench-'));
-  const exe = join(workDir, 'bpf_filter_bench');
-  const r = spawnSync('cc', ['-O2', '-o', exe, src, '-lpcap'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.error(`ebpf-jit: could not build the libpcap baseline: ${r.stderr || r.error?.message}`);
-    return null;
-  }
-  return exe;
 }
 
 let sink = 0;
@@ -178,25 +148,10 @@ export default defineSuite({
     const hot = fillBatch(HOT);
     const stream = fillBatch(STREAM_BYTES / PKT);
     const verdicts = new Uint32Array(stream.length);
-    const baseline = buildBaseline();
-    let packetsFile: string | null = null;
-    if (baseline) {
-      packetsFile = join(workDir!, 'packets.bin');
-      writeFileSync(packetsFile, stream.data.subarray(0, stream.bytesUsed));
-    }
-    const external = new Map<string, { hot: number[]; stream: number[]; accepted: number } | null>();
-    const libpcap = (f: FilterDef, dd: string | null): { hot: number[]; stream: number[]; accepted: number } | null => {
-      if (external.has(f.name)) return external.get(f.name)!;
-      let res: { hot: number[]; stream: number[]; accepted: number } | null = null;
-      if (baseline && packetsFile && dd) {
-        const progFile = join(workDir!, `${f.name.replace(/\W+/g, '_')}.dd`);
-        writeFileSync(progFile, dd);
-        const r = spawnSync(baseline, [progFile, packetsFile, String(PKT), String(HOT), '7'], { encoding: 'utf8' });
-        if (r.status === 0) res = JSON.parse(r.stdout) as typeof res;
-        else console.error(`ebpf-jit: libpcap baseline failed: ${r.stderr}`);
-      }
-      external.set(f.name, res);
-      return res;
+    const external = new Map<string, LibpcapTiming | null>();
+    const libpcap = (f: FilterDef, dd: string | null): LibpcapTiming | null => {
+      if (!external.has(f.name)) external.set(f.name, dd ? runLibpcap(dd, stream.data.subarray(0, stream.bytesUsed), PKT, HOT) : null);
+      return external.get(f.name)!;
     };
     const engines = [...(x64JitAvailable() ? ['native'] : []), 'js', 'interpreter'];
     for (const f of FILTERS) {
@@ -246,8 +201,6 @@ export default defineSuite({
     return cases;
   },
   teardown() {
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-    workDir = null;
     if (sink === 0.5) console.log(sink);
   },
 });

@@ -4,6 +4,7 @@ import { PacketBatch } from '../../src/batch.js';
 import { bpfEngineNames } from '../../src/ebpf/index.js';
 import { compileFilter } from '../../src/filter/index.js';
 import { defineSuite, type BenchCase, type BenchVariant } from '../harness.js';
+import { runLibpcap, tcpdumpDd } from '../libpcap.js';
 
 export const FILTER_BENCH_EXPRESSIONS = [
   'tcp dst port 80',
@@ -62,7 +63,7 @@ export function filterBenchFrames(count = 1024): Uint8Array[] {
 
 export default defineSuite({
   name: 'filter',
-  description: 'tcpdump expressions compiled to eBPF, 1024 × 64 B hot batch',
+  description: 'tcpdump expressions compiled to eBPF, 1024 × 64 B hot batch, vs libpcap bpf_filter() on tcpdump -dd',
   cases(): BenchCase[] {
     const batch = PacketBatch.fromArray(filterBenchFrames(), { align: 64 });
     const verdicts = new Uint32Array(batch.length);
@@ -77,7 +78,18 @@ export default defineSuite({
           prog.runBatch(batch, verdicts, { engine });
         },
       }));
-      return { name: expr, unit: 'packets', perOp: batch.length, variants, baseline: 'js-jit' };
+      const dd = tcpdumpDd(expr);
+      const accepted = prog.runBatch(batch, new Uint32Array(batch.length), { engine: 'js' }).reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+      variants.push({
+        name: 'libpcap',
+        external: () => {
+          // libpcap's own compiler and interpreter on the same 64-byte frames (they are laid out back to back).
+          const r = dd ? runLibpcap(dd, batch.data.subarray(0, batch.bytesUsed), 64, batch.length) : null;
+          if (r && r.accepted !== accepted * 1) console.error(`filter: libpcap accepted ${r.accepted}, we ${accepted} (${expr})`);
+          return r ? r.hot : null;
+        },
+      });
+      return { name: expr, unit: 'packets', perOp: batch.length, variants, baseline: 'libpcap' };
     });
   },
 });
