@@ -16,7 +16,7 @@ type Pending = { insn: IrInsn; pos: number };
 /** Lays the IR out as classic BPF. */
 export function irToClassic(ir: IrInsn[]): ClassicInsn[] {
   // Expand far conditional jumps into `jcond → ja` pairs until every offset fits in 8 bits.
-  let code = ir.filter((i) => i.t !== 'label' || true);
+  let code = ir.slice();
   for (let round = 0; round < 64; round++) {
     const pos = new Map<IrLabel, number>();
     let n = 0;
