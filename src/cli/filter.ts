@@ -1,6 +1,7 @@
 // `elysia-net bpf compile 'EXPR'`: a tcpdump expression compiled by src/filter, printed as eBPF (default),
 // as classic BPF like `tcpdump -d` (--classic) or `tcpdump -dd` (--dd).
 import type { Command } from 'commander';
+import { encodeInsnU64 } from '../ebpf/isa.js';
 import { NetworkError } from '../errors.js';
 import { compileFilterFull, formatClassic, formatClassicDd } from '../filter/index.js';
 
@@ -30,14 +31,7 @@ export function registerFilterCommands(program: Command): void {
       const { program: prog, classic } = compileFilterFull(words.join(' '), { linktype, optimize: opts.optimize });
       if (opts.classic) console.log(formatClassic(classic));
       else if (opts.dd) console.log(formatClassicDd(classic));
-      else if (opts.raw) console.log(hexWords(prog.encode()));
+      else if (opts.raw) console.log(prog.insns.map((i) => `0x${encodeInsnU64(i).toString(16).padStart(16, '0')}`).join('\n'));
       else console.log(prog.disassemble());
     });
-}
-
-function hexWords(bytes: Uint8Array): string {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: string[] = [];
-  for (let i = 0; i + 8 <= bytes.length; i += 8) out.push(`0x${dv.getBigUint64(i, true).toString(16).padStart(16, '0')}`);
-  return out.join('\n');
 }
