@@ -1,11 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import '../../src/ebpf/jit-x64/index.js'; // registers the 'native' engine when the addon is built
-import { itWithTools } from '../helpers/tools.js';
+import { itWithTools, tcpdumpIndices } from '../helpers/tools.js';
 import { readCaptureSync } from '../../src/capture/file.js';
 import { BpfProgramBuilder, BpfFilterBuilder } from '../../src/ebpf/builder.js';
 import { BpfInterpreter, bpfEngineNames, type BpfProgram } from '../../src/ebpf/program.js';
@@ -51,42 +48,19 @@ const CASES: [string, () => BpfProgram, string][] = [
   ],
 ];
 
-function tcpdumpIndices(file: string, expr: string, dir: string): number[] {
-  const out = join(dir, 'o.pcap');
-  const r = spawnSync('tcpdump', ['-r', file, '-w', out, expr], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const all = readCaptureSync(readFileSync(file));
-  const kept = readCaptureSync(readFileSync(out));
-  const idx: number[] = [];
-  let j = 0;
-  for (let i = 0; i < all.length && j < kept.length; i++) {
-    if (all[i]!.timestamp === kept[j]!.timestamp && Buffer.compare(all[i]!.data, kept[j]!.data) === 0) {
-      idx.push(i);
-      j++;
-    }
-  }
-  expect(j).toBe(kept.length);
-  return idx;
-}
-
 describe('BpfProgramBuilder: canned filters agree with tcpdump on real captures', () => {
   itWithTools(['tcpdump'], 'every canned filter, on every engine', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bpfb-'));
-    try {
-      for (const file of CAPTURES) {
-        const packets = readCaptureSync(readFileSync(file)).map((p) => Uint8Array.from(p.data));
-        for (const [name, make, expr] of CASES) {
-          const prog = make();
-          prog.verify();
-          const want = tcpdumpIndices(file, expr, dir);
-          for (const engine of bpfEngineNames()) {
-            const got = packets.flatMap((p, i) => (prog.run(p, { engine }) === 1n ? [i] : []));
-            expect(got, `${name} vs '${expr}' on ${file} (${engine})`).toEqual(want);
-          }
+    for (const file of CAPTURES) {
+      const packets = readCaptureSync(readFileSync(file)).map((p) => Uint8Array.from(p.data));
+      for (const [name, make, expr] of CASES) {
+        const prog = make();
+        prog.verify();
+        const want = tcpdumpIndices(file, packets, expr);
+        for (const engine of bpfEngineNames()) {
+          const got = packets.flatMap((p, i) => (prog.run(p, { engine }) === 1n ? [i] : []));
+          expect(got, `${name} vs '${expr}' on ${file} (${engine})`).toEqual(want);
         }
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

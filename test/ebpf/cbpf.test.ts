@@ -1,12 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import '../../src/ebpf/jit-x64/index.js'; // registers the 'native' engine when the addon is built
-import { itWithTools } from '../helpers/tools.js';
+import { itWithTools, tcpdumpIndices } from '../helpers/tools.js';
 import { readCaptureSync } from '../../src/capture/file.js';
 import { BpfProgram, bpfEngineNames } from '../../src/ebpf/program.js';
 import {
@@ -72,26 +71,6 @@ function tcpdump(args: string[]): string {
   return r.stdout;
 }
 
-/** Indices (in file order) of the packets tcpdump keeps: it writes them with -w, we match them back. */
-function tcpdumpMatches(file: string, expr: string, dir: string): number[] {
-  const out = join(dir, 'out.pcap');
-  tcpdump(['-r', file, '-w', out, expr]);
-  const all = readCaptureSync(readFileSync(file));
-  const kept = readCaptureSync(readFileSync(out));
-  const idx: number[] = [];
-  let j = 0;
-  for (let i = 0; i < all.length && j < kept.length; i++) {
-    const a = all[i]!;
-    const b = kept[j]!;
-    if (a.timestamp === b.timestamp && Buffer.compare(a.data, b.data) === 0) {
-      idx.push(i);
-      j++;
-    }
-  }
-  expect(j).toBe(kept.length);
-  return idx;
-}
-
 /** An instruction with the fields its opcode ignores zeroed (libpcap leaves junk in k of `tax`; -d omits it). */
 function usedFields(i: CbpfInsn): CbpfInsn {
   const cls = i.code & 7;
@@ -104,32 +83,27 @@ function usedFields(i: CbpfInsn): CbpfInsn {
 describe('classic BPF: tcpdump agreement on real captures', () => {
   itWithTools(['tcpdump'], `accepts exactly the packets tcpdump prints, for ${EXPRESSIONS.length} expressions`, () => {
     expect(CAPTURES.length).toBeGreaterThan(0);
-    const dir = mkdtempSync(join(tmpdir(), 'cbpf-'));
     const engines = bpfEngineNames();
     let compared = 0;
-    try {
-      for (const file of CAPTURES) {
-        const packets = readCaptureSync(readFileSync(file));
-        for (const expr of EXPRESSIONS) {
-          const dd = tcpdump(['-r', file, '-dd', expr]);
-          const prog = BpfProgram.fromClassic(dd);
-          prog.verify();
-          const classic = parseClassicBpf(dd);
-          const expected = tcpdumpMatches(file, expr, dir);
-          for (const engine of engines) {
-            const got = packets.flatMap((p, i) => (prog.run(p.data, { engine }) !== 0n ? [i] : []));
-            expect(got, `${expr} on ${file} (${engine})`).toEqual(expected);
-          }
-          const ref = packets.flatMap((p, i) => (runClassicBpf(classic, p.data) !== 0 ? [i] : []));
-          expect(ref, `${expr} reference`).toEqual(expected);
-          // -d and -ddd spell the same program.
-          expect(parseClassicBpf(tcpdump(['-r', file, '-d', expr])), `${expr} -d`).toEqual(classic.map(usedFields));
-          expect(parseClassicBpf(tcpdump(['-r', file, '-ddd', expr])), `${expr} -ddd`).toEqual(classic);
-          compared++;
+    for (const file of CAPTURES) {
+      const packets = readCaptureSync(readFileSync(file));
+      for (const expr of EXPRESSIONS) {
+        const dd = tcpdump(['-r', file, '-dd', expr]);
+        const prog = BpfProgram.fromClassic(dd);
+        prog.verify();
+        const classic = parseClassicBpf(dd);
+        const expected = tcpdumpIndices(file, packets.map((p) => p.data), expr);
+        for (const engine of engines) {
+          const got = packets.flatMap((p, i) => (prog.run(p.data, { engine }) !== 0n ? [i] : []));
+          expect(got, `${expr} on ${file} (${engine})`).toEqual(expected);
         }
+        const ref = packets.flatMap((p, i) => (runClassicBpf(classic, p.data) !== 0 ? [i] : []));
+        expect(ref, `${expr} reference`).toEqual(expected);
+        // -d and -ddd spell the same program.
+        expect(parseClassicBpf(tcpdump(['-r', file, '-d', expr])), `${expr} -d`).toEqual(classic.map(usedFields));
+        expect(parseClassicBpf(tcpdump(['-r', file, '-ddd', expr])), `${expr} -ddd`).toEqual(classic);
+        compared++;
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
     expect(compared).toBeGreaterThanOrEqual(20);
   });

@@ -10,7 +10,7 @@ import { encodeCapture, readCaptureSync } from '../../src/capture/index.js';
 import { bpfEngineNames } from '../../src/ebpf/index.js';
 import { NetworkError } from '../../src/errors.js';
 import { compileFilter, compileFilterClassic, compileFilterFull, formatClassic, parseFilter, type ClassicInsn } from '../../src/filter/index.js';
-import { itWithTools } from '../helpers/tools.js';
+import { itWithTools, tcpdumpIndices } from '../helpers/tools.js';
 import { FILTER_CORPUS } from './corpus.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -32,32 +32,6 @@ function load(path: string): Loaded {
     packets,
     batch: PacketBatch.fromArray(packets),
   };
-}
-
-/** 0-based indices of the packets `tcpdump -r FILE EXPR` prints, matched back by bytes and time. */
-function tcpdumpIndices(cap: Loaded, expr: string): number[] {
-  let out: Buffer;
-  try {
-    out = execFileSync('tcpdump', ['-r', cap.path, '-w', '-', '--', expr], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-  } catch (e) {
-    // libpcap's optimiser may prove a filter never matches; tcpdump then refuses to run it.
-    if (/expression rejects all packets/.test(String((e as { stderr?: Buffer }).stderr))) return [];
-    throw e;
-  }
-  const selected = readCaptureSync(out);
-  const idx: number[] = [];
-  let j = 0;
-  for (let i = 0; i < cap.packets.length && j < selected.length; i++) {
-    const s = selected[j]!;
-    const p = cap.packets[i]!;
-    // Matched by bytes, in order (tcpdump -w may round nanosecond timestamps); identical frames get identical verdicts.
-    if (s.data.length === p.length && Buffer.compare(Buffer.from(s.data), Buffer.from(p)) === 0) {
-      idx.push(i);
-      j++;
-    }
-  }
-  if (j !== selected.length) throw new Error(`could not match tcpdump's output for '${expr}' back to ${cap.path}`);
-  return idx;
 }
 
 /** Indices the compiled filter accepts, per engine (every engine must agree). */
@@ -182,7 +156,7 @@ describe('filter compiler against libpcap', () => {
       FILTER_CORPUS.forEach((expr, e) => {
         if (c > 0 && e % 2 === 1) return;
         if (cap.linktype !== 1 && !tcpdumpAccepts(expr, cap.linktype)) return; // e.g. `vlan` on a cooked capture
-        const want = tcpdumpIndices(cap, expr);
+        const want = tcpdumpIndices(cap.path, cap.packets, expr);
         for (const [engine, got] of ourIndices(cap, expr)) expect(got, `${expr} on ${cap.path} (${engine})`).toEqual(want);
         compared++;
       });
@@ -212,7 +186,7 @@ describe('filter compiler against libpcap', () => {
     })).e;
     fc.assert(
       fc.property(expr, (e) => {
-        const want = tcpdumpIndices(cap, e);
+        const want = tcpdumpIndices(cap.path, cap.packets, e);
         for (const [engine, got] of ourIndices(cap, e)) expect(got, `${e} (${engine})`).toEqual(want);
       }),
       { numRuns: 120 },

@@ -1,7 +1,8 @@
 // Outside programs the tests compare against (tcpdump, tshark, clang, objdump …). .ci/run installs them;
 // in CI a missing tool fails the test loudly, elsewhere the test is skipped with a message saying why.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { it } from 'vitest';
+import { readCaptureSync } from '../../src/capture/file.js';
 
 const cache = new Map<string, boolean>();
 
@@ -42,4 +43,33 @@ export function itWithTools(tools: string[], name: string, fn: () => unknown | P
     console.warn(`skipping "${name}": ${missing.join(', ')} not installed (.ci/run installs it)`);
     it.skip(`${name} [needs ${missing.join(', ')}]`, fn);
   }
+}
+
+/**
+ * 0-based indices of the packets of `file` that `tcpdump -r file EXPR` keeps: tcpdump writes them with -w
+ * and they are matched back in order by their bytes (tcpdump -w may round nanosecond timestamps; identical
+ * frames get identical verdicts). A filter libpcap proves never matches ("expression rejects all packets")
+ * keeps nothing.
+ */
+export function tcpdumpIndices(file: string, packets: readonly Uint8Array[], expr: string): number[] {
+  let out: Buffer;
+  try {
+    out = execFileSync('tcpdump', ['-r', file, '-w', '-', '--', expr], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  } catch (e) {
+    if (/expression rejects all packets/.test(String((e as { stderr?: Buffer }).stderr))) return [];
+    throw e;
+  }
+  const kept = readCaptureSync(out);
+  const idx: number[] = [];
+  let j = 0;
+  for (let i = 0; i < packets.length && j < kept.length; i++) {
+    const k = kept[j]!.data;
+    const p = packets[i]!;
+    if (k.length === p.length && Buffer.compare(Buffer.from(k), Buffer.from(p)) === 0) {
+      idx.push(i);
+      j++;
+    }
+  }
+  if (j !== kept.length) throw new Error(`could not match tcpdump's output for '${expr}' back to ${file}`);
+  return idx;
 }
