@@ -49,6 +49,8 @@ typedef struct jit_prog {
   uint32_t nmaps;
   napi_ref out_ref;  /* BigUint64Array(8): r0, status, pc, addr, size, index, errors */
   napi_ref js_helper; /* function (id, r1..r5, pc) → bigint | [bigint] (stop) */
+  napi_ref prandom_ref; /* the Uint32Array(2) over a SharedArrayBuffer that src/ebpf/prandom.ts draws from */
+  uint32_t* prandom;    /* its data (a SharedArrayBuffer is never detached), or NULL: the shim's own state */
   int running;
   int freed;
 } jit_prog;
@@ -437,15 +439,20 @@ static uint64_t h_ktime(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t rng_s0 = 0x9e3779b97f4a7c15ull, rng_s1 = 0xbf58476d1ce4e5b9ull;
+static uint32_t rng_own[2] = {1, 2};
 static uint64_t h_prandom(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, jit_ctx* ctx) {
-  /* xorshift128+, like the TypeScript helper: fast, not cryptographic (Linux prandom_u32 is not either). */
-  uint64_t x = rng_s0;
-  const uint64_t y = rng_s1;
-  rng_s0 = y;
+  /* prandomU32 of src/ebpf/prandom.ts on the same two words, so seedBpfPrandom gives every engine the same
+   * sequence: xorshift128+ on 32-bit halves, not cryptographic (Linux prandom_u32 is not either). */
+  jit_prog* p = prog_of(ctx);
+  uint32_t* st = p->prandom ? p->prandom : rng_own;
+  uint32_t x = st[0];
+  const uint32_t y = st[1];
+  st[0] = y;
   x ^= x << 23;
-  rng_s1 = x ^ y ^ (x >> 17) ^ (y >> 26);
-  return (uint32_t)((rng_s1 + y) >> 16);
+  x ^= x >> 17;
+  x ^= y ^ (y >> 26);
+  st[1] = x;
+  return (uint32_t)(y + x);
 }
 
 /* Any helper without a C implementation: call the JavaScript function given at create time. */
@@ -504,8 +511,10 @@ static void prog_release(napi_env env, jit_prog* p) {
   for (uint32_t i = 0; i < p->nmaps; i++) if (p->map_bufs[i]) napi_delete_reference(env, p->map_bufs[i]);
   if (p->out_ref) napi_delete_reference(env, p->out_ref);
   if (p->js_helper) napi_delete_reference(env, p->js_helper);
+  if (p->prandom_ref) napi_delete_reference(env, p->prandom_ref);
   p->nbound = p->nmaps = 0;
-  p->out_ref = p->js_helper = NULL;
+  p->out_ref = p->js_helper = p->prandom_ref = NULL;
+  p->prandom = NULL;
   free(p->ctx);
   p->ctx = NULL;
 }
@@ -516,10 +525,11 @@ static void prog_finalize(napi_env env, void* data, void* hint) {
   free(p);
 }
 
-/* bpfJitCreate(code, entryOffset, regions[], writable, out, jsHelper|null, nativeHelpers Int32Array(64), mapBuffers[]) */
+/* bpfJitCreate(code, entryOffset, regions[], writable, out, jsHelper|null, nativeHelpers Int32Array(64), mapBuffers[],
+ *              prandomState?: Uint32Array(2) over a SharedArrayBuffer) */
 static napi_value JitCreate(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 8) return throw_type(env, "bpfJitCreate needs 8 arguments");
   void* code;
@@ -547,6 +557,15 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
   if (napi_is_array(env, argv[7], &is_arr) != napi_ok || !is_arr) return throw_type(env, "mapBuffers must be an array");
   napi_get_array_length(env, argv[7], &nmaps);
   if (nmaps > JIT_MAX_MAPS || nmaps + 1 > nreg) return throw_range(env, "too many maps");
+  void* rng = NULL;
+  size_t rng_len = 0;
+  if (argc >= 9) {
+    napi_valuetype rt;
+    napi_typeof(env, argv[8], &rt);
+    if (rt != napi_undefined && rt != napi_null &&
+        (!typed_arg(env, argv[8], napi_uint32_array, &rng, &rng_len) || rng_len < 2 || !typed_is_shared(env, argv[8])))
+      return throw_type(env, "prandomState must be a Uint32Array(2) over a SharedArrayBuffer");
+  }
 
   jit_prog* p = (jit_prog*)calloc(1, sizeof(jit_prog));
   if (!p) return throw_range(env, "out of memory");
@@ -606,6 +625,10 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
     if (t == napi_object) napi_create_reference(env, v, 1, &p->map_bufs[i]);
   }
   napi_create_reference(env, argv[4], 1, &p->out_ref);
+  if (rng) {
+    napi_create_reference(env, argv[8], 1, &p->prandom_ref);
+    p->prandom = (uint32_t*)rng;
+  }
   if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
   /* Weak (refcount 0): the helper closure refers to the JavaScript object that owns this handle, so a strong
    * reference would be a GC root keeping both alive forever. The owner keeps the closure alive itself. */

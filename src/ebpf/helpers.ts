@@ -12,6 +12,7 @@
  */
 import { NetworkError } from '../errors.js';
 import { BPF_REGION_FIRST_MAP, BPF_REGION_MAP_HANDLE, type BpfMemory } from './memory.js';
+import { prandomU32, seedPrandom } from './prandom.js';
 
 /**
  * What the engines need from a map (implemented by maps.ts). `values` is the map's value storage, which is
@@ -214,27 +215,13 @@ export function callBpfHelper(
 
 // ---- built-in helpers ----
 
-// get_prandom_u32: xorshift128+ seeded from Math.random; not cryptographic, like Linux's prandom.
-let s0 = (Math.random() * 0x100000000) >>> 0 || 1;
-let s1 = (Math.random() * 0x100000000) >>> 0 || 2;
+// get_prandom_u32: xorshift128+ seeded from Math.random (prandom.ts; its state is shared with the native JIT).
 /**
  * Re-seeds get_prandom_u32 (helper 7) so a sequence of runs is reproducible, e.g. to compare engines on
  * programs that call it: seed, run on engine A, seed again, run on engine B.
  */
 export function seedBpfPrandom(seed: number): void {
-  s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  s1 = (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0 || 2;
-}
-
-function prandomU32(): number {
-  let x = s0;
-  const y = s1;
-  s0 = y;
-  x ^= x << 23;
-  x ^= x >>> 17;
-  x ^= y ^ (y >>> 26);
-  s1 = x >>> 0;
-  return (s0 + s1) >>> 0;
+  seedPrandom(seed);
 }
 
 /**

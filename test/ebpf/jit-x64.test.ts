@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError, type NetworkError } from '../../src/errors.js';
-import { BpfJitCompiler, BpfMap, BpfProgram, assemble, bpfInsn, bpfLddw } from '../../src/ebpf/index.js';
+import { BpfJitCompiler, BpfMap, BpfProgram, assemble, bpfInsn, bpfLddw, seedBpfPrandom } from '../../src/ebpf/index.js';
 import { X64CompiledProgram, compileBpfX64, x64JitAvailable, x64JitListing } from '../../src/ebpf/jit-x64/index.js';
 import { backends, useBackend } from '../helpers/backends.js';
 
@@ -386,5 +386,28 @@ describe.each(backends)('default engine on the %s backend', (backend) => {
     expect(compiled.engine).toBe(backend === 'native' && x64JitAvailable() ? 'native' : 'js');
     const batch = PacketBatch.fromArray([tcpFrame(80, 2), tcpFrame(81, 2), tcpFrame(80, 2, 30)]);
     expect(Array.from(prog.runBatch(batch, new Uint32Array(3)))).toEqual([1, 0, 0]);
+  });
+});
+
+describe.each(backends)('get_prandom_u32 (helper 7) on the %s backend', (backend) => {
+  useBackend(backend);
+  it('after seedBpfPrandom the default engine draws the interpreter sequence, and engines continue one sequence', () => {
+    // r0 = two draws packed (first << 32 | second): the batch path runs the helper from the generated loop.
+    const prog = assemble('call 7\nmov %r6, %r0\ncall 7\nlsh %r6, 32\nor %r0, %r6\nexit');
+    const draw = (engine?: string) => prog.run(new Uint8Array(0), engine ? { engine } : {});
+    seedBpfPrandom(1234);
+    const ref = [draw('interpreter'), draw('interpreter'), draw('interpreter')];
+    expect(new Set(ref).size).toBe(3);
+    seedBpfPrandom(1234);
+    expect([draw(), draw(), draw()]).toEqual(ref);
+    // Alternating engines continue the same sequence (one shared generator state).
+    seedBpfPrandom(1234);
+    expect([draw(), draw('interpreter'), draw('js')]).toEqual(ref);
+    const batch = PacketBatch.fromArray([new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]);
+    const one = assemble('call 7\nexit');
+    seedBpfPrandom(99);
+    const want = [0, 1, 2].map(() => Number(one.run(new Uint8Array(0), { engine: 'interpreter' })));
+    seedBpfPrandom(99);
+    expect(Array.from(one.runBatch(batch, new Uint32Array(3)))).toEqual(want);
   });
 });

@@ -14,6 +14,7 @@ import { BPF_DEFAULT_BUDGET, bpfBadCallx, bpfBudgetExceeded, bpfCallDepthExceede
 import '../maps.js'; // registers the map helpers 1–3 so their built-in entries can be recognised below
 import { BpfMemory, bpfOutOfBounds, BPF_REGION_FIRST_MAP, BPF_REGION_INPUT, BPF_REGION_STACK, BPF_STACK_BYTES } from '../memory.js';
 import { registerBpfEngine, type BpfCompiledProgram, type BpfProgram } from '../program.js';
+import { bpfPrandomState } from '../prandom.js';
 import { BPF_ACCESS_PROVED, verifyProgram } from '../verifier.js';
 import { JIT_HELPER_SLOTS, JIT_STATUS } from './layout.js';
 import { translateBpfToX64, type X64Translation } from './translate.js';
@@ -128,7 +129,8 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     const t = this.translation!;
     // The shim holds the dispatcher weakly (it closes over `this`, which owns the handle): keep it here.
     this.jsDispatch = (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc);
-    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs);
+    // Helper 7 in C draws from the same shared state as the TypeScript helper (seedBpfPrandom seeds both).
+    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs, bpfPrandomState);
     return this.handle;
   }
 
