@@ -67,8 +67,7 @@ static napi_value throw_range(napi_env env, const char* msg) {
 }
 
 static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  /* napi_get_typedarray_info itself fails (napi_invalid_arg) on anything but a typed array. */
   napi_typedarray_type t;
   size_t n;
   void* d;
@@ -783,6 +782,21 @@ static napi_value JitRun(napi_env env, napi_callback_info info) {
   return run_common(env, p, budget);
 }
 
+/* Whether every packet [o[i], o[i] + l[i]) lies inside dlen bytes. No early exit and 32-bit lanes, so the
+ * compiler vectorises it (about 1 instruction per packet instead of 8): with dlen < 2^32, o + l <= dlen is
+ * o <= dlen && l <= dlen - o. */
+static int lanes_inside(const uint32_t* o, const uint32_t* l, uint64_t count, uint64_t dlen) {
+  if (dlen > 0xffffffffull) {
+    for (uint64_t i = 0; i < count; i++)
+      if ((uint64_t)o[i] + l[i] > dlen) return 0;
+    return 1;
+  }
+  const uint32_t d = (uint32_t)dlen;
+  uint32_t bad = 0;
+  for (uint64_t i = 0; i < count; i++) bad |= (uint32_t)(o[i] > d) | (uint32_t)(l[i] > d - o[i]);
+  return bad == 0;
+}
+
 /* bpfJitRunBatch(handle, data, offsets, lengths, count, verdicts, budget) → packets that hit an error. */
 static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -802,11 +816,7 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
   if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
   if (count > olen || count > llen || count > vlen) return throw_range(env, "count exceeds the offsets, lengths or verdicts arrays");
-  const uint32_t* o = (const uint32_t*)offs;
-  const uint32_t* l = (const uint32_t*)lens;
-  for (uint64_t i = 0; i < count; i++) {
-    if ((uint64_t)o[i] + l[i] > dlen) return throw_range(env, "a packet lies outside the batch data");
-  }
+  if (!lanes_inside((const uint32_t*)offs, (const uint32_t*)lens, count, dlen)) return throw_range(env, "a packet lies outside the batch data");
   if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
   jit_ctx* ctx = p->ctx;
   ctx->b_data = (uint64_t)(uintptr_t)data;

@@ -148,6 +148,56 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (cls === 0 && i.opcode !== 0x18) needsPacketRegion = true; // legacy packet loads
   }
 
+  // ---------------- where the loop state lives ----------------
+  // Without calls, x86 registers of eBPF registers the program never names are free for the whole run: the
+  // batch lanes' pointers and the current packet's base / access limits go there instead of the context block
+  // (no per-packet stores, no pointer reloads). r1 / r2 hold the packet base / length at entry and stay the
+  // packet's when the program never writes them. With calls everything stays in the context (helpers read
+  // region 0 and the packet index from it).
+  const noCalls = !hasAnyCall && !hasLocalCalls;
+  let mentioned = 0;
+  let written = 0;
+  let hasLegacyLoads = false;
+  const checkedSizeCount = new Map<number, number>();
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    mentioned |= (1 << i.dst) | (1 << i.src);
+    written |= writtenRegs(i);
+    const cls = i.opcode & 7;
+    if (cls === 0 && i.opcode !== 0x18) hasLegacyLoads = true;
+    const base = cls === 1 ? i.src : i.dst;
+    if ((cls === 1 || cls === 2 || cls === 3) && !isProved(pc, base, i.off, sizeOf(i.opcode))) {
+      checkedSizeCount.set(sizeOf(i.opcode), (checkedSizeCount.get(sizeOf(i.opcode)) ?? 0) + 1);
+    }
+  }
+  const pool: X64Reg[] = [];
+  if (noCalls) for (const r of [3, 4, 5, 8, 7, 6, 9, 10]) if (!(mentioned & (1 << r)) && (r !== 10 || !usesR10)) pool.push(BPF_TO_X64[r]!);
+  const take = (): X64Reg | null => pool.shift() ?? null;
+  /** A loop-state value: in a register, or in the context block at `disp`. */
+  type Loc = { reg: X64Reg } | { disp: number };
+  const locOf = (reg: X64Reg | null, disp: number): Loc => (reg === null ? { disp } : { reg });
+  const pbase: Loc = noCalls && !(written & 2) ? { reg: X64.rdi } : locOf(noCalls ? take() : null, regionField(0, REGION.BASE));
+  const offsL = locOf(take(), CTX.B_OFFS);
+  const lensL = locOf(take(), CTX.B_LENS);
+  const verdL = locOf(take(), CTX.B_VERD);
+  const limL = new Map<number, Loc>();
+  for (const [sz] of [...checkedSizeCount].sort((x, y) => y[1] - x[1])) limL.set(sz, locOf(take(), regionField(0, REGION.LIM + SIZE_INDEX[sz]! * 8)));
+  const plen: Loc = noCalls && !(written & 4) ? { reg: X64.rsi } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
+  const dataL = locOf(take(), CTX.B_DATA);
+  /** `op reg, loc` for the ALU group. */
+  const aluLoc = (op: number, reg: X64Reg, l: Loc) => {
+    if ('reg' in l) a.aluRR(op, 64, reg, l.reg);
+    else a.aluRM(op, 64, reg, ctx(l.disp));
+  };
+  /** A lane element [lane + IDX * 4]: through T10 when the lane pointer is in the context. */
+  const laneElem = (l: Loc): X64Mem => {
+    if ('reg' in l) return { base: l.reg, index: IDX, scale: 4, disp: 0 };
+    a.load(64, T10, ctx(l.disp));
+    return { base: T10, index: IDX, scale: 4, disp: 0 };
+  };
+  const facts = packetLengthFacts(insns, lddwSecond, proveSafe && !hasLocalCalls);
+
   // ---------------- prologue and the batch loop ----------------
   const entryOffset = a.size;
   for (const r of [X64.rbx, X64.rbp, X64.r12, X64.r13, X64.r14, X64.r15]) a.push(r);
@@ -157,31 +207,49 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // The packet index stays in r9 for the whole batch (saved around helper calls and divisions);
   // ctx.b_index gets a copy for helpers written in TypeScript.
   a.load(64, IDX, ctx(CTX.B_INDEX));
+  for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA]] as const) {
+    if ('reg' in l) a.load(64, l.reg, ctx(disp));
+  }
   a.bind(L.loop);
   a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
   a.jcc(CC.ae, L.done);
   const loopBody = new X64Label('loop_body');
   a.bind(loopBody);
   if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
-  a.load(64, T10, ctx(CTX.B_OFFS));
-  a.load(32, X64.rdi, { base: T10, index: IDX, scale: 4, disp: 0 });
-  a.load(64, T10, ctx(CTX.B_LENS));
-  a.load(32, X64.rsi, { base: T10, index: IDX, scale: 4, disp: 0 });
-  a.aluRM(ALU.add, 64, X64.rdi, ctx(CTX.B_DATA));
-  if (needsPacketRegion) {
-    a.store(64, ctx(regionField(0, REGION.BASE)), X64.rdi);
-    a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
+  a.load(32, X64.rdi, laneElem(offsL));
+  a.load(32, X64.rsi, laneElem(lensL));
+  aluLoc(ALU.add, X64.rdi, dataL);
+  if (!noCalls) {
+    // Helpers find the packet through region 0.
+    if (needsPacketRegion) {
+      a.store(64, ctx(regionField(0, REGION.BASE)), X64.rdi);
+      a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
+    }
+  } else {
+    // The packet base for checked accesses and legacy loads, the length for legacy loads.
+    if (sizesUsed.size > 0 || hasLegacyLoads) {
+      if ('reg' in pbase) {
+        if (pbase.reg !== X64.rdi) a.movRR(64, pbase.reg, X64.rdi);
+      } else a.store(64, ctx(pbase.disp), X64.rdi);
+    }
+    if (hasLegacyLoads) {
+      if ('reg' in plen) {
+        if (plen.reg !== X64.rsi) a.movRR(64, plen.reg, X64.rsi);
+      } else a.store(64, ctx(plen.disp), X64.rsi);
+    }
   }
   if ([...sizesUsed].some((x) => x > 1)) a.aluRR(ALU.xor, 32, T11, T11);
   for (const s of [1, 2, 4, 8]) {
     if (!sizesUsed.has(s)) continue;
     // lim = len - size + 1, or 0 when the packet is shorter than the access (then no offset passes).
-    a.movRR(64, T10, X64.rsi);
+    const l = limL.get(s) ?? { disp: regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8) };
+    const r = 'reg' in l ? l.reg : T10;
+    a.movRR(64, r, X64.rsi);
     if (s > 1) {
-      a.aluRI(ALU.sub, 64, T10, s - 1);
-      a.cmov(CC.b, 64, T10, T11);
+      a.aluRI(ALU.sub, 64, r, s - 1);
+      a.cmov(CC.b, 64, r, T11);
     }
-    a.store(64, ctx(regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8)), T10);
+    if (!('reg' in l)) a.store(64, ctx(l.disp), T10);
   }
   if (usesR10) a.load(64, X64.rbp, ctx(CTX.FRAME0_TOP));
   if (prep.hasBackEdges || hasLocalCalls) {
@@ -195,13 +263,16 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // The program body follows right here (pc 0 falls through from the loop head).
 
   /** main_exit (r0 in rax → verdict, next packet) and done (restore and return), placed after the body. */
-  function emitExitAndDone(): void {
-    a.bind(L.mainExit);
-    a.load(64, T10, ctx(CTX.B_VERD));
-    a.store(32, { base: T10, index: IDX, scale: 4, disp: 0 }, X64.rax);
+  /** Verdict of this packet, then the loop's back edge to the next one (falls through when the batch is done). */
+  function emitVerdictAndNext(): void {
+    a.store(32, laneElem(verdL), X64.rax);
     a.aluRI(ALU.add, 64, IDX, 1);
     a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
     a.jcc(CC.b, loopBody);
+  }
+  function emitExitAndDone(): void {
+    a.bind(L.mainExit);
+    emitVerdictAndNext();
     a.bind(L.done);
     a.store(64, ctx(CTX.R0), X64.rax); // r0 of the last packet: the result of a single run
     a.load(64, X64.rsp, ctx(CTX.SAVED_RSP));
@@ -244,16 +315,19 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     }
     checkedAccesses++;
     const si = SIZE_INDEX[size]!;
-    a.lea(T11, { base: R(base), disp: off });
-    a.movRR(64, T10, T11);
-    a.aluRM(ALU.sub, 64, T10, ctx(regionField(0, REGION.BASE)));
-    a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LIM + si * 8)));
+    // offset in the packet = address - base; in bounds when below lim[size] (an address below the base wraps).
+    const m: X64Mem = { base: R(base), disp: off };
+    if (off === 0) a.movRR(64, T10, R(base));
+    else a.lea(T10, m);
+    aluLoc(ALU.sub, T10, pbase);
+    aluLoc(ALU.cmp, T10, limL.get(size) ?? { disp: regionField(0, REGION.LIM + si * 8) });
     const coldL = new X64Label(`chk${pc}`);
     const hot = new X64Label(`hot${pc}`);
     a.jcc(CC.ae, coldL);
     a.bind(hot);
     cold.push(() => {
       a.bind(coldL);
+      a.lea(T11, m);
       a.movRI32(T10, si | (write ? 4 : 0));
       a.call(L.regionCheck);
       a.testRR(32, T10, T10);
@@ -262,7 +336,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       a.storeImm(64, ctx(CTX.ERR_SIZE), size | (write ? 0x100 : 0));
       a.jmp(L.oob);
     });
-    return { base: T11, disp: 0 };
+    return m;
   }
 
   /** r11 = the 64-bit (or zero-extended 32-bit) value of the second operand. */
@@ -495,11 +569,17 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         let m: X64Mem;
         const k = insn.imm >>> 0;
         if ((op & 0xe0) === 0x20 && k + size <= 0x7fffffff) {
-          // Constant offset: one compare with the length, then [base + k].
-          a.aluMI(ALU.cmp, 64, ctx(regionField(0, REGION.LEN)), k + size);
-          a.jcc(CC.b, L.ldAbsFail);
-          a.load(64, T11, ctx(regionField(0, REGION.BASE)));
-          m = { base: T11, disp: k };
+          // Constant offset: one compare with the length (none when a dominating test covered it), then [base + k].
+          if (!facts.ldAbsKnown[pc]) {
+            if ('reg' in plen) a.aluRI(ALU.cmp, 64, plen.reg, k + size);
+            else a.aluMI(ALU.cmp, 64, ctx(plen.disp), k + size);
+            a.jcc(CC.b, L.ldAbsFail);
+          }
+          if ('reg' in pbase) m = { base: pbase.reg, disp: k };
+          else {
+            a.load(64, T11, ctx(pbase.disp));
+            m = { base: T11, disp: k };
+          }
         } else {
           if ((op & 0xe0) === 0x40) {
             a.movRR(32, T11, R(insn.src));
@@ -508,9 +588,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             a.movRI32(T11, k);
           }
           a.lea(T10, { base: T11, disp: size });
-          a.aluRM(ALU.cmp, 64, T10, ctx(regionField(0, REGION.LEN)));
+          aluLoc(ALU.cmp, T10, plen);
           a.jcc(CC.a, L.ldAbsFail);
-          a.aluRM(ALU.add, 64, T11, ctx(regionField(0, REGION.BASE)));
+          aluLoc(ALU.add, T11, pbase);
           m = { base: T11, disp: 0 };
         }
         if (size === 1) a.load(8, X64.rax, m);
@@ -596,8 +676,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         const jop = op & 0xf0;
         if (op === 0x95) {
           // exit: code of function 0 only ever runs at depth 0; later functions may be entered by fall-through.
-          if (funcStart[pc] === 0 && !mainReentrant) a.jmp(L.mainExit);
-          else {
+          if (funcStart[pc] === 0 && !mainReentrant) {
+            // The verdict store and the back edge right here: no jump to a shared exit on the hot path.
+            emitVerdictAndNext();
+            a.jmp(L.done);
+          } else {
             const ret = new X64Label();
             a.aluMI(ALU.cmp, 64, ctx(CTX.DEPTH), 0);
             a.jcc(CC.ne, ret);
@@ -626,6 +709,13 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         }
         const w: 32 | 64 = cls === 6 ? 32 : 64;
         const x = (op & 8) !== 0;
+        const fate = facts.jumpFate[pc]!;
+        if (fate === 1) break; // a length test a dominating one already decided: never taken
+        if (fate === 2) {
+          if (off < 0) chargeBudget(-off, pc);
+          a.jmp(labels[target]!);
+          break;
+        }
         if (jop === 0x40) {
           if (x) a.testRR(w, d, R(insn.src));
           else a.testRI(w, d, insn.imm);
@@ -738,6 +828,13 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       a.store(64, ctx(to), T11);
     }
     a.store(64, ctx(CTX.FIRST_INDEX), IDX);
+    // The erring packet as region 0 (the loop may keep it in registers only): the shim reports an address in
+    // it relative to the packet.
+    a.load(32, T11, laneElem(offsL));
+    aluLoc(ALU.add, T11, dataL);
+    a.store(64, ctx(regionField(0, REGION.BASE)), T11);
+    a.load(32, T11, laneElem(lensL));
+    a.store(64, ctx(regionField(0, REGION.LEN)), T11);
     a.bind(notFirst);
     a.aluMI(ALU.add, 64, ctx(CTX.ERR_COUNT), 1);
     a.aluMI(ALU.cmp, 64, ctx(CTX.STATUS), JIT_STATUS.HELPER);
@@ -901,4 +998,141 @@ function undefinedReads(insns: readonly BpfInsn[], lddwSecond: Uint8Array): numb
     for (const s of succ) reach(s, d | writes);
   }
   return need & ~((1 << 1) | (1 << 2) | (1 << 10));
+}
+
+/** Registers (bit r) an instruction writes; `calls` adds r0..r5 for helper and local calls. */
+function writtenRegs(insn: BpfInsn): number {
+  const op = insn.opcode;
+  const cls = op & 7;
+  const bit = (r: number) => 1 << r;
+  switch (cls) {
+    case 4:
+    case 7:
+    case 1:
+      return bit(insn.dst);
+    case 0:
+      return op === 0x18 ? bit(insn.dst) : 1; // lddw, or LD_ABS/LD_IND into r0
+    case 3:
+      if ((op & 0xe0) !== 0xc0) return 0;
+      if (insn.imm === 0xf1) return 1; // cmpxchg: r0
+      return insn.imm & 1 ? bit(insn.src) : 0; // fetch variants write src
+    case 5:
+    case 6:
+      return op === 0x85 || op === 0x8d ? 0x3f : 0;
+    default:
+      return 0;
+  }
+}
+
+/** What the packet-length analysis decided per pc. */
+interface LengthFacts {
+  /** Conditional jumps whose outcome is known: 1 = never taken (no code), 2 = always taken (a plain jmp). */
+  jumpFate: Uint8Array;
+  /** LD_ABS instructions whose `k + size <= len` test a dominating test already made. */
+  ldAbsKnown: Uint8Array;
+}
+
+/**
+ * Which tests of the packet length are already decided. Classic filters (tcpdump -dd through classicToEbpf, or
+ * LD_ABS) test `len >= k` before each load, often with a smaller k after a larger one on the same path. A
+ * forward analysis over the control-flow graph tracks which registers hold the length (r2 at entry, copies by
+ * mov/mov32 — lengths are below 2^32) and the smallest length every path to a pc has proved; a `jlt len, K`
+ * with K at most that bound can never be taken. Edges that cannot be taken are not followed (so facts are not
+ * weakened by dead paths). Programs with local calls are left alone (functions have no single entry state).
+ */
+function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, enabled: boolean): LengthFacts {
+  const n = insns.length;
+  const jumpFate = new Uint8Array(n);
+  const ldAbsKnown = new Uint8Array(n);
+  if (!enabled || n === 0) return { jumpFate, ldAbsKnown };
+  // State per pc: the length registers (bitmask) and the proven minimum length; -1 = not reached yet.
+  const regs = new Int32Array(n).fill(-1);
+  const minLen = new Float64Array(n);
+  regs[0] = 1 << 2;
+  minLen[0] = 0;
+  const work: number[] = [0];
+  const reach = (pc: number, r: number, m: number) => {
+    if (pc < 0 || pc >= n) return;
+    if (regs[pc] === -1) {
+      regs[pc] = r;
+      minLen[pc] = m;
+      work.push(pc);
+      return;
+    }
+    const nr = regs[pc]! & r;
+    const nm = Math.min(minLen[pc]!, m);
+    if (nr !== regs[pc] || nm !== minLen[pc]) {
+      regs[pc] = nr;
+      minLen[pc] = nm;
+      work.push(pc);
+    }
+  };
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    if (lddwSecond[pc]) continue;
+    const insn = insns[pc]!;
+    const r = regs[pc]!;
+    const m = minLen[pc]!;
+    const op = insn.opcode;
+    const cls = op & 7;
+    if (cls === 5 || cls === 6) {
+      const jop = op & 0xf0;
+      if (op === 0x95) continue; // exit
+      if (op === 0x85 || op === 0x8d) {
+        reach(pc + 1, r & ~writtenRegs(insn), m);
+        continue;
+      }
+      const off = op === 0x06 ? insn.imm : insn.off;
+      if (jop === 0x00) {
+        reach(pc + 1 + off, r, m);
+        continue;
+      }
+      const lenTest = !(op & 8) && (r & (1 << insn.dst)) !== 0 && insn.imm >= 0;
+      const k = insn.imm;
+      // [taken iff len satisfies this against k]; bounds each edge proves.
+      let fate = 0;
+      let takenMin = m;
+      let fallMin = m;
+      if (lenTest) {
+        switch (jop) {
+          case 0xa0: // jlt: taken iff len < k
+            if (m >= k) fate = 1;
+            fallMin = Math.max(m, k);
+            break;
+          case 0x30: // jge: taken iff len >= k
+            if (m >= k) fate = 2;
+            takenMin = Math.max(m, k);
+            break;
+          case 0xb0: // jle: taken iff len <= k
+            if (m > k) fate = 1;
+            fallMin = Math.max(m, k + 1);
+            break;
+          case 0x20: // jgt: taken iff len > k
+            if (m > k) fate = 2;
+            takenMin = Math.max(m, k + 1);
+            break;
+          default:
+            break;
+        }
+      }
+      // The fate must hold for every state that reaches pc: recompute it from the final (weakest) state.
+      jumpFate[pc] = fate;
+      if (fate !== 1) reach(pc + 1 + off, r, takenMin);
+      if (fate !== 2) reach(pc + 1, r, fallMin);
+      continue;
+    }
+    let nm = m;
+    if (cls === 0 && op !== 0x18) {
+      const size = sizeOf(op);
+      if ((op & 0xe0) === 0x20) {
+        const need = (insn.imm >>> 0) + size;
+        ldAbsKnown[pc] = m >= need ? 1 : 0;
+        if (need <= 0x7fffffff) nm = Math.max(m, need); // shorter packets end the program here
+      }
+    }
+    let nr = r & ~writtenRegs(insn);
+    if ((op === 0xbf || op === 0xbc) && insn.off === 0 && r & (1 << insn.src)) nr |= 1 << insn.dst;
+    reach(op === 0x18 ? pc + 2 : pc + 1, nr, nm);
+  }
+  return { jumpFate, ldAbsKnown };
 }
