@@ -455,15 +455,77 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // ---------------- the program body ----------------
+  // Liveness and jump targets for the peepholes below (not with local calls: a callee returns to many places).
+  const live = proveSafe && !hasLocalCalls ? liveRegisters(insns, lddwSecond) : null;
+  const isTarget = new Uint8Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const c = i.opcode & 7;
+    if ((c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95) {
+      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+      if (t >= 0 && t <= n) isTarget[t] = 1;
+    }
+    if (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL) isTarget[pc + 1 + i.imm] = 1;
+    if (funcStart[pc] === pc) isTarget[pc] = 1;
+  }
+  /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap). */
+  const folded = new Uint8Array(n);
+
+  /**
+   * `ldx{b,h,w} d, [m]` (+ `be16/be32 d`) + `jXX d, imm` with d dead afterwards: compare in memory
+   * (`cmp/test [m], imm`), no register load. Equality and jset survive a byte swap (swap the immediate);
+   * unsigned order tests only without one. Returns false when the pattern does not apply.
+   */
+  function tryFoldLoadCompare(pc: number): boolean {
+    if (!live) return false;
+    const ld = insns[pc]!;
+    const size = sizeOf(ld.opcode);
+    if ((ld.opcode & 0xe0) !== 0x60 || size === 8) return false;
+    let j = pc + 1;
+    let swap = false;
+    const nx = insns[j];
+    if (size > 1 && nx && !isTarget[j] && (nx.opcode === 0xdc || nx.opcode === 0xd7) && nx.dst === ld.dst && nx.imm === size * 8) {
+      swap = true;
+      j++;
+    }
+    const jmp = insns[j];
+    if (!jmp || isTarget[j]) return false;
+    const op = jmp.opcode;
+    const cls = op & 7;
+    const jop = op & 0xf0;
+    if ((cls !== 5 && cls !== 6) || op & 8 || jmp.dst !== ld.dst || jmp.off < 0 || op === 0x85 || op === 0x8d || op === 0x95 || jop === 0x00) return false;
+    const target = j + 1 + jmp.off;
+    if ((live[j + 1]! | live[target]!) & (1 << ld.dst)) return false;
+    const max = size === 4 ? 0xffffffff : (1 << (size * 8)) - 1;
+    // The value compared: the loaded one zero-extended; JMP32 sees imm as u32, JMP as sign-extended 64 bits.
+    const u = cls === 6 ? jmp.imm >>> 0 : jmp.imm;
+    let imm: number;
+    if (jop === 0x40) imm = (jmp.imm >>> 0) & max;
+    else if (jop === 0x10 || jop === 0x50 || (!swap && (jop === 0x20 || jop === 0x30 || jop === 0xa0 || jop === 0xb0))) {
+      if (u < 0 || u > max) return false;
+      imm = u;
+    } else return false;
+    if (swap) imm = size === 2 ? ((imm & 0xff) << 8) | (imm >>> 8) : (((imm & 0xff) << 24) | ((imm & 0xff00) << 8) | ((imm >>> 8) & 0xff00) | (imm >>> 24)) >>> 0;
+    const m = memOperand(ld.src, ld.off, size, false, pc);
+    a.cmpTestMI(jop === 0x40, (size * 8) as 8 | 16 | 32, m, imm);
+    a.jcc(JCC[jop]!, labels[target]!);
+    for (let k = pc + 1; k <= j; k++) folded[k] = 1;
+    return true;
+  }
+
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const insn = insns[pc]!;
     a.bind(labels[pc]!);
     pcOffsets[pc] = a.size;
     if (funcStart[pc] === pc) funcLabels.set(pc, labels[pc]!);
+    if (folded[pc]) continue;
     const op = insn.opcode;
     const cls = op & 7;
     const d = R(insn.dst);
+    // A pure ALU result nobody reads (classic filters zero A and X up front) needs no code.
+    if (live && (cls === 4 || cls === 7) && insn.dst !== 10 && !(live[pc + 1]! & (1 << insn.dst))) continue;
     switch (cls) {
       case 4: // ALU (32-bit)
       case 7: {
@@ -596,8 +658,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         if (size === 1) a.load(8, X64.rax, m);
         else if (size === 2) {
           a.load(16, X64.rax, m);
-          a.bswap(32, X64.rax);
-          a.shiftRI(SHIFT.shr, 32, X64.rax, 16);
+          a.rol16By8(X64.rax);
         } else {
           a.load(32, X64.rax, m);
           a.bswap(32, X64.rax);
@@ -606,10 +667,17 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       }
       case 1: {
         // LDX (MEM and MEMSX)
+        if (tryFoldLoadCompare(pc)) break;
         const size = sizeOf(op);
         const m = memOperand(insn.src, insn.off, size, false, pc);
         if ((op & 0xe0) === 0x80) a.loadSx((size * 8) as 8 | 16 | 32, d, m);
         else a.load((size * 8) as 8 | 16 | 32 | 64, d, m);
+        const nx = insns[pc + 1];
+        if (size === 2 && (op & 0xe0) === 0x60 && nx && !isTarget[pc + 1] && (nx.opcode === 0xdc || nx.opcode === 0xd7) && nx.dst === insn.dst && nx.imm === 16) {
+          // ldxh + be16: the upper bits are already zero, a 16-bit rotate is the whole swap.
+          a.rol16By8(d);
+          folded[pc + 1] = 1;
+        }
         break;
       }
       case 2: {
@@ -1135,4 +1203,70 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
     reach(op === 0x18 ? pc + 2 : pc + 1, nr, nm);
   }
   return { jumpFate, ldAbsKnown };
+}
+
+/** Registers (bit r) an instruction reads. */
+function readRegs(insn: BpfInsn): number {
+  const op = insn.opcode;
+  const cls = op & 7;
+  const bit = (r: number) => 1 << r;
+  switch (cls) {
+    case 4:
+    case 7: {
+      const aop = op & 0xf0;
+      let r = aop === 0xb0 ? 0 : bit(insn.dst);
+      if (op & 8 && aop !== 0xd0) r |= bit(insn.src);
+      return r;
+    }
+    case 0:
+      return op === 0x18 ? 0 : (op & 0xe0) === 0x40 ? bit(insn.src) : 0;
+    case 1:
+      return bit(insn.src);
+    case 2:
+      return bit(insn.dst);
+    case 3:
+      return bit(insn.dst) | bit(insn.src) | ((op & 0xe0) === 0xc0 && insn.imm === 0xf1 ? 1 : 0);
+    default: {
+      if (op === 0x95) return 1;
+      if (op === 0x85) return 0x3e;
+      if (op === 0x8d) return 0x3e | bit(insn.dst);
+      if ((op & 0xf0) === 0x00) return 0;
+      return bit(insn.dst) | (op & 8 ? bit(insn.src) : 0);
+    }
+  }
+}
+
+/**
+ * Registers live on entry to each pc (backward analysis to a fixed point; r10 always live). Null for programs
+ * with local calls (a callee's exit returns to many places), where nothing is treated as dead.
+ */
+function liveRegisters(insns: readonly BpfInsn[], lddwSecond: Uint8Array): Int32Array {
+  const n = insns.length;
+  const liveIn = new Int32Array(n + 1);
+  const succ = (pc: number): number[] => {
+    const i = insns[pc]!;
+    const op = i.opcode;
+    const cls = op & 7;
+    if (op === 0x18) return [pc + 2];
+    if (cls !== 5 && cls !== 6) return [pc + 1];
+    if (op === 0x95) return [];
+    if (op === 0x85 || op === 0x8d) return [pc + 1];
+    const off = op === 0x06 ? i.imm : i.off;
+    return (op & 0xf0) === 0x00 ? [pc + 1 + off] : [pc + 1, pc + 1 + off];
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let pc = n - 1; pc >= 0; pc--) {
+      if (lddwSecond[pc]) continue;
+      const i = insns[pc]!;
+      let out = 0;
+      for (const s of succ(pc)) if (s >= 0 && s <= n) out |= liveIn[s]!;
+      const v = readRegs(i) | (out & ~writtenRegs(i)) | (1 << 10);
+      if (v !== liveIn[pc]) {
+        liveIn[pc] = v;
+        changed = true;
+      }
+    }
+  }
+  return liveIn;
 }

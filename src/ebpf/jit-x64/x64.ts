@@ -203,6 +203,38 @@ export class X64Assembler {
     }
   }
 
+  /** cmp [m], imm or test [m], imm on 8, 16 or 32 bits (the immediate as wide as the operand). */
+  cmpTestMI(test: boolean, width: 8 | 16 | 32, m: X64Mem, imm: number): void {
+    if (width === 16) this.byte(0x66);
+    this.rexMem(false, 0, m);
+    if (width === 8) {
+      this.byte(test ? 0xf6 : 0x80);
+      this.modrmMem(test ? 0 : ALU.cmp, m);
+      this.byte(imm);
+      return;
+    }
+    if (!test && isInt8(imm | 0) && (width === 32 || isInt8((imm << 16) >> 16))) {
+      // 83 /7 ib: the byte is sign-extended to the operand width.
+      this.byte(0x83);
+      this.modrmMem(ALU.cmp, m);
+      this.byte(imm);
+      return;
+    }
+    this.byte(test ? 0xf7 : 0x81);
+    this.modrmMem(test ? 0 : ALU.cmp, m);
+    if (width === 16) this.imm16(imm);
+    else this.imm32(imm | 0);
+  }
+
+  /** rol r16, 8: swaps the two low bytes (a 16-bit byte swap), bits 16..63 unchanged. */
+  rol16By8(r: X64Reg): void {
+    this.byte(0x66);
+    this.rex(false, 0, 0, r);
+    this.byte(0xc1);
+    this.modrmReg(SHIFT.rol, r);
+    this.byte(8);
+  }
+
   /** op reg, [mem] (e.g. cmp r, [m]; add r, [m]). */
   aluRM(op: number, width: 32 | 64, reg: X64Reg, m: X64Mem): void {
     this.rexMem(width === 64, reg, m);
