@@ -22,6 +22,8 @@ _Static_assert(offsetof(jit_ctx, b_index) == 128, "ctx layout");
 _Static_assert(offsetof(jit_ctx, one_off) == 152, "ctx layout");
 _Static_assert(offsetof(jit_ctx, cur_helper) == 168, "ctx layout");
 _Static_assert(offsetof(jit_ctx, call_pc) == 216, "ctx layout");
+_Static_assert(offsetof(jit_ctx, b_dlen) == 240, "ctx layout");
+_Static_assert(offsetof(jit_ctx, lane_bad) == 248, "ctx layout");
 _Static_assert(offsetof(jit_ctx, helpers) == 256, "ctx layout");
 _Static_assert(offsetof(jit_ctx, regions) == 1024, "ctx layout");
 _Static_assert(sizeof(jit_region) == 64, "region layout");
@@ -51,6 +53,9 @@ typedef struct jit_prog {
   napi_ref js_helper; /* function (id, r1..r5, pc) → bigint | [bigint] (stop) */
   napi_ref prandom_ref; /* the Uint32Array(2) over a SharedArrayBuffer that src/ebpf/prandom.ts draws from */
   uint32_t* prandom;    /* its data (a SharedArrayBuffer is never detached), or NULL: the shim's own state */
+  /* The generated loop checks each packet's offset + length against ctx.b_dlen itself (programs without side
+   * effects: a bad lane found mid-batch leaves nothing but earlier verdicts behind), so no pre-pass. */
+  int checks_lanes;
   int running;
   int freed;
 } jit_prog;
@@ -525,10 +530,10 @@ static void prog_finalize(napi_env env, void* data, void* hint) {
 }
 
 /* bpfJitCreate(code, entryOffset, regions[], writable, out, jsHelper|null, nativeHelpers Int32Array(64), mapBuffers[],
- *              prandomState?: Uint32Array(2) over a SharedArrayBuffer) */
+ *              prandomState?: Uint32Array(2) over a SharedArrayBuffer, flags?: 1 = the code checks the lanes) */
 static napi_value JitCreate(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 8) return throw_type(env, "bpfJitCreate needs 8 arguments");
   void* code;
@@ -628,6 +633,9 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
     napi_create_reference(env, argv[8], 1, &p->prandom_ref);
     p->prandom = (uint32_t*)rng;
   }
+  uint64_t flags = 0;
+  if (argc >= 10) get_u64(env, argv[9], &flags);
+  p->checks_lanes = (flags & 1) != 0;
   if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
   /* Weak (refcount 0): the helper closure refers to the JavaScript object that owns this handle, so a strong
    * reference would be a GC root keeping both alive forever. The owner keeps the closure alive itself. */
@@ -738,12 +746,14 @@ static napi_value run_common(napi_env env, jit_prog* p, uint64_t budget) {
   ctx->first_pc = ctx->first_addr = ctx->first_size = ctx->first_index = 0;
   ctx->status = 0;
   ctx->r0 = 0;
+  ctx->lane_bad = 0;
   p->env = env;
   p->running = 1;
   p->entry(ctx);
   p->running = 0;
   p->env = NULL;
   uint64_t errors = ctx->err_count;
+  if (ctx->lane_bad) return throw_range(env, "a packet lies outside the batch data");
   write_out(env, p, errors);
   bool pending = false;
   napi_is_exception_pending(env, &pending);
@@ -778,6 +788,7 @@ static napi_value JitRun(napi_env env, napi_callback_info info) {
   ctx->b_lens = (uint64_t)(uintptr_t)&ctx->one_len;
   ctx->b_verd = (uint64_t)(uintptr_t)&ctx->one_verdict;
   ctx->b_count = 1;
+  ctx->b_dlen = len;
   set_region(&ctx->regions[0], (uint64_t)(uintptr_t)mem, len, 1);
   return run_common(env, p, budget);
 }
@@ -816,7 +827,8 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
   if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
   if (count > olen || count > llen || count > vlen) return throw_range(env, "count exceeds the offsets, lengths or verdicts arrays");
-  if (!lanes_inside((const uint32_t*)offs, (const uint32_t*)lens, count, dlen)) return throw_range(env, "a packet lies outside the batch data");
+  if (!p->checks_lanes && !lanes_inside((const uint32_t*)offs, (const uint32_t*)lens, count, dlen))
+    return throw_range(env, "a packet lies outside the batch data");
   if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
   jit_ctx* ctx = p->ctx;
   ctx->b_data = (uint64_t)(uintptr_t)data;
@@ -824,6 +836,7 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   ctx->b_lens = (uint64_t)(uintptr_t)lens;
   ctx->b_verd = (uint64_t)(uintptr_t)verd;
   ctx->b_count = count;
+  ctx->b_dlen = dlen;
   /* Region 0 is re-pointed at each packet by the generated loop; writable like the TypeScript input region. */
   ctx->regions[0].writable = 1;
   return run_common(env, p, budget);

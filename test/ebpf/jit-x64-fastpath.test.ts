@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError } from '../../src/errors.js';
-import { BpfProgram, assemble, bpfInsn, compileBpfX64, type BpfInsn } from '../../src/ebpf/index.js';
+import { BpfProgram, assemble, bpfInsn, compileBpfX64, x64JitAvailable, type BpfInsn } from '../../src/ebpf/index.js';
 import { compileFilter } from '../../src/filter/index.js';
 import { backends, useBackend } from '../helpers/backends.js';
 
@@ -309,5 +309,33 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
       expect(err.detail.pc).toBe(want.detail.pc);
     }
     expect(Array.from(prog.runBatch(PacketBatch.fromArray([ok, ok]), new Uint32Array(2)))).toEqual([0x0909, 0x0909]);
+  });
+});
+
+describe.skipIf(!x64JitAvailable())('x86-64 JIT: packets outside the batch data', () => {
+  it('are refused with OUT_OF_BOUNDS whether the loop checks the lanes itself or the shim checks them first', () => {
+    const pure = assemble('ldxb %r0, [%r1+0]\nexit'); // no calls, no stores: the generated loop checks the lanes
+    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit'); // stores to the packet: the shim's pre-pass
+    expect(compileBpfX64(pure).translation!.checksLanes).toBe(true);
+    expect(compileBpfX64(withStore).translation!.checksLanes).toBe(false);
+    for (const prog of [pure, withStore]) {
+      for (const [off, len] of [[1_000_000, 1], [0, 1_000_000], [0xfffffff0, 0x20], [3, 0xffffffff]] as const) {
+        const batch = PacketBatch.fromArray([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+        batch.offsets[1] = off;
+        batch.lengths[1] = len;
+        let err: unknown;
+        try {
+          prog.runBatch(batch, new Uint32Array(3), { engine: 'native' });
+        } catch (e) {
+          err = e;
+        }
+        expect(isNetworkError(err, 'OUT_OF_BOUNDS')).toBe(true);
+      }
+      // The engine stays usable; a packet ending exactly at the end of the data is inside.
+      const ok = PacketBatch.fromArray([Uint8Array.of(7), Uint8Array.of(8)]);
+      ok.offsets[1] = ok.data.length - 1;
+      ok.data[ok.data.length - 1] = 9;
+      expect(Array.from(prog.runBatch(ok, new Uint32Array(2), { engine: 'native' }))).toEqual([7, 9]);
+    }
   });
 });

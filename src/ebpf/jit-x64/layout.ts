@@ -29,7 +29,9 @@ export const CTX = {
   FIRST_ADDR: 200,
   FIRST_SIZE: 208,
   CALL_PC: 216,
-  DEPTH: 232, // reserved[0]: current local-call depth
+  DEPTH: 232, // current local-call depth
+  B_DLEN: 240, // bytes of batch data, for code that checks each packet's offset + length itself
+  LANE_BAD: 248, // 1 + index of the first packet found outside the batch data, or 0
   HELPERS: 256,
   REGIONS: 1024,
 } as const;

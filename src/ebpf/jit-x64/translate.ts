@@ -56,6 +56,12 @@ export interface X64Translation {
   provedAccesses: number;
   /** Helper ids the program calls statically. */
   helperIds: number[];
+  /**
+   * Whether the batch loop checks each packet's offset + length against the batch data itself (programs with
+   * no calls and no stores outside their stack frame: nothing but verdicts can have happened when it finds a
+   * bad one), so the shim needs no separate pass over the lanes.
+   */
+  checksLanes: boolean;
 }
 
 const SIZE_INDEX: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
@@ -185,6 +191,16 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   for (const [sz] of [...checkedSizeCount].sort((x, y) => y[1] - x[1])) limL.set(sz, locOf(take(), regionField(0, REGION.LIM + SIZE_INDEX[sz]! * 8)));
   const plen: Loc = noCalls && !(written & 4) ? { reg: X64.rsi } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
   const dataL = locOf(take(), CTX.B_DATA);
+  // Side-effect free: no calls, every store a stack slot of the current frame.
+  let sideEffectFree = noCalls;
+  for (let pc = 0; pc < n && sideEffectFree; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const cls = i.opcode & 7;
+    const sz = sizeOf(i.opcode);
+    if ((cls === 2 || cls === 3) && !(i.dst === 10 && r10Fixed && i.off >= -512 && i.off + sz <= 0)) sideEffectFree = false;
+  }
+  const dlenL = locOf(sideEffectFree ? take() : null, CTX.B_DLEN);
   /** `op reg, loc` for the ALU group. */
   const aluLoc = (op: number, reg: X64Reg, l: Loc) => {
     if ('reg' in l) a.aluRR(op, 64, reg, l.reg);
@@ -207,7 +223,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // The packet index stays in r9 for the whole batch (saved around helper calls and divisions);
   // ctx.b_index gets a copy for helpers written in TypeScript.
   a.load(64, IDX, ctx(CTX.B_INDEX));
-  for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA]] as const) {
+  for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA], [dlenL, CTX.B_DLEN]] as const) {
     if ('reg' in l) a.load(64, l.reg, ctx(disp));
   }
   a.bind(L.loop);
@@ -218,6 +234,13 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
   a.load(32, X64.rdi, laneElem(offsL));
   a.load(32, X64.rsi, laneElem(lensL));
+  const laneBad = new X64Label('lane_bad');
+  if (sideEffectFree) {
+    // offset + length (32-bit each, no overflow in 64) within the batch data, or the whole run stops.
+    a.lea(T10, { base: X64.rdi, index: X64.rsi, scale: 1, disp: 0 });
+    aluLoc(ALU.cmp, T10, dlenL);
+    a.jcc(CC.a, laneBad);
+  }
   aluLoc(ALU.add, X64.rdi, dataL);
   if (!noCalls) {
     // Helpers find the packet through region 0.
@@ -853,6 +876,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // ---------------- shared stubs ----------------
+  // A packet outside the batch data: record it and stop (the shim throws RangeError).
+  a.bind(laneBad);
+  a.lea(T10, { base: IDX, disp: 1 });
+  a.store(64, ctx(CTX.LANE_BAD), T10);
+  a.jmp(L.done);
+
   // Legacy packet load out of range: the program ends with r0 = 0 (Linux semantics), from any call depth.
   a.bind(L.ldAbsFail);
   a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
@@ -969,6 +998,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     checkedAccesses,
     provedAccesses,
     helperIds: [...helperIds].sort((x, y) => x - y),
+    checksLanes: sideEffectFree,
   };
 }
 
