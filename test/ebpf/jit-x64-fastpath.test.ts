@@ -211,6 +211,34 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     }
   });
 
+  it('an access checked against a length register (len - size + 1, no per-packet limit) stops exactly at both ends', () => {
+    // r4 = packet + byte0 - 3: below the start, inside, straddling the end, past it; lengths 0..12.
+    // With len >= size - 1 proved the length register is used; with only len >= 1 the loop's clamped limit.
+    for (const [size, op, min] of [[1, 0x71, 1], [2, 0x69, 1], [4, 0x61, 3], [4, 0x61, 1], [8, 0x79, 7], [8, 0x79, 1]] as const) {
+      const prog = new BpfProgram([
+        bpfInsn(0xbf, 9, 2, 0, 0), // mov r9, r2
+        bpfInsn(0xa5, 9, 0, 6, min), // jlt r9, min, out
+        bpfInsn(0x71, 3, 1, 0, 0), // ldxb r3, [r1]
+        bpfInsn(0xbf, 4, 1, 0, 0), // mov r4, r1
+        bpfInsn(0x0f, 4, 3, 0, 0), // add r4, r3
+        bpfInsn(0x17, 4, 0, 0, 3), // sub r4, 3
+        bpfInsn(op, 0, 4, 0, 0), // ldx r0, [r4]
+        bpfInsn(0x95, 0, 0, 0, 0),
+        bpfInsn(0xb7, 0, 0, 0, 0x77),
+        bpfInsn(0x95, 0, 0, 0, 0),
+      ]);
+      const packets: Uint8Array[] = [];
+      for (let len = 0; len <= 12; len++) {
+        for (let b0 = 0; b0 <= len + 4; b0++) {
+          const p = Uint8Array.from({ length: len }, (_, i) => (i * 29 + 5) & 0xff);
+          if (len > 0) p[0] = b0;
+          packets.push(p);
+        }
+      }
+      agree(prog, packets);
+    }
+  });
+
   it('LD_ABS / LD_IND: a length test a larger one dominates is not repeated; short packets still end with r0 = 0', () => {
     const prog = assemble(`
       ldabsw 30

@@ -142,13 +142,26 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // Packet access sizes used by checked loads/stores: only their limits are refreshed per packet.
   const sizesUsed = new Set<number>();
   let needsPacketRegion = hasAnyCall; // C helpers check pointers against region 0 too
+  const facts = packetLengthFacts(insns, lddwSecond, proveSafe && !hasLocalCalls);
+  const noCallsAtAll = !hasAnyCall && !hasLocalCalls;
+  /**
+   * A register holding the packet length at pc when every path proved len >= size - 1: then len - size + 1
+   * needs no clamping and the access is checked against it right there, instead of against a limit the loop
+   * computes for every packet (classic filters keep the length in r9 / X).
+   */
+  const lenRegAt = (pc: number, size: number): number => {
+    if (!noCallsAtAll || facts.minLen[pc]! < size - 1) return -1;
+    const r = facts.lenRegs[pc]!;
+    if (r <= 0) return -1;
+    return 31 - Math.clz32(r & -r);
+  };
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
     const cls = i.opcode & 7;
     const base = cls === 1 ? i.src : i.dst;
     if ((cls === 1 || cls === 2 || cls === 3) && !isProved(pc, base, i.off, sizeOf(i.opcode))) {
-      sizesUsed.add(sizeOf(i.opcode));
+      if (lenRegAt(pc, sizeOf(i.opcode)) < 0) sizesUsed.add(sizeOf(i.opcode));
       needsPacketRegion = true;
     }
     if (cls === 0 && i.opcode !== 0x18) needsPacketRegion = true; // legacy packet loads
@@ -173,7 +186,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     const cls = i.opcode & 7;
     if (cls === 0 && i.opcode !== 0x18) hasLegacyLoads = true;
     const base = cls === 1 ? i.src : i.dst;
-    if ((cls === 1 || cls === 2 || cls === 3) && !isProved(pc, base, i.off, sizeOf(i.opcode))) {
+    if ((cls === 1 || cls === 2 || cls === 3) && !isProved(pc, base, i.off, sizeOf(i.opcode)) && lenRegAt(pc, sizeOf(i.opcode)) < 0) {
       checkedSizeCount.set(sizeOf(i.opcode), (checkedSizeCount.get(sizeOf(i.opcode)) ?? 0) + 1);
     }
   }
@@ -212,7 +225,6 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     a.load(64, T10, ctx(l.disp));
     return { base: T10, index: IDX, scale: 4, disp: 0 };
   };
-  const facts = packetLengthFacts(insns, lddwSecond, proveSafe && !hasLocalCalls);
 
   // ---------------- prologue and the batch loop ----------------
   const entryOffset = a.size;
@@ -343,7 +355,15 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (off === 0) a.movRR(64, T10, R(base));
     else a.lea(T10, m);
     aluLoc(ALU.sub, T10, pbase);
-    aluLoc(ALU.cmp, T10, limL.get(size) ?? { disp: regionField(0, REGION.LIM + si * 8) });
+    const lr = lenRegAt(pc, size);
+    if (lr >= 0) {
+      // lim = len - size + 1 from the length register (len >= size - 1 is proved here).
+      if (size === 1) a.aluRR(ALU.cmp, 64, T10, R(lr));
+      else {
+        a.lea(T11, { base: R(lr), disp: 1 - size });
+        a.aluRR(ALU.cmp, 64, T10, T11);
+      }
+    } else aluLoc(ALU.cmp, T10, limL.get(size) ?? { disp: regionField(0, REGION.LIM + si * 8) });
     const coldL = new X64Label(`chk${pc}`);
     const hot = new X64Label(`hot${pc}`);
     a.jcc(CC.ae, coldL);
@@ -1126,6 +1146,9 @@ function writtenRegs(insn: BpfInsn): number {
 interface LengthFacts {
   /** Conditional jumps whose outcome is known: 1 = never taken (no code), 2 = always taken (a plain jmp). */
   jumpFate: Uint8Array;
+  /** Per pc: the registers holding the packet length (bitmask; 0 when unknown) and the proved minimum length. */
+  lenRegs: Int32Array;
+  minLen: Float64Array;
   /** LD_ABS instructions whose `k + size <= len` test a dominating test already made. */
   ldAbsKnown: Uint8Array;
 }
@@ -1142,7 +1165,7 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
   const n = insns.length;
   const jumpFate = new Uint8Array(n);
   const ldAbsKnown = new Uint8Array(n);
-  if (!enabled || n === 0) return { jumpFate, ldAbsKnown };
+  if (!enabled || n === 0) return { jumpFate, ldAbsKnown, lenRegs: new Int32Array(n), minLen: new Float64Array(n) };
   // State per pc: the length registers (bitmask) and the proven minimum length; -1 = not reached yet.
   const regs = new Int32Array(n).fill(-1);
   const minLen = new Float64Array(n);
@@ -1232,7 +1255,9 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
     if ((op === 0xbf || op === 0xbc) && insn.off === 0 && r & (1 << insn.src)) nr |= 1 << insn.dst;
     reach(op === 0x18 ? pc + 2 : pc + 1, nr, nm);
   }
-  return { jumpFate, ldAbsKnown };
+  // Unreached pcs (-1) know nothing.
+  for (let pc = 0; pc < n; pc++) if (regs[pc]! < 0) regs[pc] = 0;
+  return { jumpFate, ldAbsKnown, lenRegs: regs, minLen };
 }
 
 /** Registers (bit r) an instruction reads. */
