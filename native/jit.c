@@ -808,6 +808,18 @@ static int lanes_inside(const uint32_t* o, const uint32_t* l, uint64_t count, ui
   return bad == 0;
 }
 
+static int overlaps(const void* a, uint64_t alen, const void* b, uint64_t blen) {
+  uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return alen && blen && x < y + blen && y < x + alen;
+}
+
+/* Lanes checked up front must stay as checked: neither the verdicts written during the run nor the program's
+ * stores to packet data may land on them (code that checks each lane as it reads it needs no such rule). */
+static int lanes_stay_put(const void* offs, const void* lens, uint64_t count, const void* verd, const void* data, uint64_t dlen) {
+  return !overlaps(verd, count * 4, offs, count * 4) && !overlaps(verd, count * 4, lens, count * 4) &&
+         !overlaps(data, dlen, offs, count * 4) && !overlaps(data, dlen, lens, count * 4);
+}
+
 /* bpfJitRunBatch(handle, data, offsets, lengths, count, verdicts, budget) → packets that hit an error. */
 static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -829,6 +841,8 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   if (count > olen || count > llen || count > vlen) return throw_range(env, "count exceeds the offsets, lengths or verdicts arrays");
   if (!p->checks_lanes && !lanes_inside((const uint32_t*)offs, (const uint32_t*)lens, count, dlen))
     return throw_range(env, "a packet lies outside the batch data");
+  if (!p->checks_lanes && !lanes_stay_put(offs, lens, count, verd, data, dlen))
+    return throw_range(env, "the verdicts or the packet data overlap the offsets or lengths");
   if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
   jit_ctx* ctx = p->ctx;
   ctx->b_data = (uint64_t)(uintptr_t)data;
@@ -838,6 +852,54 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   ctx->b_count = count;
   ctx->b_dlen = dlen;
   /* Region 0 is re-pointed at each packet by the generated loop; writable like the TypeScript input region. */
+  ctx->regions[0].writable = 1;
+  return run_common(env, p, budget);
+}
+
+/* bpfJitRunLanes(handle, data, offsetsByteOffset, lengthsByteOffset, count, verdicts, budget) → packets that hit an
+ * error. The PacketBatch layout (src/batch.ts): the offsets and lengths lanes lie in the same buffer as the data,
+ * before it, so one typed-array lookup (each costs ~400 instructions in Node) finds all three; the lanes are given
+ * as byte offsets from the buffer start and must lie, 4-aligned, between it and the end of `data`. */
+static napi_value JitRunLanes(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
+  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  if (argc < 7) return throw_type(env, "bpfJitRunLanes needs 7 arguments");
+  napi_typedarray_type t;
+  size_t dlen, data_off;
+  void* data;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, argv[1], &t, &dlen, &data, &ab, &data_off) != napi_ok || t != napi_uint8_array)
+    return throw_type(env, "data must be a Uint8Array");
+  uint64_t offs_off, lens_off, count, budget;
+  if (!get_u64(env, argv[2], &offs_off) || !get_u64(env, argv[3], &lens_off) || !get_u64(env, argv[4], &count))
+    return throw_type(env, "lane offsets and count must be non-negative numbers");
+  void* verd;
+  size_t vlen;
+  if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
+  if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
+  /* [buffer start, end of data) is inside the buffer: data is a view of it starting data_off bytes in. */
+  uint64_t span = (uint64_t)data_off + dlen;
+  if (!data || count > vlen || count > (1ull << 32) || (offs_off & 3) || (lens_off & 3) || offs_off > span || lens_off > span ||
+      count * 4 > span - offs_off || count * 4 > span - lens_off)
+    return throw_range(env, "the lanes lie outside the batch buffer, or count exceeds them or the verdicts");
+  uint8_t* base = (uint8_t*)data - data_off;
+  const uint32_t* offs = (const uint32_t*)(base + offs_off);
+  const uint32_t* lens = (const uint32_t*)(base + lens_off);
+  if (!p->checks_lanes && !lanes_inside(offs, lens, count, dlen)) return throw_range(env, "a packet lies outside the batch data");
+  if (!p->checks_lanes && !lanes_stay_put(offs, lens, count, verd, data, dlen))
+    return throw_range(env, "the verdicts or the packet data overlap the offsets or lengths");
+  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
+  jit_ctx* ctx = p->ctx;
+  ctx->b_data = (uint64_t)(uintptr_t)data;
+  ctx->b_offs = (uint64_t)(uintptr_t)offs;
+  ctx->b_lens = (uint64_t)(uintptr_t)lens;
+  ctx->b_verd = (uint64_t)(uintptr_t)verd;
+  ctx->b_count = count;
+  ctx->b_dlen = dlen;
   ctx->regions[0].writable = 1;
   return run_common(env, p, budget);
 }
@@ -883,6 +945,7 @@ void elysia_register_jit(napi_env env, napi_value exports) {
       {"bpfJitCreate", NULL, JitCreate, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRun", NULL, JitRun, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRunBatch", NULL, JitRunBatch, NULL, NULL, NULL, JIT_PROP, NULL},
+      {"bpfJitRunLanes", NULL, JitRunLanes, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRegions", NULL, JitRegions, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitFree", NULL, JitFree, NULL, NULL, NULL, JIT_PROP, NULL},
   };

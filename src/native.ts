@@ -35,6 +35,11 @@ export interface NativeAddon {
   bpfJitRun(handle: object, mem: Uint8Array, budget: number): number;
   /** Runs the JIT code over every packet of a batch; returns how many packets hit an error. */
   bpfJitRunBatch(handle: object, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): number;
+  /**
+   * Like bpfJitRunBatch for a PacketBatch whose offsets and lengths lanes share the data's buffer (before the
+   * data): the lanes as byte offsets from the buffer start, so the shim resolves one typed array instead of three.
+   */
+  bpfJitRunLanes(handle: object, data: Uint8Array, offsetsByteOffset: number, lengthsByteOffset: number, count: number, verdicts: Uint32Array, budget: number): number;
   /** [base, len] per region as bound by the last run (host addresses, for helper address translation). */
   bpfJitRegions(handle: object): BigUint64Array;
   /** Unmaps the code now (otherwise the garbage collector does). */

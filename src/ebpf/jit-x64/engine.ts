@@ -278,8 +278,33 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     const budget = options.budget ?? BPF_DEFAULT_BUDGET;
     this.lastBudget = budget;
     this.env.traceSink = options.onTrace;
-    this.current = { data: batch.data, start: 0, len: 0, batch };
-    const errors = this.callNative(() => nativeAddon!.bpfJitRunBatch(h, batch.data, batch.offsets, batch.lengths, n, v, budget));
+    const cur = this.current;
+    cur.data = batch.data;
+    cur.start = 0;
+    cur.len = 0;
+    cur.batch = batch;
+    if (this.running) {
+      throw new NetworkError('INVALID_ARGUMENT', 'this native eBPF program is already running (a helper ran it again); compile another instance', {});
+    }
+    this.running = true;
+    this.helperError = undefined;
+    let errors: number;
+    try {
+      const { data, offsets, lengths } = batch;
+      // A PacketBatch keeps its lanes in the data's buffer: one typed array for the shim to resolve, not three.
+      errors =
+        offsets.buffer === data.buffer && lengths.buffer === data.buffer
+          ? nativeAddon!.bpfJitRunLanes(h, data, offsets.byteOffset, lengths.byteOffset, n, v, budget)
+          : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
+    } catch (e) {
+      if (e === this.helperError) throw e;
+      return fromNative(() => {
+        throw e;
+      });
+    } finally {
+      this.running = false;
+      this.helperError = undefined;
+    }
     if (errors !== 0) this.throwError(Number(this.out[5]!));
     return v;
   }
