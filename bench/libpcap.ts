@@ -68,3 +68,41 @@ export function runLibpcap(dd: string, packets: Uint8Array, pktSize: number, hot
   }
   return JSON.parse(r.stdout) as LibpcapTiming;
 }
+
+/** Seconds per pass over a buffer of `mib` MiB (one number per sample): plain read, one word per 64-byte line, memcpy. */
+export interface MemBandwidth {
+  read: number[];
+  line: number[];
+  copy: number[];
+  readGBps: number;
+  lineTouchGBps: number;
+  memcpyGBps: number;
+}
+
+let memExe: string | null | undefined;
+
+/**
+ * bench/c/mem_bandwidth.c: what one core's memory reads allow, the ceiling of the streaming cases (the stream's
+ * packets are read once each from DRAM). Null without a C compiler.
+ */
+export function runMemBandwidth(mib: number, samples = 5): MemBandwidth | null {
+  if (memExe === undefined) {
+    memExe = null;
+    const src = [join(here, '..', '..', 'bench', 'c', 'mem_bandwidth.c'), join(here, 'c', 'mem_bandwidth.c')].find((p) => existsSync(p));
+    if (src) {
+      if (!workDir) {
+        const dir = mkdtempSync(join(tmpdir(), 'elysia-bpfbench-'));
+        workDir = dir;
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      }
+      const out = join(workDir, 'mem_bandwidth');
+      const r = spawnSync('cc', ['-O2', '-o', out, src], { encoding: 'utf8' });
+      if (r.status === 0) memExe = out;
+      else console.error(`bench: could not build the memory-bandwidth probe: ${r.stderr || r.error?.message}`);
+    }
+  }
+  if (!memExe) return null;
+  const r = spawnSync(memExe, [String(mib), String(samples)], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  return JSON.parse(r.stdout) as MemBandwidth;
+}

@@ -1,12 +1,14 @@
 // The eBPF x86-64 JIT against the JS JIT, the interpreter and libpcap's bpf_filter() (a C program under
 // bench/c, built here when a C compiler and libpcap-dev are present, running the `tcpdump -dd` program of the
 // same expression on the same packets). 64-byte packets, a hot batch of 1024 and a 64 MiB stream; filters
-// `tcp dst port 80` and a SYN filter. Also: the cost of the bounds checks (all checked vs verifier-proved).
+// `tcp dst port 80` and a SYN filter. Also: the cost of the bounds checks (all checked vs verifier-proved), and
+// for the stream what memory allows: one core reading one word of every 64-byte line of 64 MiB (no filter,
+// bench/c/mem_bandwidth.c), in packets/s.
 import { PacketBatch } from '../../src/batch.js';
 import { BpfProgram, assemble } from '../../src/ebpf/index.js';
 import { X64CompiledProgram, x64JitAvailable } from '../../src/ebpf/jit-x64/index.js';
 import { defineSuite, type BenchCase, type BenchVariant } from '../harness.js';
-import { runLibpcap, tcpdumpDd, type LibpcapTiming } from '../libpcap.js';
+import { runLibpcap, runMemBandwidth, tcpdumpDd, type LibpcapTiming, type MemBandwidth } from '../libpcap.js';
 
 const PKT = 64;
 const HOT = 1024;
@@ -149,6 +151,7 @@ export default defineSuite({
     const stream = fillBatch(STREAM_BYTES / PKT);
     const verdicts = new Uint32Array(stream.length);
     const external = new Map<string, LibpcapTiming | null>();
+    let mem: MemBandwidth | null | undefined;
     const libpcap = (f: FilterDef, dd: string | null): LibpcapTiming | null => {
       if (!external.has(f.name)) external.set(f.name, dd ? runLibpcap(dd, stream.data.subarray(0, stream.bytesUsed), PKT, HOT) : null);
       return external.get(f.name)!;
@@ -180,6 +183,15 @@ export default defineSuite({
             return r ? (label === 'hot 1024' ? r.hot : r.stream) : null;
           },
         });
+        if (label === '64 MiB stream') {
+          variants.push({
+            name: 'memory bound (read 1 word / 64 B line, no filter)',
+            external: () => {
+              mem ??= runMemBandwidth(STREAM_BYTES >> 20);
+              return mem ? mem.line : null;
+            },
+          });
+        }
         cases.push({ name: `${f.name}, ${label}`, unit: 'packets', perOp: batch.length, variants, baseline: 'libpcap' });
       }
     }
