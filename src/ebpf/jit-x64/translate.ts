@@ -137,13 +137,17 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
 
   /** Whether the access at pc needs no run-time check: stack slots through an unmodified r10 inside the current
    * frame, and what the verifier proved. */
+  const facts = packetLengthFacts(insns, lddwSecond, proveSafe && !hasLocalCalls);
+  const byIndirectTest = proveSafe ? indirectLoadsProved(insns, lddwSecond, facts) : new Uint8Array(n);
   const isProved = (pc: number, base: number, off: number, size: number): boolean =>
-    proveSafe && ((base === 10 && r10Fixed && off >= -512 && off + size <= 0) || (options.proved?.(pc) ?? false));
+    proveSafe &&
+    ((base === 10 && r10Fixed && off >= -512 && off + size <= 0) || byIndirectTest[pc] === 1 || (options.proved?.(pc) ?? false));
   // Packet access sizes used by checked loads/stores: only their limits are refreshed per packet.
   const sizesUsed = new Set<number>();
   let needsPacketRegion = hasAnyCall; // C helpers check pointers against region 0 too
-  const facts = packetLengthFacts(insns, lddwSecond, proveSafe && !hasLocalCalls);
   const noCallsAtAll = !hasAnyCall && !hasLocalCalls;
+  // Liveness and jump targets for the peepholes (not with local calls: a callee returns to many places).
+  const live = proveSafe && !hasLocalCalls ? liveRegisters(insns, lddwSecond) : null;
   /**
    * A register holding the packet length at pc when every path proved len >= size - 1: then len - size + 1
    * needs no clamping and the access is checked against it right there, instead of against a limit the loop
@@ -151,7 +155,8 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
    */
   const lenRegAt = (pc: number, size: number): number => {
     if (!noCallsAtAll || facts.minLen[pc]! < size - 1) return -1;
-    const r = facts.lenRegs[pc]!;
+    // Only r2 (set by the loop) or a copy still live here: a copy nobody else reads gets no code (dead ALU).
+    const r = facts.lenRegs[pc]! & ((live?.[pc] ?? 0) | (1 << 2));
     if (r <= 0) return -1;
     return 31 - Math.clz32(r & -r);
   };
@@ -498,8 +503,6 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // ---------------- the program body ----------------
-  // Liveness and jump targets for the peepholes below (not with local calls: a callee returns to many places).
-  const live = proveSafe && !hasLocalCalls ? liveRegisters(insns, lddwSecond) : null;
   const isTarget = new Uint8Array(n + 1);
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
@@ -1148,6 +1151,8 @@ interface LengthFacts {
   jumpFate: Uint8Array;
   /** Per pc: the registers holding the packet length (bitmask; 0 when unknown) and the proved minimum length. */
   lenRegs: Int32Array;
+  /** Per pc: the registers holding the packet's start address (r1 at entry and its 64-bit copies). */
+  pktRegs: Int32Array;
   minLen: Float64Array;
   /** LD_ABS instructions whose `k + size <= len` test a dominating test already made. */
   ldAbsKnown: Uint8Array;
@@ -1165,26 +1170,32 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
   const n = insns.length;
   const jumpFate = new Uint8Array(n);
   const ldAbsKnown = new Uint8Array(n);
-  if (!enabled || n === 0) return { jumpFate, ldAbsKnown, lenRegs: new Int32Array(n), minLen: new Float64Array(n) };
+  if (!enabled || n === 0) return { jumpFate, ldAbsKnown, lenRegs: new Int32Array(n), minLen: new Float64Array(n), pktRegs: new Int32Array(n) };
   // State per pc: the length registers (bitmask) and the proven minimum length; -1 = not reached yet.
   const regs = new Int32Array(n).fill(-1);
   const minLen = new Float64Array(n);
+  const pkt = new Int32Array(n);
   regs[0] = 1 << 2;
   minLen[0] = 0;
+  pkt[0] = 1 << 1;
   const work: number[] = [0];
+  let curPkt = 0; // the packet-pointer registers after the instruction being processed
   const reach = (pc: number, r: number, m: number) => {
     if (pc < 0 || pc >= n) return;
     if (regs[pc] === -1) {
       regs[pc] = r;
       minLen[pc] = m;
+      pkt[pc] = curPkt;
       work.push(pc);
       return;
     }
     const nr = regs[pc]! & r;
     const nm = Math.min(minLen[pc]!, m);
-    if (nr !== regs[pc] || nm !== minLen[pc]) {
+    const np = pkt[pc]! & curPkt;
+    if (nr !== regs[pc] || nm !== minLen[pc] || np !== pkt[pc]) {
       regs[pc] = nr;
       minLen[pc] = nm;
+      pkt[pc] = np;
       work.push(pc);
     }
   };
@@ -1196,6 +1207,9 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
     const m = minLen[pc]!;
     const op = insn.opcode;
     const cls = op & 7;
+    // Packet-pointer registers: copied by a 64-bit mov, lost on any other write.
+    curPkt = pkt[pc]! & ~writtenRegs(insn);
+    if (op === 0xbf && insn.off === 0 && pkt[pc]! & (1 << insn.src)) curPkt |= 1 << insn.dst;
     if (cls === 5 || cls === 6) {
       const jop = op & 0xf0;
       if (op === 0x95) continue; // exit
@@ -1257,7 +1271,53 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
   }
   // Unreached pcs (-1) know nothing.
   for (let pc = 0; pc < n; pc++) if (regs[pc]! < 0) regs[pc] = 0;
-  return { jumpFate, ldAbsKnown, lenRegs: regs, minLen };
+  return { jumpFate, ldAbsKnown, lenRegs: regs, minLen, pktRegs: pkt };
+}
+
+/**
+ * Loads proved in bounds by the program's own test in the sequence classicToEbpf emits for an indirect load
+ * (cbpf.ts, LD_IND / LDX_IND): `A = <32-bit ALU>; B = A; B += S; if B > len goto fail; A += pkt; ldx [A + off]`
+ * with off + size <= S. A is below 2^32 (a 32-bit result), so B = A + S does not wrap, and falling through the
+ * test means A + S <= len: [pkt + A + off, + size) lies in the packet. No jump may enter the sequence after its
+ * first instruction, so the values are the ones computed there.
+ */
+function indirectLoadsProved(insns: readonly BpfInsn[], lddwSecond: Uint8Array, facts: LengthFacts): Uint8Array {
+  const n = insns.length;
+  const out = new Uint8Array(n);
+  const target = new Uint8Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const c = i.opcode & 7;
+    if ((c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95) {
+      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+      if (t >= 0 && t <= n) target[t] = 1;
+    }
+    if (i.opcode === 0x85 || i.opcode === 0x8d) return out; // calls: leave everything to the run-time checks
+  }
+  for (let L = 5; L < n; L++) {
+    const ld = insns[L]!;
+    if (lddwSecond[L] || (ld.opcode & 0xe7) !== 0x61 || ld.off < 0) continue; // LDX MEM b/h/w/dw
+    const a = ld.src;
+    const addPkt = insns[L - 1]!;
+    const test = insns[L - 2]!;
+    const addS = insns[L - 3]!;
+    const copy = insns[L - 4]!;
+    const def = insns[L - 5]!;
+    const b = copy.dst;
+    const len = test.src;
+    const p = addPkt.src;
+    if (target[L] || target[L - 1] || target[L - 2] || target[L - 3] || target[L - 4]) continue;
+    if ((def.opcode & 7) !== 4 || def.dst !== a || lddwSecond[L - 5]) continue;
+    if (copy.opcode !== 0xbf || copy.off !== 0 || copy.src !== a || b === a) continue;
+    if (addS.opcode !== 0x07 || addS.dst !== b || addS.imm < 0) continue;
+    if (test.opcode !== 0x2d || test.dst !== b || test.off < 0) continue;
+    if (addPkt.opcode !== 0x0f || addPkt.dst !== a || p === a || p === b || len === a || len === b) continue;
+    if (!(facts.lenRegs[L - 2]! & (1 << len)) || !(facts.pktRegs[L - 1]! & (1 << p))) continue;
+    if (ld.off + sizeOf(ld.opcode) > addS.imm) continue;
+    out[L] = 1;
+  }
+  return out;
 }
 
 /** Registers (bit r) an instruction reads. */
