@@ -354,6 +354,30 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     );
   });
 
+  it('mov + add imm (fused into one lea, 32- or 64-bit) computes what the interpreter computes', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.oneof(fc.constantFrom(0, 1, -1, 16, 0x7fffffff, -0x80000000), fc.integer({ min: -0x80000000, max: 0x7fffffff })),
+        fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        (wide, imm, bodies) => {
+          // r3 = a 64-bit word of the packet; r4 = r3; r4 += imm (mov/add or mov32/add32); r0 = r4 ^ (r4 >> 32)
+          const prog = new BpfProgram([
+            bpfInsn(0x79, 3, 1, 0, 0),
+            bpfInsn(wide ? 0xbf : 0xbc, 4, 3, 0, 0),
+            bpfInsn(wide ? 0x07 : 0x04, 4, 0, 0, imm),
+            bpfInsn(0xbf, 0, 4, 0, 0),
+            bpfInsn(0x77, 4, 0, 0, 32),
+            bpfInsn(0xaf, 0, 4, 0, 0),
+            bpfInsn(0x95, 0, 0, 0, 0),
+          ]);
+          agree(prog, bodies);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`

@@ -614,7 +614,14 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
               if (w === 64) a.movImm(d, BigInt(insn.imm));
               else a.movImm(d, BigInt(insn.imm >>> 0));
             } else if (insn.off === 0) {
-              a.movRR(w, d, R(insn.src));
+              const nx = insns[pc + 1];
+              if (live && nx && !isTarget[pc + 1] && nx.opcode === (w === 64 ? 0x07 : 0x04) && nx.dst === insn.dst && insn.src !== insn.dst && live[pc + 2]! & (1 << insn.dst)) {
+                // mov d, s + add d, imm = lea d, [s + imm] (32-bit: the low half, zero-extended); flags are
+                // never live across eBPF instructions. Classic indirect loads compute X + k this way.
+                if (w === 64) a.lea(d, { base: R(insn.src), disp: nx.imm });
+                else a.lea32(d, { base: R(insn.src), disp: nx.imm });
+                folded[pc + 1] = 1;
+              } else a.movRR(w, d, R(insn.src));
             } else {
               // MOVSX (RFC 9669 §4.1): sign-extend the low 8/16/32 bits of src.
               a.movsxRR(insn.off as 8 | 16 | 32, w, d, R(insn.src));

@@ -311,6 +311,13 @@ export class X64Assembler {
     this.modrmMem(dst, m);
   }
 
+  /** lea r32, [m]: the low 32 bits of the address, zero-extended. */
+  lea32(dst: X64Reg, m: X64Mem): void {
+    this.rexMem(false, dst, m);
+    this.byte(0x8d);
+    this.modrmMem(dst, m);
+  }
+
   // ---- loads and stores ----
 
   /** Zero-extending load of 8/16/32/64 bits into dst. */
