@@ -354,6 +354,39 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     );
   });
 
+  it('`if c goto +1; goto X` (one inverted branch) agrees for every jump op', () => {
+    const jops = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...jops),
+        fc.constantFrom(5, 6),
+        fc.boolean(),
+        fc.oneof(fc.constantFrom(0, 1, 2, 0x10, 0x7f, 0x80, -1), fc.integer()),
+        fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 2, maxLength: 8 }),
+        (jop, cls, reg, imm, bodies) => {
+          const prog = new BpfProgram([
+            bpfInsn(0x79, 3, 1, 0, 0), // r3 = packet word
+            bpfInsn(0xb7, 4, 0, 0, imm),
+            bpfInsn(0xb7, 0, 0, 0, 0),
+            bpfInsn(jop | cls | (reg ? 8 : 0), 3, 4, 1, imm), // if r3 op (r4 | imm) goto +1
+            bpfInsn(0x05, 0, 0, 2, 0), // goto +2
+            bpfInsn(0xb7, 0, 0, 0, 1),
+            bpfInsn(0x95, 0, 0, 0, 0),
+            bpfInsn(0xb7, 0, 0, 0, 2),
+            bpfInsn(0x95, 0, 0, 0, 0),
+          ]);
+          const packets = bodies.map((b, k) => {
+            const p = b.slice();
+            if (k === 0) new DataView(p.buffer).setInt32(0, imm, true);
+            return p;
+          });
+          agree(prog, packets);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('mov + add imm (fused into one lea, 32- or 64-bit) computes what the interpreter computes', () => {
     fc.assert(
       fc.property(

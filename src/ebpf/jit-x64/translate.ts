@@ -852,7 +852,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
           a.jmp(labels[target]!);
           a.bind(skip);
         } else {
-          a.jcc(cc, labels[target]!);
+          const nx = insns[pc + 1];
+          if (off === 1 && nx && nx.opcode === 0x05 && nx.off >= 0 && !isTarget[pc + 1]) {
+            // `if c goto +1; goto X` (classic jt/jf lowering) = `if !c goto X`: one branch, no jump over a jump.
+            a.jcc(cc ^ 1, labels[pc + 2 + nx.off]!);
+            folded[pc + 1] = 1;
+          } else a.jcc(cc, labels[target]!);
         }
         break;
       }
