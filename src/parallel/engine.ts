@@ -567,14 +567,12 @@ export class ParallelPacketEngine {
   }
 
   /** The zero-copy path of processBatch for a batch from createBatch(). */
-  private async runJob(batch: PacketBatch, id: number, tag: number): Promise<{ bytes: number }> {
+  private async runJob(batch: PacketBatch, id: number, tag: number): Promise<void> {
     // Finish what is in flight first, so the job's per-worker counts are its own.
     await this.flushAll('block');
     await this.waitDrained(this.submitted.slice());
     const n = batch.length;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += batch.lengths[i]!;
-    if (n === 0) return { bytes };
+    if (n === 0) return;
     const job = this.job;
     job[JOB_BATCH_ID] = id;
     job[JOB_COUNT] = n;
@@ -603,7 +601,6 @@ export class ParallelPacketEngine {
     }
     this.submittedTotal += n;
     this.settleBusy();
-    return { bytes };
   }
 
   /**
@@ -621,8 +618,11 @@ export class ParallelPacketEngine {
         const t0 = performance.now();
         const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
         const before = this.snapshotStats();
-        const { bytes } = await this.runJob(packets as PacketBatch, zid, tag);
+        await this.runJob(packets as PacketBatch, zid, tag);
         const perWorker = this.perWorker(before);
+        // The workers counted every packet's bytes (filtered and stage-dropped ones too): no pass over the batch here.
+        let bytes = 0;
+        for (const s of perWorker) bytes += s.bytes;
         return {
           packets: packets.length,
           bytes,

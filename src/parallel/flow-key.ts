@@ -31,6 +31,16 @@ export function locateFlowTuple(data: Uint8Array, off: number, len: number, out:
   let p = off;
   let version: number;
   if (link === 'ethernet') {
+    // Fast path, the same result as the walk below: untagged IPv4 without options (IHL 5), most traffic.
+    if (len >= 34 && data[off + 14] === 0x45 && data[off + 12] === 0x08 && data[off + 13] === 0x00) {
+      const proto = data[off + 23]!;
+      out[TUPLE_VERSION] = 4;
+      out[TUPLE_PROTOCOL] = proto;
+      out[TUPLE_ADDR] = off + 26;
+      const frag = ((data[off + 20]! & 0x3f) << 8) | data[off + 21]!;
+      out[TUPLE_PORTS] = frag === 0 && len >= 38 && hasPorts(proto) ? off + 34 : -1;
+      return 4;
+    }
     if (len < ETHERNET_HEADER_LENGTH) return 0;
     let et = (data[off + 12]! << 8) | data[off + 13]!;
     p = off + ETHERNET_HEADER_LENGTH;

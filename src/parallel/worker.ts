@@ -43,7 +43,7 @@ import {
   type EngineWorkerSummary,
 } from './engine-layout.js';
 import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, TUPLE_PROTOCOL } from './flow-key.js';
+import { locateFlowTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
@@ -182,6 +182,11 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         if (v === 0) nonIp++;
         else flows.record(data, tuple, hashesB[j]!, wire, tagsB[j]!);
       }
+      publish(packets, bytes, nonIp, filtered, stageDropped, accepted);
+    };
+
+    /** Adds one burst's (or job's) counts to this worker's shared stats (published by the next SC store). */
+    const publish = (packets: number, bytes: number, nonIp: number, filtered: number, stageDropped: number, accepted: number): void => {
       stats[STAT_PACKETS]! += packets;
       stats[STAT_BYTES]! += bytes;
       stats[STAT_NON_IP]! += nonIp;
@@ -218,6 +223,32 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       const lengths = batch.lengths;
       const hashes = batch.flowHashes!;
       const W = init.workers;
+      const plain = filter === null && nStages === 0;
+      if (W === 1 && plain) {
+        // One worker, parse + flow statistics only: hash and count in one pass, each packet located once.
+        let bytes = 0;
+        let nonIp = 0;
+        for (let i = 0; i < n; i++) {
+          const off = offsets[i]!;
+          const len = lengths[i]!;
+          bytes += len;
+          const v = locateFlowTuple(data, off, len, tuple, link);
+          if (v === 0) {
+            hashes[i] = 0;
+            nonIp++;
+            continue;
+          }
+          const h = hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
+          hashes[i] = h;
+          flows.record(data, tuple, h, len, tag);
+        }
+        publish(n, bytes, nonIp, 0, 0, n);
+        processed += n;
+        Atomics.add(job, JOB_HASHED, 1);
+        Atomics.add(job, JOB_DONE, 1);
+        wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
+        return;
+      }
       const lo = Math.floor((n * w) / W);
       const hi = Math.floor((n * (w + 1)) / W);
       for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
@@ -230,6 +261,28 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
           if (Atomics.load(global, CTL_ABORT) !== 0 || Atomics.load(global, CTL_FAILED) !== 0) throw new Error('engine stopped during a zero-copy batch');
           blockUntil(job, all, JOB_HASH_WAITERS, JOB_HASH_EPOCH, 50, init.spin);
         }
+      }
+      if (plain) {
+        // Parse + flow statistics only: straight from the batch, no burst arrays.
+        let packets = 0;
+        let bytes = 0;
+        let nonIp = 0;
+        for (let i = 0; i < n; i++) {
+          const h = hashes[i]!;
+          if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+          const off = offsets[i]!;
+          const len = lengths[i]!;
+          packets++;
+          bytes += len;
+          const v = locateFlowTuple(data, off, len, tuple, link);
+          if (v === 0) nonIp++;
+          else flows.record(data, tuple, h, len, tag);
+        }
+        publish(packets, bytes, nonIp, 0, 0, packets);
+        processed += packets;
+        Atomics.add(job, JOB_DONE, 1);
+        wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
+        return;
       }
       let k = 0;
       for (let i = 0; i < n; i++) {
