@@ -38,6 +38,7 @@ import {
   JOB_ITEM,
   JOB_MAIN_WAITERS,
   JOB_TAG,
+  JOB_SLOTS,
   JOB_WORDS,
   CTL_PROCESSED,
   CTL_WORDS,
@@ -143,6 +144,10 @@ export interface ParallelEngineStats {
  */
 const STAGE = 256;
 
+/** Packets and data bytes of each of the copying path's two staging batches (a chunk ends when either fills). */
+const STAGING_PACKETS = 16384;
+const STAGING_BYTES = 4 << 20;
+
 function defaultWorkerUrl(): URL {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return pathToFileURL(join(dirname(here), 'worker.js'));
@@ -200,7 +205,10 @@ export class ParallelPacketEngine {
   private readonly staged: Uint32Array[];
   private readonly stagedLen: Int32Array;
   private busyMs = 0;
-  private readonly job: Int32Array;
+  /** The zero-copy job blocks (JOB_SLOTS); the copying path alternates between them. */
+  private readonly jobs: Int32Array[];
+  /** The copying path's two staging batches (see ingestStaged), made on first use. */
+  private staging: { batch: PacketBatch; id: number; wire: Uint32Array }[] | null = null;
   private readonly ports: MessagePort[] = [];
   private readonly registered = new WeakMap<ArrayBufferLike, number>();
   private nextBatchId = 1;
@@ -259,14 +267,15 @@ export class ParallelPacketEngine {
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
     });
-    this.job = new Int32Array(new SharedArrayBuffer(JOB_WORDS * 4));
+    const jobBuf = new SharedArrayBuffer(JOB_SLOTS * JOB_WORDS * 4);
+    this.jobs = Array.from({ length: JOB_SLOTS }, (_, k) => new Int32Array(jobBuf, k * JOB_WORDS * 4, JOB_WORDS));
     const rssKey = this.hasher.key.slice();
     this.tasks = this.rings.map((ring, w) => {
       const { port1, port2 } = new MessageChannel();
       port1.unref();
       this.ports.push(port1);
       const init: EngineWorkerInit = {
-        job: this.job.buffer as SharedArrayBuffer,
+        job: jobBuf,
         rssKey,
         port: port2,
         worker: w,
@@ -573,19 +582,32 @@ export class ParallelPacketEngine {
     await this.waitDrained(this.submitted.slice());
     const n = batch.length;
     if (n === 0) return;
-    const job = this.job;
+    this.markActive();
+    await this.postJob(0, id, n, tag);
+    await this.awaitJob(0);
+    this.settleBusy();
+  }
+
+  /** Queues job `slot` (packets [0, n) of registered batch `id`) behind whatever each worker's ring holds. */
+  private async postJob(slot: number, id: number, n: number, tag: number): Promise<void> {
+    const job = this.jobs[slot]!;
     job[JOB_BATCH_ID] = id;
     job[JOB_COUNT] = n;
     job[JOB_TAG] = tag | 0;
     Atomics.store(job, JOB_HASHED, 0);
     Atomics.store(job, JOB_DONE, 0);
-    this.markActive();
     for (let w = 0; w < this.workers; w++) {
-      while (!this.rings[w]!.tryPush(JOB_ITEM)) {
+      while (!this.rings[w]!.tryPush((JOB_ITEM | slot) >>> 0)) {
         await this.rings[w]!.waitForSpaceAsync(50);
         this.check();
       }
     }
+    this.submittedTotal += n;
+  }
+
+  /** Resolves when every worker has finished job `slot` (sleeping in Atomics.waitAsync meanwhile). */
+  private async awaitJob(slot: number): Promise<void> {
+    const job = this.jobs[slot]!;
     const W = this.workers;
     const ready = () => Atomics.load(job, JOB_DONE) >= W;
     while (!ready()) {
@@ -599,8 +621,99 @@ export class ParallelPacketEngine {
       }
       await blockUntilAsync(job, ready, JOB_MAIN_WAITERS, JOB_DONE_EPOCH, 50);
     }
-    this.submittedTotal += n;
-    this.settleBusy();
+  }
+
+  /** The copying path's staging batches: shared, announced to the workers like createBatch() ones. */
+  private stagingBatches(): { batch: PacketBatch; id: number; wire: Uint32Array }[] {
+    if (this.staging) return this.staging;
+    this.staging = Array.from({ length: JOB_SLOTS }, () => {
+      // Room for at least one packet of bufSize, whatever bufSize is (else a chunk could never take one).
+      const byteCapacity = Math.max(STAGING_BYTES, Math.ceil(this.pool.bufSize / 8) * 8);
+      const batch = new PacketBatch({ capacity: STAGING_PACKETS, byteCapacity, shared: true, flowHashes: true });
+      const wire = new Uint32Array(new SharedArrayBuffer(STAGING_PACKETS * 4));
+      const id = this.nextBatchId++;
+      for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, wire: wire.buffer });
+      return { batch, id, wire };
+    });
+    return this.staging;
+  }
+
+  /**
+   * The copying path under policy 'block': copies the packets, chunk by chunk, into two shared staging
+   * batches and runs each chunk as a zero-copy job, the next chunk queued behind the running one. The
+   * calling thread only copies (one copy at ingress, as before); hashing, worker selection and processing
+   * happen in the workers, so the caller is idle while they run instead of being a third busy thread.
+   */
+  private async ingestStaged(packets: Uint8Array[] | PacketBatch, tag: number): Promise<void> {
+    const st = this.stagingBatches();
+    const n = packets.length;
+    this.markActive();
+    const queued: number[] = [];
+    let slot = 0;
+    for (let p = 0; p < n; ) {
+      // Slot `slot` is free once its previous job is done; the other slot's job keeps the workers busy.
+      if (queued.length === JOB_SLOTS) await this.awaitJob(queued.shift()!);
+      const s = st[slot]!;
+      const k = this.fillStaging(s.batch, s.wire, packets, p);
+      await this.postJob(slot, s.id, k, tag);
+      queued.push(slot);
+      p += k;
+      slot = (slot + 1) % JOB_SLOTS;
+    }
+    for (const q of queued) await this.awaitJob(q);
+  }
+
+  /**
+   * Copies packets from position p on into staging batch b (packets cut to bufSize, their wire lengths in
+   * `wire`) until it is full; returns how many. Small aligned packets of a PacketBatch move as 32-bit words.
+   */
+  private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
+    const bufSize = this.pool.bufSize;
+    const dst = b.data;
+    const offsets = b.offsets;
+    const lengths = b.lengths;
+    const room = b.byteCapacity;
+    const n = Math.min(packets.length - p, b.capacity);
+    const arr = Array.isArray(packets) ? packets : null;
+    const src = arr ? null : (packets as PacketBatch);
+    let words: Int32Array | null = null;
+    let srcWords: Int32Array | null = null;
+    if (src && (src.data.byteOffset & 3) === 0) {
+      words = new Int32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
+      srcWords = new Int32Array(src.data.buffer, src.data.byteOffset, src.data.byteLength >>> 2);
+    }
+    let used = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      let len: number;
+      let cap: number;
+      if (arr) {
+        const pkt = arr[p + k]!;
+        len = pkt.length;
+        cap = len < bufSize ? len : bufSize;
+        if (used + cap > room) break;
+        dst.set(cap === len ? pkt : pkt.subarray(0, cap), used);
+      } else {
+        const off = src!.offsets[p + k]!;
+        len = src!.lengths[p + k]!;
+        cap = len < bufSize ? len : bufSize;
+        if (used + cap > room) break;
+        if (srcWords && cap <= 256 && (off & 3) === 0 && off + ((cap + 3) & ~3) <= src!.data.length) {
+          const s0 = off >>> 2;
+          const d0 = used >>> 2;
+          const nw = (cap + 3) >>> 2;
+          for (let j = 0; j < nw; j++) words![d0 + j] = srcWords[s0 + j]!;
+        } else {
+          dst.set(src!.data.subarray(off, off + cap), used);
+        }
+      }
+      offsets[k] = used;
+      lengths[k] = cap;
+      wire[k] = len;
+      // Keep every packet 8-byte aligned, like PacketBatch.push (and so the word copy above applies).
+      used += (cap + 7) & ~7;
+    }
+    return k;
   }
 
   /**
@@ -621,6 +734,28 @@ export class ParallelPacketEngine {
         await this.runJob(packets as PacketBatch, zid, tag);
         const perWorker = this.perWorker(before);
         // The workers counted every packet's bytes (filtered and stage-dropped ones too): no pass over the batch here.
+        let bytes = 0;
+        for (const s of perWorker) bytes += s.bytes;
+        return {
+          packets: packets.length,
+          bytes,
+          dropped: 0,
+          perWorker,
+          flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+          seconds: (performance.now() - t0) / 1000,
+        };
+      }
+      if (this.backpressure === 'block') {
+        // Copy into staging batches and run them as zero-copy jobs (policy 'drop' needs the pool path: a
+        // dispatcher that never waits for the workers, dropping what does not fit).
+        const t0 = performance.now();
+        const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+        await this.flushAll('block');
+        await this.waitDrained(this.submitted.slice());
+        const before = this.snapshotStats();
+        await this.ingestStaged(packets, tag);
+        this.settleBusy();
+        const perWorker = this.perWorker(before);
         let bytes = 0;
         for (const s of perWorker) bytes += s.bytes;
         return {

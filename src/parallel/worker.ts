@@ -21,6 +21,8 @@ import {
   JOB_ITEM,
   JOB_MAIN_WAITERS,
   JOB_TAG,
+  JOB_SLOTS,
+  JOB_WORDS,
   CTL_DONE_EPOCH,
   CTL_EXITED,
   CTL_MAIN_WAITERS,
@@ -109,10 +111,12 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const returns = SpscRing.attach(init.returns);
     const flows = FlowTable.attach(init.flows);
     const tags = new Uint32Array(init.tags);
-    const job = new Int32Array(init.job);
+    const jobs = Array.from({ length: JOB_SLOTS }, (_, k) => new Int32Array(init.job, k * JOB_WORDS * 4, JOB_WORDS));
     const hasher = new ToeplitzHasher(init.rssKey);
     const reta = rssIndirectionTable(init.workers);
-    const batches = new Map<number, PacketBatch>();
+    // Registered batches; `wire` (the copying path's staging batches) holds wire lengths when a packet was
+    // truncated to the pool's bufSize, else the batch's lengths serve for both.
+    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array }>();
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -130,7 +134,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     // batch tag and index (pool index or batch position) of each packet.
     const offs = new Uint32Array(burst);
     const caps = new Uint32Array(burst);
-    const wires = new Uint32Array(burst);
+    const wiresB = new Uint32Array(burst);
     const hashesB = new Uint32Array(burst);
     const tagsB = new Uint32Array(burst);
     const ids = new Uint32Array(burst);
@@ -151,7 +155,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       for (let j = 0; j < n; j++) {
         const off = offs[j]!;
         const cap = caps[j]!;
-        const wire = wires[j]!;
+        const wire = wiresB[j]!;
         packets++;
         bytes += wire;
         if (filter && verdicts[j] === 0) {
@@ -197,12 +201,13 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /** A batch the engine registered: read announcements until it is there (they precede the job). */
-    const batchOf = (id: number): PacketBatch => {
+    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array } => {
       let b = batches.get(id);
       while (!b) {
-        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer } } | undefined;
+        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer; wire?: SharedArrayBuffer } } | undefined;
         if (!m) throw new Error(`zero-copy batch ${id} was never announced to worker ${w}`);
-        batches.set(m.message.id, PacketBatch.attach(m.message.buffer));
+        const batch = PacketBatch.attach(m.message.buffer);
+        batches.set(m.message.id, { batch, wire: m.message.wire ? new Uint32Array(m.message.wire) : batch.lengths });
         b = batches.get(id);
       }
       return b;
@@ -214,8 +219,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
      * maps to this worker. Nothing is copied and no thread dispatches; each packet is parsed by one worker
      * in phase 3 and hashed by one worker in phase 1.
      */
-    const runJob = (): void => {
-      const batch = batchOf(job[JOB_BATCH_ID]!);
+    const runJob = (job: Int32Array): void => {
+      const { batch, wire: wires } = batchOf(job[JOB_BATCH_ID]!);
       const n = job[JOB_COUNT]!;
       const tag = job[JOB_TAG]! >>> 0;
       const data = batch.data;
@@ -229,10 +234,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         let bytes = 0;
         let nonIp = 0;
         for (let i = 0; i < n; i++) {
-          const off = offsets[i]!;
-          const len = lengths[i]!;
-          bytes += len;
-          const v = locateFlowTuple(data, off, len, tuple, link);
+          const wire = wires[i]!;
+          bytes += wire;
+          const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
           if (v === 0) {
             hashes[i] = 0;
             nonIp++;
@@ -240,7 +244,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
           }
           const h = hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
           hashes[i] = h;
-          flows.record(data, tuple, h, len, tag);
+          flows.record(data, tuple, h, wire, tag);
         }
         publish(n, bytes, nonIp, 0, 0, n);
         processed += n;
@@ -270,13 +274,12 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         for (let i = 0; i < n; i++) {
           const h = hashes[i]!;
           if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
-          const off = offsets[i]!;
-          const len = lengths[i]!;
+          const wire = wires[i]!;
           packets++;
-          bytes += len;
-          const v = locateFlowTuple(data, off, len, tuple, link);
+          bytes += wire;
+          const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
           if (v === 0) nonIp++;
-          else flows.record(data, tuple, h, len, tag);
+          else flows.record(data, tuple, h, wire, tag);
         }
         publish(packets, bytes, nonIp, 0, 0, packets);
         processed += packets;
@@ -290,7 +293,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
         offs[k] = offsets[i]!;
         caps[k] = lengths[i]!;
-        wires[k] = lengths[i]!;
+        wiresB[k] = wires[i]!;
         hashesB[k] = h;
         tagsB[k] = tag;
         ids[k] = i;
@@ -342,7 +345,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         const wire = lengths[i]!;
         offs[j] = i * stride;
         caps[j] = wire < bufSize ? wire : bufSize;
-        wires[j] = wire;
+        wiresB[j] = wire;
         hashesB[j] = hashes[i]!;
         tagsB[j] = tags[i]!;
         ids[j] = i;
@@ -361,7 +364,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         wakeIfWaiting(ctl, CTL_MAIN_WAITERS, CTL_DONE_EPOCH);
       }
       if (jobAt >= 0) {
-        runJob();
+        runJob(jobs[idx[jobAt]! & (JOB_SLOTS - 1)]!);
         carry = items - jobAt - 1;
         idx.copyWithin(0, jobAt + 1, items);
       }
