@@ -665,7 +665,9 @@ export class ParallelPacketEngine {
 
   /**
    * Copies packets from position p on into staging batch b (packets cut to bufSize, their wire lengths in
-   * `wire`) until it is full; returns how many. Small aligned packets of a PacketBatch move as 32-bit words.
+   * `wire`) until it is full; returns how many. Packets that follow each other in one buffer (a PacketBatch,
+   * or views into one capture buffer) move as one run with one copy: a TypedArray.set per 64-byte packet
+   * costs more than the bytes (~35 ns against ~5 ns for its share of a long copy).
    */
   private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
     const bufSize = this.pool.bufSize;
@@ -676,43 +678,57 @@ export class ParallelPacketEngine {
     const n = Math.min(packets.length - p, b.capacity);
     const arr = Array.isArray(packets) ? packets : null;
     const src = arr ? null : (packets as PacketBatch);
-    let words: Int32Array | null = null;
-    let srcWords: Int32Array | null = null;
-    if (src && (src.data.byteOffset & 3) === 0) {
-      words = new Int32Array(dst.buffer, dst.byteOffset, dst.byteLength >>> 2);
-      srcWords = new Int32Array(src.data.buffer, src.data.byteOffset, src.data.byteLength >>> 2);
-    }
+    const srcBuf = src ? src.data.buffer : null;
+    const srcBase = src ? src.data.byteOffset : 0;
+    const srcLen = src ? src.data.length : 0;
+    // The open run: source bytes [runStart, runEnd) of runBuf, to land at dst[runDst].
+    let runBuf: ArrayBufferLike | null = null;
+    let runStart = 0;
+    let runEnd = 0;
+    let runDst = 0;
     let used = 0;
     let k = 0;
     for (; k < n; k++) {
+      let buf: ArrayBufferLike;
+      let start: number;
       let len: number;
       let cap: number;
       if (arr) {
         const pkt = arr[p + k]!;
+        buf = pkt.buffer;
+        start = pkt.byteOffset;
         len = pkt.length;
         cap = len < bufSize ? len : bufSize;
-        if (used + cap > room) break;
-        dst.set(cap === len ? pkt : pkt.subarray(0, cap), used);
       } else {
         const off = src!.offsets[p + k]!;
+        buf = srcBuf!;
         len = src!.lengths[p + k]!;
         cap = len < bufSize ? len : bufSize;
-        if (used + cap > room) break;
-        if (srcWords && cap <= 256 && (off & 3) === 0 && off + ((cap + 3) & ~3) <= src!.data.length) {
-          const s0 = off >>> 2;
-          const d0 = used >>> 2;
-          const nw = (cap + 3) >>> 2;
-          for (let j = 0; j < nw; j++) words![d0 + j] = srcWords[s0 + j]!;
-        } else {
-          dst.set(src!.data.subarray(off, off + cap), used);
-        }
+        // Never read outside the batch's data region (as subarray would clamp): copy what is there.
+        if (off >= srcLen) cap = 0;
+        else if (cap > srcLen - off) cap = srcLen - off;
+        start = srcBase + (off < srcLen ? off : srcLen);
       }
-      offsets[k] = used;
+      // Extend the run when this packet follows the last one in the same buffer (at most 7 bytes of padding).
+      const at = runDst + (start - runStart);
+      if (buf === runBuf && start >= runEnd && start - runEnd < 8 && at + cap <= room) {
+        offsets[k] = at;
+        runEnd = start + cap;
+      } else {
+        if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
+        runEnd = runStart;
+        if (used + cap > room) break;
+        runBuf = buf;
+        runStart = start;
+        runEnd = start + cap;
+        runDst = used;
+        offsets[k] = used;
+      }
       lengths[k] = cap;
       wire[k] = len;
-      // Keep every packet 8-byte aligned, like PacketBatch.push (and so the word copy above applies).
-      used += (cap + 7) & ~7;
+      used = (offsets[k]! + cap + 7) & ~7;
     }
+    if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
     return k;
   }
 
