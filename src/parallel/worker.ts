@@ -213,11 +213,49 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       return b;
     };
 
+    // Counts of the plain (no filter, no stage) job loops below.
+    let jobPackets = 0;
+    let jobBytes = 0;
+    let jobNonIp = 0;
+
+    /**
+     * Plain job, phase 1: hashes packets [lo, hi) into the hash lane and counts at once those that map to this
+     * worker (located once). Flow statistics are sums, so counting them before the other slices' packets
+     * changes no result; with stages or a filter the order is kept instead (see runJob).
+     */
+    const hashAndCount = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, lo: number, hi: number, tag: number): void => {
+      for (let i = lo; i < hi; i++) {
+        const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
+        const h = v === 0 ? 0 : hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
+        hashes[i] = h;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        const wire = wires[i]!;
+        jobPackets++;
+        jobBytes += wire;
+        if (v === 0) jobNonIp++;
+        else flows.record(data, tuple, h, wire, tag);
+      }
+    };
+
+    /** Plain job, phase 2: counts the packets of [lo, hi) (hashed by another worker) that map to this one. */
+    const countOwn = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, lo: number, hi: number, tag: number): void => {
+      for (let i = lo; i < hi; i++) {
+        const h = hashes[i]!;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        const wire = wires[i]!;
+        jobPackets++;
+        jobBytes += wire;
+        const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
+        if (v === 0) jobNonIp++;
+        else flows.record(data, tuple, h, wire, tag);
+      }
+    };
+
     /**
      * A zero-copy job over a registered PacketBatch: (1) hash this worker's slice of the packets into the
      * batch's flow-hash lane, (2) wait for every worker to do the same, (3) process the packets whose hash
-     * maps to this worker. Nothing is copied and no thread dispatches; each packet is parsed by one worker
-     * in phase 3 and hashed by one worker in phase 1.
+     * maps to this worker, in batch order. Nothing is copied and no thread dispatches. Without a filter or
+     * stages, (1) already counts the slice's packets that map here, and (3) takes the rest.
      */
     const runJob = (job: Int32Array): void => {
       const { batch, wire: wires } = batchOf(job[JOB_BATCH_ID]!);
@@ -229,36 +267,18 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       const hashes = batch.flowHashes!;
       const W = init.workers;
       const plain = filter === null && nStages === 0;
-      if (W === 1 && plain) {
-        // One worker, parse + flow statistics only: hash and count in one pass, each packet located once.
-        let bytes = 0;
-        let nonIp = 0;
-        for (let i = 0; i < n; i++) {
-          const wire = wires[i]!;
-          bytes += wire;
-          const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
-          if (v === 0) {
-            hashes[i] = 0;
-            nonIp++;
-            continue;
-          }
-          const h = hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
-          hashes[i] = h;
-          flows.record(data, tuple, h, wire, tag);
-        }
-        publish(n, bytes, nonIp, 0, 0, n);
-        processed += n;
-        Atomics.add(job, JOB_HASHED, 1);
-        Atomics.add(job, JOB_DONE, 1);
-        wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
-        return;
-      }
       const lo = Math.floor((n * w) / W);
       const hi = Math.floor((n * (w + 1)) / W);
-      for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+      jobPackets = 0;
+      jobBytes = 0;
+      jobNonIp = 0;
+      if (plain) hashAndCount(data, offsets, lengths, wires, hashes, lo, hi, tag);
+      else for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
       if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
-        Atomics.add(job, JOB_HASH_EPOCH, 1);
-        Atomics.notify(job, JOB_HASH_EPOCH);
+        if (W > 1) {
+          Atomics.add(job, JOB_HASH_EPOCH, 1);
+          Atomics.notify(job, JOB_HASH_EPOCH);
+        }
       } else {
         const all = () => Atomics.load(job, JOB_HASHED) >= W;
         while (!all()) {
@@ -267,22 +287,10 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         }
       }
       if (plain) {
-        // Parse + flow statistics only: straight from the batch, no burst arrays.
-        let packets = 0;
-        let bytes = 0;
-        let nonIp = 0;
-        for (let i = 0; i < n; i++) {
-          const h = hashes[i]!;
-          if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
-          const wire = wires[i]!;
-          packets++;
-          bytes += wire;
-          const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
-          if (v === 0) nonIp++;
-          else flows.record(data, tuple, h, wire, tag);
-        }
-        publish(packets, bytes, nonIp, 0, 0, packets);
-        processed += packets;
+        countOwn(data, offsets, lengths, wires, hashes, 0, lo, tag);
+        countOwn(data, offsets, lengths, wires, hashes, hi, n, tag);
+        publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
+        processed += jobPackets;
         Atomics.add(job, JOB_DONE, 1);
         wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
         return;
