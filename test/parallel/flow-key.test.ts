@@ -65,6 +65,40 @@ describe('locateFlowTuple', () => {
     expect(out[TUPLE_ADDR]).toBe(12);
   });
 
+  it('the untagged-IPv4 fast path agrees with the general walk (the same header behind a VLAN tag, and raw IP)', () => {
+    const a = new Int32Array(4);
+    const b = new Int32Array(4);
+    const c = new Int32Array(4);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 70 }), fc.nat(60), fc.nat(8), (ip, cut, pad) => {
+        // An IPv4 header with IHL 5 (what the fast path takes), random everything else, cut at random.
+        const body = Uint8Array.from(ip);
+        if (body.length > 0) body[0] = 0x45;
+        // Often a protocol with ports and no fragment bits, so the port rule is exercised too.
+        if (body.length > 9 && ip[1]! & 1) body[9] = [6, 17, 132, 1][ip[2]! & 3]!;
+        if (body.length > 7 && ip[3]! & 1) {
+          body[6] = body[6]! & 0x80;
+          body[7] = 0;
+        }
+        const len = Math.min(body.length, cut);
+        const eth = new Uint8Array(pad + 14 + body.length);
+        eth.set([0x08, 0x00], pad + 12);
+        eth.set(body, pad + 14);
+        const tagged = new Uint8Array(pad + 18 + body.length);
+        tagged.set([0x81, 0x00, 0x00, 0x07, 0x08, 0x00], pad + 12);
+        tagged.set(body, pad + 18);
+        const v = locateFlowTuple(eth, pad, 14 + len, a);
+        expect(locateFlowTuple(tagged, pad, 18 + len, b)).toBe(v);
+        expect(locateFlowTuple(body, 0, len, c, 'raw')).toBe(v);
+        if (v !== 0) {
+          expect([a[0], a[1], a[2]! - pad - 14, a[3]! < 0 ? -1 : a[3]! - pad - 14]).toEqual([b[0], b[1], b[2]! - pad - 18, b[3]! < 0 ? -1 : b[3]! - pad - 18]);
+          expect([a[0], a[1], a[2]! - pad - 14, a[3]! < 0 ? -1 : a[3]! - pad - 14]).toEqual([c[0], c[1], c[2], c[3]]);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('never reads outside [off, off+len) and never throws on arbitrary bytes', () => {
     const out = new Int32Array(4);
     fc.assert(
