@@ -275,8 +275,10 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       jobPackets = 0;
       jobBytes = 0;
       jobNonIp = 0;
+      // One worker with a filter or stages hashes each packet as it joins a burst below (one pass, in order).
+      const hashInBursts = W === 1 && !plain;
       if (plain) hashAndCount(data, offsets, lengths, wires, hashes, lo, hi, tag);
-      else for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+      else if (!hashInBursts) for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
       if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
         if (W > 1) {
           Atomics.add(job, JOB_HASH_EPOCH, 1);
@@ -302,8 +304,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       }
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const h = hashes[i]!;
-        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        let h: number;
+        if (hashInBursts) hashes[i] = h = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+        else if (reta[(h = hashes[i]!) & (RSS_RETA_SIZE - 1)] !== w) continue;
         offs[k] = offsets[i]!;
         caps[k] = lengths[i]!;
         wiresB[k] = wires[i]!;
