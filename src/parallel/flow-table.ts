@@ -110,8 +110,53 @@ export class FlowTable {
     const a = tuple[TUPLE_ADDR]!;
     const ports = tuple[TUPLE_PORTS]!;
     const k0 = 0x10000 | (version << 8) | tuple[TUPLE_PROTOCOL]!;
-    const k1 = ports >= 0 ? rd32(data, ports) : 0;
-    if (version === 4) return this.record4(k0, k1, rd32(data, a), rd32(data, a + 4), hash, wireBytes, epoch);
+    const k1 = ports >= 0 ? (data[ports]! << 24) | (data[ports + 1]! << 16) | (data[ports + 2]! << 8) | data[ports + 3]! : 0;
+    if (version === 4) {
+      // The per-packet path, written out in one method (calls here cost more than the work: ~33 → ~15 ns).
+      // Words 3–5 and 7–9 of an IPv4 key are 0, and word 0 tells the version apart, so 4 words compare.
+      const src = (data[a]! << 24) | (data[a + 1]! << 16) | (data[a + 2]! << 8) | data[a + 3]!;
+      const dst = (data[a + 4]! << 24) | (data[a + 5]! << 16) | (data[a + 6]! << 8) | data[a + 7]!;
+      const keys = this.keys;
+      const mask = this.mask;
+      const m = Math.imul(hash ^ k1, 0x9e3779b1);
+      let slot = (m ^ (m >>> 15)) & mask;
+      for (let probes = 0; probes < this.capacity; probes++, slot = (slot + 1) & mask) {
+        const base = slot * ENTRY_WORDS;
+        const w0 = keys[base]!;
+        if (w0 === k0 && keys[base + 1] === k1 && keys[base + 2] === src && keys[base + 6] === dst) {
+          const c = slot * 4;
+          const counters = this.counters;
+          counters[c + C_PACKETS]! += 1;
+          counters[c + C_BYTES]! += wireBytes;
+          if (epoch === 0) return true;
+          if (keys[base + E_EPOCH] !== epoch) {
+            keys[base + E_EPOCH] = epoch;
+            counters[c + C_BATCH_PACKETS] = 1;
+            counters[c + C_BATCH_BYTES] = wireBytes;
+            this.touch(slot, epoch);
+          } else {
+            counters[c + C_BATCH_PACKETS]! += 1;
+            counters[c + C_BATCH_BYTES]! += wireBytes;
+          }
+          return true;
+        }
+        if (w0 === 0) {
+          if (!this.claim(slot, epoch, wireBytes)) break;
+          keys[base + 1] = k1;
+          keys[base + 2] = src;
+          keys[base + 6] = dst;
+          Atomics.store(keys, base, k0);
+          return true;
+        }
+      }
+      this.overflow++;
+      return false;
+    }
+    return this.record6(data, a, k0, k1, hash, wireBytes, epoch);
+  }
+
+  /** The IPv6 form of record (10 key words). */
+  private record6(data: Uint8Array, a: number, k0: number, k1: number, hash: number, wireBytes: number, epoch: number): boolean {
     const k = this.scratch;
     k[0] = k0;
     k[1] = k1;
@@ -134,29 +179,6 @@ export class FlowTable {
         keys[base + 3] === k[3] && keys[base + 4] === k[4] && keys[base + 5] === k[5] &&
         keys[base + 7] === k[7] && keys[base + 8] === k[8] && keys[base + 9] === k[9]
       ) {
-        this.count(slot, wireBytes, epoch);
-        return true;
-      }
-    }
-    this.overflow++;
-    return false;
-  }
-
-  /** The IPv4 form of record: words 3–5 and 7–9 of an IPv4 key are 0, and word 0 tells the version apart. */
-  private record4(k0: number, k1: number, src: number, dst: number, hash: number, wireBytes: number, epoch: number): boolean {
-    const keys = this.keys;
-    for (let slot = this.home(hash, k1), probes = 0; probes < this.capacity; probes++, slot = (slot + 1) & this.mask) {
-      const base = slot * ENTRY_WORDS;
-      const w0 = keys[base]!;
-      if (w0 === 0) {
-        if (!this.claim(slot, epoch, wireBytes)) break;
-        keys[base + 1] = k1;
-        keys[base + 2] = src;
-        keys[base + 6] = dst;
-        Atomics.store(keys, base, k0);
-        return true;
-      }
-      if (w0 === k0 && keys[base + 1] === k1 && keys[base + 2] === src && keys[base + 6] === dst) {
         this.count(slot, wireBytes, epoch);
         return true;
       }
