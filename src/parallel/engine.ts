@@ -570,7 +570,9 @@ export class ParallelPacketEngine {
     const batch = new PacketBatch({ ...options, shared: true, flowHashes: true });
     const id = this.nextBatchId++;
     // Announced once per batch; workers read it synchronously (receiveMessageOnPort) on first use.
-    for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer });
+    // With it goes a lane the workers use between their two phases (flow-key.ts, packTuple).
+    const tuples = new SharedArrayBuffer(batch.capacity * 4);
+    for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, tuples });
     this.registered.set(batch.buffer, id);
     return batch;
   }
@@ -632,7 +634,8 @@ export class ParallelPacketEngine {
       const batch = new PacketBatch({ capacity: STAGING_PACKETS, byteCapacity, shared: true, flowHashes: true });
       const wire = new Uint32Array(new SharedArrayBuffer(STAGING_PACKETS * 4));
       const id = this.nextBatchId++;
-      for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, wire: wire.buffer });
+      const tuples = new SharedArrayBuffer(STAGING_PACKETS * 4);
+      for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, wire: wire.buffer, tuples });
       return { batch, id, wire };
     });
     return this.staging;

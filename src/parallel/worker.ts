@@ -45,7 +45,7 @@ import {
   type EngineWorkerSummary,
 } from './engine-layout.js';
 import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL } from './flow-key.js';
+import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
@@ -119,7 +119,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const reta = rssIndirectionTable(init.workers);
     // Registered batches; `wire` (the copying path's staging batches) holds wire lengths when a packet was
     // truncated to the pool's bufSize, else the batch's lengths serve for both.
-    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array }>();
+    // `tuples` carries, from the worker that hashed a packet to the one that counts it, where its flow tuple
+    // lies (see packTuple), so the second one need not parse it again.
+    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array }>();
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -204,13 +206,17 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /** A batch the engine registered: read announcements until it is there (they precede the job). */
-    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array } => {
+    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array } => {
       let b = batches.get(id);
       while (!b) {
-        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer; wire?: SharedArrayBuffer } } | undefined;
+        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer; wire?: SharedArrayBuffer; tuples: SharedArrayBuffer } } | undefined;
         if (!m) throw new Error(`zero-copy batch ${id} was never announced to worker ${w}`);
         const batch = PacketBatch.attach(m.message.buffer);
-        batches.set(m.message.id, { batch, wire: m.message.wire ? new Uint32Array(m.message.wire) : batch.lengths });
+        batches.set(m.message.id, {
+          batch,
+          wire: m.message.wire ? new Uint32Array(m.message.wire) : batch.lengths,
+          tuples: new Uint32Array(m.message.tuples, 0, batch.capacity),
+        });
         b = batches.get(id);
       }
       return b;
@@ -226,12 +232,16 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
      * worker (located once). Flow statistics are sums, so counting them before the other slices' packets
      * changes no result; with stages or a filter the order is kept instead (see runJob).
      */
-    const hashAndCount = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, lo: number, hi: number, tag: number): void => {
+    const hashAndCount = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
       for (let i = lo; i < hi; i++) {
-        const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
+        const off = offsets[i]!;
+        const v = locateFlowTuple(data, off, lengths[i]!, tuple, link);
         const h = v === 0 ? 0 : hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
         hashes[i] = h;
-        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) {
+          tuples[i] = packTuple(v, tuple, off);
+          continue;
+        }
         const wire = wires[i]!;
         jobPackets++;
         jobBytes += wire;
@@ -241,14 +251,14 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /** Plain job, phase 2: counts the packets of [lo, hi) (hashed by another worker) that map to this one. */
-    const countOwn = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, lo: number, hi: number, tag: number): void => {
+    const countOwn = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
       for (let i = lo; i < hi; i++) {
         const h = hashes[i]!;
         if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
         const wire = wires[i]!;
         jobPackets++;
         jobBytes += wire;
-        const v = locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
+        const v = unpackTuple(tuples[i]!, tuple, offsets[i]!) || locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
         if (v === 0) jobNonIp++;
         else flows.record(data, tuple, h, wire, tag);
       }
@@ -261,7 +271,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
      * stages, (1) already counts the slice's packets that map here, and (3) takes the rest.
      */
     const runJob = (job: Int32Array): void => {
-      const { batch, wire: wires } = batchOf(job[JOB_BATCH_ID]!);
+      const { batch, wire: wires, tuples } = batchOf(job[JOB_BATCH_ID]!);
       const n = job[JOB_COUNT]!;
       const tag = job[JOB_TAG]! >>> 0;
       const data = batch.data;
@@ -277,7 +287,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       jobNonIp = 0;
       // One worker with a filter or stages hashes each packet as it joins a burst below (one pass, in order).
       const hashInBursts = W === 1 && !plain;
-      if (plain) hashAndCount(data, offsets, lengths, wires, hashes, lo, hi, tag);
+      if (plain) hashAndCount(data, offsets, lengths, wires, hashes, tuples, lo, hi, tag);
       else if (!hashInBursts) for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
       if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
         if (W > 1) {
@@ -294,8 +304,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         }
       }
       if (plain) {
-        countOwn(data, offsets, lengths, wires, hashes, 0, lo, tag);
-        countOwn(data, offsets, lengths, wires, hashes, hi, n, tag);
+        countOwn(data, offsets, lengths, wires, hashes, tuples, 0, lo, tag);
+        countOwn(data, offsets, lengths, wires, hashes, tuples, hi, n, tag);
         publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
         processed += jobPackets;
         Atomics.add(job, JOB_DONE, 1);

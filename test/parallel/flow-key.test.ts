@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { locateFlowTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL } from '../../src/parallel/index.js';
+import { packTuple, unpackTuple } from '../../src/parallel/flow-key.js';
 // @ts-expect-error -- plain ESM helper without types
 import { frameFor, headerLength, makeFlows } from './synth.mjs';
 
@@ -97,6 +98,47 @@ describe('locateFlowTuple', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('packTuple/unpackTuple carry a located tuple between workers unchanged, or say "parse again"', () => {
+    const a = new Int32Array(4);
+    const c = new Int32Array(4);
+    const check = (b: Uint8Array, off: number, len: number) => {
+      const v = locateFlowTuple(b, off, len, a);
+      const packed = packTuple(v, a, off);
+      c.fill(-7);
+      const u = unpackTuple(packed, c, off);
+      if (u === 0) {
+        // Non-IP, or too deep to pack: the worker parses again.
+        expect(v === 0 || (packed & 3) === 3).toBe(true);
+      } else {
+        expect(u).toBe(v);
+        expect([...c]).toEqual([...a]);
+      }
+    };
+    for (const f of makeFlows(300, 41) as object[]) {
+      const b = frameFor(f, 200) as Uint8Array;
+      const pad = new Uint8Array(b.length + 9);
+      pad.set(b, 9);
+      check(b, 0, b.length);
+      check(pad, 9, b.length);
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.nat(20), (body, pad) => {
+        const b = new Uint8Array(pad + body.length);
+        b.set(body, pad);
+        if (body.length > 14 && body[0]! & 1) {
+          b[pad + 12] = body[1]! & 1 ? 0x86 : 0x08;
+          b[pad + 13] = body[1]! & 1 ? 0xdd : 0x00;
+          b[pad + 14] = body[1]! & 1 ? 0x60 : 0x45;
+        }
+        check(b, pad, body.length);
+      }),
+      { numRuns: 1000 },
+    );
+    // A tuple too deep for 16 bits is not packed.
+    const t = Int32Array.of(6, 17, 100, 70_100);
+    expect(packTuple(6, t, 0) & 3).toBe(3);
   });
 
   it('never reads outside [off, off+len) and never throws on arbitrary bytes', () => {
