@@ -11,7 +11,7 @@ export type FlowLinkType = 'ethernet' | 'raw';
 
 /** packTuple's kinds: a non-IP packet, and a tuple too far into the packet to pack (parse it again). */
 const TUPLE_NON_IP = 0;
-const TUPLE_UNPACKED = 3;
+export const TUPLE_UNPACKED = 3;
 
 /** out[] slots written by locateFlowTuple. */
 export const TUPLE_VERSION = 0;

@@ -44,8 +44,8 @@ import {
   type EngineWorkerInit,
   type EngineWorkerSummary,
 } from './engine-layout.js';
-import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL } from './flow-key.js';
+import { rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
+import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
@@ -143,6 +143,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const hashesB = new Uint32Array(burst);
     const tagsB = new Uint32Array(burst);
     const ids = new Uint32Array(burst);
+    // Packed flow tuples (packTuple) of the burst when the hashing step already located them, else 3 (parse).
+    const tuplesB = new Uint32Array(burst);
     const verdicts = new Uint32Array(burst);
     const tuple = new Int32Array(4);
     const info: StagePacketInfo = { worker: w, index: 0, wireLength: 0, ipVersion: 0, protocol: 0, hash: 0 };
@@ -167,7 +169,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
           filtered++;
           continue;
         }
-        const v = locateFlowTuple(data, off, cap, tuple, link);
+        const v = unpackTuple(tuplesB[j]!, tuple, off) || locateFlowTuple(data, off, cap, tuple, link);
         if (nStages > 0) {
           info.index = ids[j]!;
           info.wireLength = wire;
@@ -250,6 +252,13 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       }
     };
 
+    /** The RSS hash of one packet (as frameRssHash), its located tuple packed into tuples[i] on the way. */
+    const hashAndPack = (data: Uint8Array, off: number, len: number, tuples: Uint32Array, i: number): number => {
+      const v = locateFlowTuple(data, off, len, tuple, link);
+      tuples[i] = packTuple(v, tuple, off);
+      return v === 0 ? 0 : hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
+    };
+
     /** Plain job, phase 2: counts the packets of [lo, hi) (hashed by another worker) that map to this one. */
     const countOwn = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
       for (let i = lo; i < hi; i++) {
@@ -288,7 +297,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       // One worker with a filter or stages hashes each packet as it joins a burst below (one pass, in order).
       const hashInBursts = W === 1 && !plain;
       if (plain) hashAndCount(data, offsets, lengths, wires, hashes, tuples, lo, hi, tag);
-      else if (!hashInBursts) for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+      else if (!hashInBursts) for (let i = lo; i < hi; i++) hashes[i] = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
       if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
         if (W > 1) {
           Atomics.add(job, JOB_HASH_EPOCH, 1);
@@ -315,12 +324,13 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       let k = 0;
       for (let i = 0; i < n; i++) {
         let h: number;
-        if (hashInBursts) hashes[i] = h = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
+        if (hashInBursts) hashes[i] = h = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
         else if (reta[(h = hashes[i]!) & (RSS_RETA_SIZE - 1)] !== w) continue;
         offs[k] = offsets[i]!;
         caps[k] = lengths[i]!;
         wiresB[k] = wires[i]!;
         hashesB[k] = h;
+        tuplesB[k] = tuples[i]!;
         tagsB[k] = tag;
         ids[k] = i;
         if (++k === burst) {
@@ -373,6 +383,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         caps[j] = wire < bufSize ? wire : bufSize;
         wiresB[j] = wire;
         hashesB[j] = hashes[i]!;
+        tuplesB[j] = TUPLE_UNPACKED;
         tagsB[j] = tags[i]!;
         ids[j] = i;
       }
