@@ -673,18 +673,64 @@ export class ParallelPacketEngine {
    * costs more than the bytes (~35 ns against ~5 ns for its share of a long copy).
    */
   private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
+    return Array.isArray(packets) ? this.fillFromArray(b, wire, packets, p) : this.fillFromBatch(b, wire, packets as PacketBatch, p);
+  }
+
+  /** fillStaging from a PacketBatch: its packets lie in one buffer, mostly back to back (one run). */
+  private fillFromBatch(b: PacketBatch, wire: Uint32Array, src: PacketBatch, p: number): number {
     const bufSize = this.pool.bufSize;
     const dst = b.data;
     const offsets = b.offsets;
     const lengths = b.lengths;
     const room = b.byteCapacity;
-    const n = Math.min(packets.length - p, b.capacity);
-    const arr = Array.isArray(packets) ? packets : null;
-    const src = arr ? null : (packets as PacketBatch);
-    const srcBuf = src ? src.data.buffer : null;
-    const srcBase = src ? src.data.byteOffset : 0;
-    const srcLen = src ? src.data.length : 0;
-    // The open run: source bytes [runStart, runEnd) of runBuf, to land at dst[runDst].
+    const n = Math.min(src.length - p, b.capacity);
+    const srcOffsets = src.offsets;
+    const srcLengths = src.lengths;
+    const srcLen = src.data.length;
+    // The open run: src.data[runStart, runEnd) lands at dst[runDst].
+    let runStart = 0;
+    let runEnd = 0;
+    let runDst = 0;
+    let used = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const off = srcOffsets[p + k]!;
+      const len = srcLengths[p + k]!;
+      let cap = len < bufSize ? len : bufSize;
+      // Never read outside the batch's data region (as subarray would clamp): copy what is there.
+      const start = off < srcLen ? off : srcLen;
+      if (cap > srcLen - start) cap = srcLen - start;
+      const at = runDst + (start - runStart);
+      // Extend the run when this packet follows the last one (at most 7 bytes of padding between).
+      if (start >= runEnd && start - runEnd < 8 && runEnd > runStart && at + cap <= room) {
+        offsets[k] = at;
+        runEnd = start + cap;
+        used = (at + cap + 7) & ~7;
+      } else {
+        if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+        runEnd = runStart;
+        if (used + cap > room) break;
+        runStart = start;
+        runEnd = start + cap;
+        runDst = used;
+        offsets[k] = used;
+        used = (used + cap + 7) & ~7;
+      }
+      lengths[k] = cap;
+      wire[k] = len;
+    }
+    if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+    return k;
+  }
+
+  /** fillStaging from Uint8Array[]: views that follow each other in one buffer (a capture's) form runs. */
+  private fillFromArray(b: PacketBatch, wire: Uint32Array, arr: Uint8Array[], p: number): number {
+    const bufSize = this.pool.bufSize;
+    const dst = b.data;
+    const offsets = b.offsets;
+    const lengths = b.lengths;
+    const room = b.byteCapacity;
+    const n = Math.min(arr.length - p, b.capacity);
     let runBuf: ArrayBufferLike | null = null;
     let runStart = 0;
     let runEnd = 0;
@@ -692,31 +738,16 @@ export class ParallelPacketEngine {
     let used = 0;
     let k = 0;
     for (; k < n; k++) {
-      let buf: ArrayBufferLike;
-      let start: number;
-      let len: number;
-      let cap: number;
-      if (arr) {
-        const pkt = arr[p + k]!;
-        buf = pkt.buffer;
-        start = pkt.byteOffset;
-        len = pkt.length;
-        cap = len < bufSize ? len : bufSize;
-      } else {
-        const off = src!.offsets[p + k]!;
-        buf = srcBuf!;
-        len = src!.lengths[p + k]!;
-        cap = len < bufSize ? len : bufSize;
-        // Never read outside the batch's data region (as subarray would clamp): copy what is there.
-        if (off >= srcLen) cap = 0;
-        else if (cap > srcLen - off) cap = srcLen - off;
-        start = srcBase + (off < srcLen ? off : srcLen);
-      }
-      // Extend the run when this packet follows the last one in the same buffer (at most 7 bytes of padding).
+      const pkt = arr[p + k]!;
+      const buf = pkt.buffer;
+      const start = pkt.byteOffset;
+      const len = pkt.length;
+      const cap = len < bufSize ? len : bufSize;
       const at = runDst + (start - runStart);
       if (buf === runBuf && start >= runEnd && start - runEnd < 8 && at + cap <= room) {
         offsets[k] = at;
         runEnd = start + cap;
+        used = (at + cap + 7) & ~7;
       } else {
         if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
         runEnd = runStart;
@@ -726,10 +757,10 @@ export class ParallelPacketEngine {
         runEnd = start + cap;
         runDst = used;
         offsets[k] = used;
+        used = (used + cap + 7) & ~7;
       }
       lengths[k] = cap;
       wire[k] = len;
-      used = (offsets[k]! + cap + 7) & ~7;
     }
     if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
     return k;
