@@ -26,13 +26,22 @@ export const CTL_FAILED = 1;
  * behind the running one (workers go from one to the next without sleeping); a ring item JOB_ITEM | slot
  * names the block. Laid out like a ring header so the wait helpers work on it; word 4 (CLOSED) stays 0.
  */
-export const JOB_WORDS = 96;
+export const JOB_WORDS = 112;
 export const JOB_SLOTS = 2;
 export const JOB_BATCH_ID = 0;
 export const JOB_COUNT = 1;
 export const JOB_TAG = 2;
-/** Workers that have hashed their slice (the barrier between the two phases). */
+/** Chunks of HASH_CHUNK packets hashed so far (the barrier between the two phases: all of them). */
 export const JOB_HASHED = 16;
+/** The next chunk to claim for hashing (workers take chunks as they come, so a late one holds nobody up). */
+export const JOB_CLAIM = 96;
+/** Packets per hashing chunk; the per-batch tuples lane ends with one owner word per chunk. */
+export const HASH_CHUNK = 2048;
+
+/** Bytes of a batch's tuples lane: a packed tuple per packet (flow-key.ts packTuple), then chunk owners. */
+export function tuplesLaneBytes(capacity: number): number {
+  return (capacity + Math.ceil(capacity / HASH_CHUNK)) * 4;
+}
 /** Workers that have finished their share. */
 export const JOB_DONE = 32;
 export const JOB_MAIN_WAITERS = 48;

@@ -34,6 +34,7 @@ import {
   JOB_COUNT,
   JOB_DONE,
   JOB_DONE_EPOCH,
+  JOB_CLAIM,
   JOB_HASHED,
   JOB_ITEM,
   JOB_MAIN_WAITERS,
@@ -54,6 +55,7 @@ import {
   type EngineStageSpec,
   type EngineWorkerInit,
   type EngineWorkerSummary,
+  tuplesLaneBytes,
 } from './engine-layout.js';
 import type { FlowLinkType } from './flow-key.js';
 import { FlowTable, type FlowStat } from './flow-table.js';
@@ -571,7 +573,7 @@ export class ParallelPacketEngine {
     const id = this.nextBatchId++;
     // Announced once per batch; workers read it synchronously (receiveMessageOnPort) on first use.
     // With it goes a lane the workers use between their two phases (flow-key.ts, packTuple).
-    const tuples = new SharedArrayBuffer(batch.capacity * 4);
+    const tuples = new SharedArrayBuffer(tuplesLaneBytes(batch.capacity));
     for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, tuples });
     this.registered.set(batch.buffer, id);
     return batch;
@@ -597,6 +599,7 @@ export class ParallelPacketEngine {
     job[JOB_COUNT] = n;
     job[JOB_TAG] = tag | 0;
     Atomics.store(job, JOB_HASHED, 0);
+    Atomics.store(job, JOB_CLAIM, 0);
     Atomics.store(job, JOB_DONE, 0);
     for (let w = 0; w < this.workers; w++) {
       while (!this.rings[w]!.tryPush((JOB_ITEM | slot) >>> 0)) {
@@ -634,7 +637,7 @@ export class ParallelPacketEngine {
       const batch = new PacketBatch({ capacity: STAGING_PACKETS, byteCapacity, shared: true, flowHashes: true });
       const wire = new Uint32Array(new SharedArrayBuffer(STAGING_PACKETS * 4));
       const id = this.nextBatchId++;
-      const tuples = new SharedArrayBuffer(STAGING_PACKETS * 4);
+      const tuples = new SharedArrayBuffer(tuplesLaneBytes(STAGING_PACKETS));
       for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, wire: wire.buffer, tuples });
       return { batch, id, wire };
     });

@@ -16,6 +16,8 @@ import {
   JOB_DONE,
   JOB_DONE_EPOCH,
   JOB_HASHED,
+  HASH_CHUNK,
+  JOB_CLAIM,
   JOB_HASH_EPOCH,
   JOB_HASH_WAITERS,
   JOB_ITEM,
@@ -121,7 +123,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     // truncated to the pool's bufSize, else the batch's lengths serve for both.
     // `tuples` carries, from the worker that hashed a packet to the one that counts it, where its flow tuple
     // lies (see packTuple), so the second one need not parse it again.
-    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array }>();
+    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array; owners: Int32Array }>();
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -208,7 +210,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /** A batch the engine registered: read announcements until it is there (they precede the job). */
-    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array } => {
+    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array; owners: Int32Array } => {
       let b = batches.get(id);
       while (!b) {
         const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer; wire?: SharedArrayBuffer; tuples: SharedArrayBuffer } } | undefined;
@@ -218,6 +220,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
           batch,
           wire: m.message.wire ? new Uint32Array(m.message.wire) : batch.lengths,
           tuples: new Uint32Array(m.message.tuples, 0, batch.capacity),
+          owners: new Int32Array(m.message.tuples, batch.capacity * 4, Math.ceil(batch.capacity / HASH_CHUNK)),
         });
         b = batches.get(id);
       }
@@ -280,7 +283,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
      * stages, (1) already counts the slice's packets that map here, and (3) takes the rest.
      */
     const runJob = (job: Int32Array): void => {
-      const { batch, wire: wires, tuples } = batchOf(job[JOB_BATCH_ID]!);
+      const { batch, wire: wires, tuples, owners } = batchOf(job[JOB_BATCH_ID]!);
       const n = job[JOB_COUNT]!;
       const tag = job[JOB_TAG]! >>> 0;
       const data = batch.data;
@@ -289,32 +292,39 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       const hashes = batch.flowHashes!;
       const W = init.workers;
       const plain = filter === null && nStages === 0;
-      const lo = Math.floor((n * w) / W);
-      const hi = Math.floor((n * (w + 1)) / W);
+      const chunks = Math.ceil(n / HASH_CHUNK);
       jobPackets = 0;
       jobBytes = 0;
       jobNonIp = 0;
       // One worker with a filter or stages hashes each packet as it joins a burst below (one pass, in order).
       const hashInBursts = W === 1 && !plain;
-      if (plain) hashAndCount(data, offsets, lengths, wires, hashes, tuples, lo, hi, tag);
-      else if (!hashInBursts) for (let i = lo; i < hi; i++) hashes[i] = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
-      if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
-        if (W > 1) {
-          Atomics.add(job, JOB_HASH_EPOCH, 1);
-          Atomics.notify(job, JOB_HASH_EPOCH);
+      if (!hashInBursts) {
+        // Phase 1: claim chunks and hash them until none is left (a worker that starts late, or loses its
+        // core for a while, takes fewer: nobody waits for a fixed share of it).
+        for (;;) {
+          const c = Atomics.add(job, JOB_CLAIM, 1);
+          if (c >= chunks) break;
+          const a = c * HASH_CHUNK;
+          const b = Math.min(n, a + HASH_CHUNK);
+          if (plain) hashAndCount(data, offsets, lengths, wires, hashes, tuples, a, b, tag);
+          else for (let i = a; i < b; i++) hashes[i] = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
+          owners[c] = w;
+          // The SC add publishes this chunk's hashes, tuples and owner to the workers that pass the barrier.
+          if (Atomics.add(job, JOB_HASHED, 1) + 1 === chunks) wakeIfWaiting(job, JOB_HASH_WAITERS, JOB_HASH_EPOCH);
         }
-      } else {
-        const all = () => Atomics.load(job, JOB_HASHED) >= W;
+        const all = () => Atomics.load(job, JOB_HASHED) >= chunks;
         while (!all()) {
           if (Atomics.load(global, CTL_ABORT) !== 0 || Atomics.load(global, CTL_FAILED) !== 0) throw new Error('engine stopped during a zero-copy batch');
-          // Spin longer here than an idle worker does: the other workers are hashing right now (their start
-          // differs by about one wake-up), and sleeping would add a ~50 µs wake-up to every job.
+          // Spin longer here than an idle worker does: the other workers are hashing their last chunk right
+          // now, and sleeping would add a ~50 µs wake-up to every job.
           blockUntil(job, all, JOB_HASH_WAITERS, JOB_HASH_EPOCH, 50, Math.max(init.spin, BARRIER_SPIN));
         }
       }
       if (plain) {
-        countOwn(data, offsets, lengths, wires, hashes, tuples, 0, lo, tag);
-        countOwn(data, offsets, lengths, wires, hashes, tuples, hi, n, tag);
+        // Phase 2: this worker's packets in the chunks other workers hashed.
+        for (let c = 0; c < chunks; c++) {
+          if (owners[c] !== w) countOwn(data, offsets, lengths, wires, hashes, tuples, c * HASH_CHUNK, Math.min(n, (c + 1) * HASH_CHUNK), tag);
+        }
         publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
         processed += jobPackets;
         Atomics.add(job, JOB_DONE, 1);
