@@ -252,7 +252,10 @@ export class FlowTable {
     const out: FlowStat[] = [];
     const keys = this.keys;
     // The batch's own flows come from its touched list (sorted, so the order is the same as a full scan's).
-    const listed = epoch !== undefined && epoch !== 0 && this.header[T_LIST_EPOCH] === epoch;
+    // A table whose list belongs to another tag recorded nothing under this one (batches run one after the
+    // other and their tags only grow), so it has no flows for it: no scan of every slot.
+    const listed = epoch !== undefined && epoch !== 0;
+    if (listed && this.header[T_LIST_EPOCH] !== epoch) return out;
     const slots = listed ? this.touched.slice(0, this.header[T_LIST_LEN]!).sort() : null;
     const n = slots ? slots.length : this.capacity;
     const packetsAt = epoch === undefined ? C_PACKETS : C_BATCH_PACKETS;

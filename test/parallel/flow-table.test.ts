@@ -72,7 +72,7 @@ describe('FlowTable', () => {
     );
   });
 
-  it('a tag with no list (nothing recorded under it) falls back to a scan and finds nothing', () => {
+  it('a tag nothing was recorded under has no flows (no scan of every slot)', () => {
     const t = new FlowTable(64);
     record(t, 1, 100, 5);
     expect(t.snapshot(0, 6)).toEqual([]);
