@@ -1,13 +1,15 @@
 // ParallelPacketEngine: the guide's multi-core packet processor, on piscina worker threads over shared memory.
 //
-// Copying path (Uint8Array[] or any PacketBatch):
+// Pool path (send(), trySend(), and processBatch under backpressure 'drop'):
 //   main thread (dispatcher)                         worker k (one piscina task for the engine's life)
 //   copy packet into a PacketPool buffer  ─┐
 //   RSS hash → indirection table → k       ├─ index ─►  SpscRing k ─► parse → eBPF filter → stages → flows
 //   (one copy at ingress, like NIC DMA)   ─┘                          index back through return ring k
 //                                         ◄── completion count + stats + flow table, all in shared memory
-// Zero-copy path (a batch from createBatch(), attached by the workers once): one job item per worker; each
-// hashes its slice of the batch, a barrier, then each processes the packets whose hash maps to it, in place.
+// Zero-copy path (a batch from createBatch(), attached by the workers once): one job item per worker; the
+// workers claim chunks of the batch and hash them, meet at a barrier, then each processes the packets whose
+// hash maps to it, in place. processBatch of any other input under 'block' copies it chunk by chunk into two
+// engine-owned staging batches and runs each as such a job (the caller copies, the workers do the rest).
 //
 // Only 32-bit indices cross threads; nothing is posted per packet. The dispatcher never blocks the event
 // loop: when the pool or a ring is full it either awaits (Atomics.waitAsync) or drops, by policy, and counts.

@@ -1,7 +1,8 @@
 // The ParallelPacketEngine worker (a piscina task that runs until the engine closes). It attaches once to the
 // shared packet pool and its own SPSC ring, then loops: pop a burst of pool indices → parse → optional eBPF
-// filter → user stages → flow statistics → release the buffers → publish the completion count. Packets are
-// never copied or posted: only 32-bit indices cross threads.
+// filter → user stages → flow statistics → release the buffers → publish the completion count. A ring item
+// with JOB_ITEM set instead runs a zero-copy job over a registered batch (see runJob). Packets are never
+// copied or posted: only 32-bit indices cross threads.
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { PacketBatch } from '../batch.js';
 import { PacketPool } from '../ring/pool.js';
@@ -234,8 +235,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
 
     /**
      * Plain job, phase 1: hashes packets [lo, hi) into the hash lane and counts at once those that map to this
-     * worker (located once). Flow statistics are sums, so counting them before the other slices' packets
-     * changes no result; with stages or a filter the order is kept instead (see runJob).
+     * worker (located once); the others' located tuples go to the tuples lane. Flow statistics are sums, so
+     * counting them before earlier chunks' packets changes no result; with stages or a filter the order is
+     * kept instead (see runJob).
      */
     const hashAndCount = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
       for (let i = lo; i < hi; i++) {
@@ -277,10 +279,11 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /**
-     * A zero-copy job over a registered PacketBatch: (1) hash this worker's slice of the packets into the
-     * batch's flow-hash lane, (2) wait for every worker to do the same, (3) process the packets whose hash
-     * maps to this worker, in batch order. Nothing is copied and no thread dispatches. Without a filter or
-     * stages, (1) already counts the slice's packets that map here, and (3) takes the rest.
+     * A zero-copy job over a registered PacketBatch: (1) claim chunks of the batch and hash them into its
+     * flow-hash lane (and their located tuples into the tuples lane), (2) wait until every chunk is hashed,
+     * (3) process the packets whose hash maps to this worker, in batch order. Nothing is copied and no thread
+     * dispatches. Without a filter or stages, (1) already counts its chunks' packets that map here, and (3)
+     * takes this worker's packets from the other chunks.
      */
     const runJob = (job: Int32Array): void => {
       const { batch, wire: wires, tuples, owners } = batchOf(job[JOB_BATCH_ID]!);
