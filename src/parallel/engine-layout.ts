@@ -22,22 +22,33 @@ export const CTL_ABORT = 0;
 export const CTL_FAILED = 1;
 
 /**
- * The zero-copy job block (one job at a time: processBatch calls are serialised). Laid out like a ring
- * header so the wait helpers work on it; word 4 (CLOSED) stays 0.
+ * A zero-copy job block. There are JOB_SLOTS of them, so the copying path can queue the next chunk's job
+ * behind the running one (workers go from one to the next without sleeping); a ring item JOB_ITEM | slot
+ * names the block. Laid out like a ring header so the wait helpers work on it; word 4 (CLOSED) stays 0.
  */
-export const JOB_WORDS = 96;
+export const JOB_WORDS = 112;
+export const JOB_SLOTS = 2;
 export const JOB_BATCH_ID = 0;
 export const JOB_COUNT = 1;
 export const JOB_TAG = 2;
-/** Workers that have hashed their slice (the barrier between the two phases). */
+/** Chunks of HASH_CHUNK packets hashed so far (the barrier between the two phases: all of them). */
 export const JOB_HASHED = 16;
+/** The next chunk to claim for hashing (workers take chunks as they come, so a late one holds nobody up). */
+export const JOB_CLAIM = 96;
+/** Packets per hashing chunk; the per-batch tuples lane ends with one owner word per chunk. */
+export const HASH_CHUNK = 2048;
+
+/** Bytes of a batch's tuples lane: a packed tuple per packet (flow-key.ts packTuple), then chunk owners. */
+export function tuplesLaneBytes(capacity: number): number {
+  return (capacity + Math.ceil(capacity / HASH_CHUNK)) * 4;
+}
 /** Workers that have finished their share. */
 export const JOB_DONE = 32;
 export const JOB_MAIN_WAITERS = 48;
 export const JOB_HASH_WAITERS = 49;
 export const JOB_DONE_EPOCH = 64;
 export const JOB_HASH_EPOCH = 80;
-/** A ring item with this bit set is a zero-copy job, not a pool index (pool indices stay below 2^24). */
+/** A ring item with this bit set is a zero-copy job (low bits: its job slot), not a pool index (< 2^24). */
 export const JOB_ITEM = 0x80000000;
 
 export const STATE_RUNNING = 1;
@@ -83,7 +94,7 @@ export interface EngineWorkerInit {
   filter: EngineFilterSpec | null;
   burst: number;
   spin: number;
-  /** The zero-copy job block (JOB_WORDS Int32). */
+  /** The zero-copy job blocks (JOB_SLOTS × JOB_WORDS Int32). */
   job: SharedArrayBuffer;
   /** RSS key, so a worker can hash its slice of a zero-copy batch exactly as the dispatcher would. */
   rssKey: Uint8Array;

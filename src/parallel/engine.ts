@@ -1,13 +1,15 @@
 // ParallelPacketEngine: the guide's multi-core packet processor, on piscina worker threads over shared memory.
 //
-// Copying path (Uint8Array[] or any PacketBatch):
+// Pool path (send(), trySend(), and processBatch under backpressure 'drop'):
 //   main thread (dispatcher)                         worker k (one piscina task for the engine's life)
 //   copy packet into a PacketPool buffer  ─┐
 //   RSS hash → indirection table → k       ├─ index ─►  SpscRing k ─► parse → eBPF filter → stages → flows
 //   (one copy at ingress, like NIC DMA)   ─┘                          index back through return ring k
 //                                         ◄── completion count + stats + flow table, all in shared memory
-// Zero-copy path (a batch from createBatch(), attached by the workers once): one job item per worker; each
-// hashes its slice of the batch, a barrier, then each processes the packets whose hash maps to it, in place.
+// Zero-copy path (a batch from createBatch(), attached by the workers once): one job item per worker; the
+// workers claim chunks of the batch and hash them, meet at a barrier, then each processes the packets whose
+// hash maps to it, in place. processBatch of any other input under 'block' copies it chunk by chunk into two
+// engine-owned staging batches and runs each as such a job (the caller copies, the workers do the rest).
 //
 // Only 32-bit indices cross threads; nothing is posted per packet. The dispatcher never blocks the event
 // loop: when the pool or a ring is full it either awaits (Atomics.waitAsync) or drops, by policy, and counts.
@@ -34,10 +36,12 @@ import {
   JOB_COUNT,
   JOB_DONE,
   JOB_DONE_EPOCH,
+  JOB_CLAIM,
   JOB_HASHED,
   JOB_ITEM,
   JOB_MAIN_WAITERS,
   JOB_TAG,
+  JOB_SLOTS,
   JOB_WORDS,
   CTL_PROCESSED,
   CTL_WORDS,
@@ -53,6 +57,7 @@ import {
   type EngineStageSpec,
   type EngineWorkerInit,
   type EngineWorkerSummary,
+  tuplesLaneBytes,
 } from './engine-layout.js';
 import type { FlowLinkType } from './flow-key.js';
 import { FlowTable, type FlowStat } from './flow-table.js';
@@ -143,6 +148,10 @@ export interface ParallelEngineStats {
  */
 const STAGE = 256;
 
+/** Packets and data bytes of each of the copying path's two staging batches (a chunk ends when either fills). */
+const STAGING_PACKETS = 16384;
+const STAGING_BYTES = 4 << 20;
+
 function defaultWorkerUrl(): URL {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return pathToFileURL(join(dirname(here), 'worker.js'));
@@ -200,7 +209,10 @@ export class ParallelPacketEngine {
   private readonly staged: Uint32Array[];
   private readonly stagedLen: Int32Array;
   private busyMs = 0;
-  private readonly job: Int32Array;
+  /** The zero-copy job blocks (JOB_SLOTS); the copying path alternates between them. */
+  private readonly jobs: Int32Array[];
+  /** The copying path's two staging batches (see ingestStaged), made on first use. */
+  private staging: { batch: PacketBatch; id: number; wire: Uint32Array }[] | null = null;
   private readonly ports: MessagePort[] = [];
   private readonly registered = new WeakMap<ArrayBufferLike, number>();
   private nextBatchId = 1;
@@ -259,14 +271,15 @@ export class ParallelPacketEngine {
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
     });
-    this.job = new Int32Array(new SharedArrayBuffer(JOB_WORDS * 4));
+    const jobBuf = new SharedArrayBuffer(JOB_SLOTS * JOB_WORDS * 4);
+    this.jobs = Array.from({ length: JOB_SLOTS }, (_, k) => new Int32Array(jobBuf, k * JOB_WORDS * 4, JOB_WORDS));
     const rssKey = this.hasher.key.slice();
     this.tasks = this.rings.map((ring, w) => {
       const { port1, port2 } = new MessageChannel();
       port1.unref();
       this.ports.push(port1);
       const init: EngineWorkerInit = {
-        job: this.job.buffer as SharedArrayBuffer,
+        job: jobBuf,
         rssKey,
         port: port2,
         worker: w,
@@ -561,33 +574,47 @@ export class ParallelPacketEngine {
     const batch = new PacketBatch({ ...options, shared: true, flowHashes: true });
     const id = this.nextBatchId++;
     // Announced once per batch; workers read it synchronously (receiveMessageOnPort) on first use.
-    for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer });
+    // With it goes a lane the workers use between their two phases (flow-key.ts, packTuple).
+    const tuples = new SharedArrayBuffer(tuplesLaneBytes(batch.capacity));
+    for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, tuples });
     this.registered.set(batch.buffer, id);
     return batch;
   }
 
   /** The zero-copy path of processBatch for a batch from createBatch(). */
-  private async runJob(batch: PacketBatch, id: number, tag: number): Promise<{ bytes: number }> {
+  private async runJob(batch: PacketBatch, id: number, tag: number): Promise<void> {
     // Finish what is in flight first, so the job's per-worker counts are its own.
     await this.flushAll('block');
     await this.waitDrained(this.submitted.slice());
     const n = batch.length;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += batch.lengths[i]!;
-    if (n === 0) return { bytes };
-    const job = this.job;
+    if (n === 0) return;
+    this.markActive();
+    await this.postJob(0, id, n, tag);
+    await this.awaitJob(0);
+    this.settleBusy();
+  }
+
+  /** Queues job `slot` (packets [0, n) of registered batch `id`) behind whatever each worker's ring holds. */
+  private async postJob(slot: number, id: number, n: number, tag: number): Promise<void> {
+    const job = this.jobs[slot]!;
     job[JOB_BATCH_ID] = id;
     job[JOB_COUNT] = n;
     job[JOB_TAG] = tag | 0;
     Atomics.store(job, JOB_HASHED, 0);
+    Atomics.store(job, JOB_CLAIM, 0);
     Atomics.store(job, JOB_DONE, 0);
-    this.markActive();
     for (let w = 0; w < this.workers; w++) {
-      while (!this.rings[w]!.tryPush(JOB_ITEM)) {
+      while (!this.rings[w]!.tryPush((JOB_ITEM | slot) >>> 0)) {
         await this.rings[w]!.waitForSpaceAsync(50);
         this.check();
       }
     }
+    this.submittedTotal += n;
+  }
+
+  /** Resolves when every worker has finished job `slot` (sleeping in Atomics.waitAsync meanwhile). */
+  private async awaitJob(slot: number): Promise<void> {
+    const job = this.jobs[slot]!;
     const W = this.workers;
     const ready = () => Atomics.load(job, JOB_DONE) >= W;
     while (!ready()) {
@@ -601,9 +628,147 @@ export class ParallelPacketEngine {
       }
       await blockUntilAsync(job, ready, JOB_MAIN_WAITERS, JOB_DONE_EPOCH, 50);
     }
-    this.submittedTotal += n;
-    this.settleBusy();
-    return { bytes };
+  }
+
+  /** The copying path's staging batches: shared, announced to the workers like createBatch() ones. */
+  private stagingBatches(): { batch: PacketBatch; id: number; wire: Uint32Array }[] {
+    if (this.staging) return this.staging;
+    this.staging = Array.from({ length: JOB_SLOTS }, () => {
+      // Room for at least one packet of bufSize, whatever bufSize is (else a chunk could never take one).
+      const byteCapacity = Math.max(STAGING_BYTES, Math.ceil(this.pool.bufSize / 8) * 8);
+      const batch = new PacketBatch({ capacity: STAGING_PACKETS, byteCapacity, shared: true, flowHashes: true });
+      const wire = new Uint32Array(new SharedArrayBuffer(STAGING_PACKETS * 4));
+      const id = this.nextBatchId++;
+      const tuples = new SharedArrayBuffer(tuplesLaneBytes(STAGING_PACKETS));
+      for (const p of this.ports) p.postMessage({ id, buffer: batch.buffer, wire: wire.buffer, tuples });
+      return { batch, id, wire };
+    });
+    return this.staging;
+  }
+
+  /**
+   * The copying path under policy 'block': copies the packets, chunk by chunk, into two shared staging
+   * batches and runs each chunk as a zero-copy job, the next chunk queued behind the running one. The
+   * calling thread only copies (one copy at ingress, as before); hashing, worker selection and processing
+   * happen in the workers, so the caller is idle while they run instead of being a third busy thread.
+   */
+  private async ingestStaged(packets: Uint8Array[] | PacketBatch, tag: number): Promise<void> {
+    const st = this.stagingBatches();
+    const n = packets.length;
+    this.markActive();
+    const queued: number[] = [];
+    let slot = 0;
+    for (let p = 0; p < n; ) {
+      // Slot `slot` is free once its previous job is done; the other slot's job keeps the workers busy.
+      if (queued.length === JOB_SLOTS) await this.awaitJob(queued.shift()!);
+      const s = st[slot]!;
+      const k = this.fillStaging(s.batch, s.wire, packets, p);
+      await this.postJob(slot, s.id, k, tag);
+      queued.push(slot);
+      p += k;
+      slot = (slot + 1) % JOB_SLOTS;
+    }
+    for (const q of queued) await this.awaitJob(q);
+  }
+
+  /**
+   * Copies packets from position p on into staging batch b (packets cut to bufSize, their wire lengths in
+   * `wire`) until it is full; returns how many. Packets that follow each other in one buffer (a PacketBatch,
+   * or views into one capture buffer) move as one run with one copy: a TypedArray.set per 64-byte packet
+   * costs more than the bytes (~35 ns against ~5 ns for its share of a long copy).
+   */
+  private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
+    return Array.isArray(packets) ? this.fillFromArray(b, wire, packets, p) : this.fillFromBatch(b, wire, packets as PacketBatch, p);
+  }
+
+  /** fillStaging from a PacketBatch: its packets lie in one buffer, mostly back to back (one run). */
+  private fillFromBatch(b: PacketBatch, wire: Uint32Array, src: PacketBatch, p: number): number {
+    const bufSize = this.pool.bufSize;
+    const dst = b.data;
+    const offsets = b.offsets;
+    const lengths = b.lengths;
+    const room = b.byteCapacity;
+    const n = Math.min(src.length - p, b.capacity);
+    const srcOffsets = src.offsets;
+    const srcLengths = src.lengths;
+    const srcLen = src.data.length;
+    // The open run: src.data[runStart, runEnd) lands at dst[runDst].
+    let runStart = 0;
+    let runEnd = 0;
+    let runDst = 0;
+    let used = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const off = srcOffsets[p + k]!;
+      const len = srcLengths[p + k]!;
+      let cap = len < bufSize ? len : bufSize;
+      // Never read outside the batch's data region (as subarray would clamp): copy what is there.
+      const start = off < srcLen ? off : srcLen;
+      if (cap > srcLen - start) cap = srcLen - start;
+      const at = runDst + (start - runStart);
+      // Extend the run when this packet follows the last one (at most 7 bytes of padding between).
+      if (start >= runEnd && start - runEnd < 8 && runEnd > runStart && at + cap <= room) {
+        offsets[k] = at;
+        runEnd = start + cap;
+        used = (at + cap + 7) & ~7;
+      } else {
+        if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+        runEnd = runStart;
+        if (used + cap > room) break;
+        runStart = start;
+        runEnd = start + cap;
+        runDst = used;
+        offsets[k] = used;
+        used = (used + cap + 7) & ~7;
+      }
+      lengths[k] = cap;
+      wire[k] = len;
+    }
+    if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+    return k;
+  }
+
+  /** fillStaging from Uint8Array[]: views that follow each other in one buffer (a capture's) form runs. */
+  private fillFromArray(b: PacketBatch, wire: Uint32Array, arr: Uint8Array[], p: number): number {
+    const bufSize = this.pool.bufSize;
+    const dst = b.data;
+    const offsets = b.offsets;
+    const lengths = b.lengths;
+    const room = b.byteCapacity;
+    const n = Math.min(arr.length - p, b.capacity);
+    let runBuf: ArrayBufferLike | null = null;
+    let runStart = 0;
+    let runEnd = 0;
+    let runDst = 0;
+    let used = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const pkt = arr[p + k]!;
+      const buf = pkt.buffer;
+      const start = pkt.byteOffset;
+      const len = pkt.length;
+      const cap = len < bufSize ? len : bufSize;
+      const at = runDst + (start - runStart);
+      if (buf === runBuf && start >= runEnd && start - runEnd < 8 && at + cap <= room) {
+        offsets[k] = at;
+        runEnd = start + cap;
+        used = (at + cap + 7) & ~7;
+      } else {
+        if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
+        runEnd = runStart;
+        if (used + cap > room) break;
+        runBuf = buf;
+        runStart = start;
+        runEnd = start + cap;
+        runDst = used;
+        offsets[k] = used;
+        used = (used + cap + 7) & ~7;
+      }
+      lengths[k] = cap;
+      wire[k] = len;
+    }
+    if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
+    return k;
   }
 
   /**
@@ -621,8 +786,33 @@ export class ParallelPacketEngine {
         const t0 = performance.now();
         const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
         const before = this.snapshotStats();
-        const { bytes } = await this.runJob(packets as PacketBatch, zid, tag);
+        await this.runJob(packets as PacketBatch, zid, tag);
         const perWorker = this.perWorker(before);
+        // The workers counted every packet's bytes (filtered and stage-dropped ones too): no pass over the batch here.
+        let bytes = 0;
+        for (const s of perWorker) bytes += s.bytes;
+        return {
+          packets: packets.length,
+          bytes,
+          dropped: 0,
+          perWorker,
+          flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+          seconds: (performance.now() - t0) / 1000,
+        };
+      }
+      if (this.backpressure === 'block') {
+        // Copy into staging batches and run them as zero-copy jobs (policy 'drop' needs the pool path: a
+        // dispatcher that never waits for the workers, dropping what does not fit).
+        const t0 = performance.now();
+        const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+        await this.flushAll('block');
+        await this.waitDrained(this.submitted.slice());
+        const before = this.snapshotStats();
+        await this.ingestStaged(packets, tag);
+        this.settleBusy();
+        const perWorker = this.perWorker(before);
+        let bytes = 0;
+        for (const s of perWorker) bytes += s.bytes;
         return {
           packets: packets.length,
           bytes,

@@ -9,6 +9,10 @@ import { isIpv6ExtensionHeader, IPV6_HEADER_LENGTH, IPV6_MAX_EXTENSIONS } from '
 /** What frames start with: an Ethernet header (DLT_EN10MB) or a bare IP header (DLT_RAW). */
 export type FlowLinkType = 'ethernet' | 'raw';
 
+/** packTuple's kinds: a non-IP packet, and a tuple too far into the packet to pack (parse it again). */
+const TUPLE_NON_IP = 0;
+export const TUPLE_UNPACKED = 3;
+
 /** out[] slots written by locateFlowTuple. */
 export const TUPLE_VERSION = 0;
 export const TUPLE_PROTOCOL = 1;
@@ -31,6 +35,16 @@ export function locateFlowTuple(data: Uint8Array, off: number, len: number, out:
   let p = off;
   let version: number;
   if (link === 'ethernet') {
+    // Fast path, the same result as the walk below: untagged IPv4 without options (IHL 5), most traffic.
+    if (len >= 34 && data[off + 14] === 0x45 && data[off + 12] === 0x08 && data[off + 13] === 0x00) {
+      const proto = data[off + 23]!;
+      out[TUPLE_VERSION] = 4;
+      out[TUPLE_PROTOCOL] = proto;
+      out[TUPLE_ADDR] = off + 26;
+      const frag = ((data[off + 20]! & 0x3f) << 8) | data[off + 21]!;
+      out[TUPLE_PORTS] = frag === 0 && len >= 38 && hasPorts(proto) ? off + 34 : -1;
+      return 4;
+    }
     if (len < ETHERNET_HEADER_LENGTH) return 0;
     let et = (data[off + 12]! << 8) | data[off + 13]!;
     p = off + ETHERNET_HEADER_LENGTH;
@@ -93,4 +107,33 @@ export function locateFlowTuple(data: Uint8Array, off: number, len: number, out:
     return 6;
   }
   return 0;
+}
+
+/**
+ * A located flow tuple in 32 bits, relative to the packet's offset, for the tuples lane: bits 0–1 kind (1
+ * IPv4, 2 IPv6, 0 non-IP, 3 = not packed: parse again), 2–7 address offset, 8–15 protocol, 16–31 ports
+ * offset + 1 (0: no ports). Offsets that do not fit (long IPv6 extension chains) are not packed.
+ */
+export function packTuple(version: number, tuple: Int32Array, off: number): number {
+  if (version === 0) return TUPLE_NON_IP;
+  const addr = tuple[TUPLE_ADDR]! - off;
+  const ports = tuple[TUPLE_PORTS]! < 0 ? 0 : tuple[TUPLE_PORTS]! - off + 1;
+  if (addr >= 64 || ports >= 0x10000) return TUPLE_UNPACKED;
+  return ((ports << 16) | (tuple[TUPLE_PROTOCOL]! << 8) | (addr << 2) | (version === 4 ? 1 : 2)) >>> 0;
+}
+
+/**
+ * Writes a packed tuple back into `tuple` (as locateFlowTuple would) and returns the IP version; returns 0
+ * for a non-IP packet and for an unpacked one — the caller then runs locateFlowTuple, which settles both.
+ */
+export function unpackTuple(packed: number, tuple: Int32Array, off: number): number {
+  const kind = packed & 3;
+  if (kind === 0 || kind === 3) return 0;
+  const version = kind === 1 ? 4 : 6;
+  tuple[TUPLE_VERSION] = version;
+  tuple[TUPLE_PROTOCOL] = (packed >>> 8) & 0xff;
+  tuple[TUPLE_ADDR] = off + ((packed >>> 2) & 63);
+  const ports = packed >>> 16;
+  tuple[TUPLE_PORTS] = ports === 0 ? -1 : off + ports - 1;
+  return version;
 }

@@ -1,7 +1,8 @@
 // The ParallelPacketEngine worker (a piscina task that runs until the engine closes). It attaches once to the
 // shared packet pool and its own SPSC ring, then loops: pop a burst of pool indices → parse → optional eBPF
-// filter → user stages → flow statistics → release the buffers → publish the completion count. Packets are
-// never copied or posted: only 32-bit indices cross threads.
+// filter → user stages → flow statistics → release the buffers → publish the completion count. A ring item
+// with JOB_ITEM set instead runs a zero-copy job over a registered batch (see runJob). Packets are never
+// copied or posted: only 32-bit indices cross threads.
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { PacketBatch } from '../batch.js';
 import { PacketPool } from '../ring/pool.js';
@@ -16,11 +17,15 @@ import {
   JOB_DONE,
   JOB_DONE_EPOCH,
   JOB_HASHED,
+  HASH_CHUNK,
+  JOB_CLAIM,
   JOB_HASH_EPOCH,
   JOB_HASH_WAITERS,
   JOB_ITEM,
   JOB_MAIN_WAITERS,
   JOB_TAG,
+  JOB_SLOTS,
+  JOB_WORDS,
   CTL_DONE_EPOCH,
   CTL_EXITED,
   CTL_MAIN_WAITERS,
@@ -42,10 +47,13 @@ import {
   type EngineWorkerInit,
   type EngineWorkerSummary,
 } from './engine-layout.js';
-import { frameRssHash, rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, TUPLE_PROTOCOL } from './flow-key.js';
+import { rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
+import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
+
+/** Probes a worker spins at the zero-copy barrier before it sleeps (tens of µs, about the skew between workers). */
+const BARRIER_SPIN = 4096;
 
 /** What a user stage receives with each packet (one object reused for every packet: do not keep it). */
 export interface StagePacketInfo {
@@ -109,10 +117,14 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     const returns = SpscRing.attach(init.returns);
     const flows = FlowTable.attach(init.flows);
     const tags = new Uint32Array(init.tags);
-    const job = new Int32Array(init.job);
+    const jobs = Array.from({ length: JOB_SLOTS }, (_, k) => new Int32Array(init.job, k * JOB_WORDS * 4, JOB_WORDS));
     const hasher = new ToeplitzHasher(init.rssKey);
     const reta = rssIndirectionTable(init.workers);
-    const batches = new Map<number, PacketBatch>();
+    // Registered batches; `wire` (the copying path's staging batches) holds wire lengths when a packet was
+    // truncated to the pool's bufSize, else the batch's lengths serve for both.
+    // `tuples` carries, from the worker that hashed a packet to the one that counts it, where its flow tuple
+    // lies (see packTuple), so the second one need not parse it again.
+    const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array; owners: Int32Array }>();
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -130,10 +142,12 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     // batch tag and index (pool index or batch position) of each packet.
     const offs = new Uint32Array(burst);
     const caps = new Uint32Array(burst);
-    const wires = new Uint32Array(burst);
+    const wiresB = new Uint32Array(burst);
     const hashesB = new Uint32Array(burst);
     const tagsB = new Uint32Array(burst);
     const ids = new Uint32Array(burst);
+    // Packed flow tuples (packTuple) of the burst when the hashing step already located them, else 3 (parse).
+    const tuplesB = new Uint32Array(burst);
     const verdicts = new Uint32Array(burst);
     const tuple = new Int32Array(4);
     const info: StagePacketInfo = { worker: w, index: 0, wireLength: 0, ipVersion: 0, protocol: 0, hash: 0 };
@@ -151,14 +165,14 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       for (let j = 0; j < n; j++) {
         const off = offs[j]!;
         const cap = caps[j]!;
-        const wire = wires[j]!;
+        const wire = wiresB[j]!;
         packets++;
         bytes += wire;
         if (filter && verdicts[j] === 0) {
           filtered++;
           continue;
         }
-        const v = locateFlowTuple(data, off, cap, tuple, link);
+        const v = unpackTuple(tuplesB[j]!, tuple, off) || locateFlowTuple(data, off, cap, tuple, link);
         if (nStages > 0) {
           info.index = ids[j]!;
           info.wireLength = wire;
@@ -182,6 +196,11 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         if (v === 0) nonIp++;
         else flows.record(data, tuple, hashesB[j]!, wire, tagsB[j]!);
       }
+      publish(packets, bytes, nonIp, filtered, stageDropped, accepted);
+    };
+
+    /** Adds one burst's (or job's) counts to this worker's shared stats (published by the next SC store). */
+    const publish = (packets: number, bytes: number, nonIp: number, filtered: number, stageDropped: number, accepted: number): void => {
       stats[STAT_PACKETS]! += packets;
       stats[STAT_BYTES]! += bytes;
       stats[STAT_NON_IP]! += nonIp;
@@ -192,25 +211,82 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     };
 
     /** A batch the engine registered: read announcements until it is there (they precede the job). */
-    const batchOf = (id: number): PacketBatch => {
+    const batchOf = (id: number): { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array; owners: Int32Array } => {
       let b = batches.get(id);
       while (!b) {
-        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer } } | undefined;
+        const m = receiveMessageOnPort(init.port) as { message: { id: number; buffer: SharedArrayBuffer; wire?: SharedArrayBuffer; tuples: SharedArrayBuffer } } | undefined;
         if (!m) throw new Error(`zero-copy batch ${id} was never announced to worker ${w}`);
-        batches.set(m.message.id, PacketBatch.attach(m.message.buffer));
+        const batch = PacketBatch.attach(m.message.buffer);
+        batches.set(m.message.id, {
+          batch,
+          wire: m.message.wire ? new Uint32Array(m.message.wire) : batch.lengths,
+          tuples: new Uint32Array(m.message.tuples, 0, batch.capacity),
+          owners: new Int32Array(m.message.tuples, batch.capacity * 4, Math.ceil(batch.capacity / HASH_CHUNK)),
+        });
         b = batches.get(id);
       }
       return b;
     };
 
+    // Counts of the plain (no filter, no stage) job loops below.
+    let jobPackets = 0;
+    let jobBytes = 0;
+    let jobNonIp = 0;
+
     /**
-     * A zero-copy job over a registered PacketBatch: (1) hash this worker's slice of the packets into the
-     * batch's flow-hash lane, (2) wait for every worker to do the same, (3) process the packets whose hash
-     * maps to this worker. Nothing is copied and no thread dispatches; each packet is parsed by one worker
-     * in phase 3 and hashed by one worker in phase 1.
+     * Plain job, phase 1: hashes packets [lo, hi) into the hash lane and counts at once those that map to this
+     * worker (located once); the others' located tuples go to the tuples lane. Flow statistics are sums, so
+     * counting them before earlier chunks' packets changes no result; with stages or a filter the order is
+     * kept instead (see runJob).
      */
-    const runJob = (): void => {
-      const batch = batchOf(job[JOB_BATCH_ID]!);
+    const hashAndCount = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
+      for (let i = lo; i < hi; i++) {
+        const off = offsets[i]!;
+        const v = locateFlowTuple(data, off, lengths[i]!, tuple, link);
+        const h = v === 0 ? 0 : hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
+        hashes[i] = h;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) {
+          tuples[i] = packTuple(v, tuple, off);
+          continue;
+        }
+        const wire = wires[i]!;
+        jobPackets++;
+        jobBytes += wire;
+        if (v === 0) jobNonIp++;
+        else flows.record(data, tuple, h, wire, tag);
+      }
+    };
+
+    /** The RSS hash of one packet (as frameRssHash), its located tuple packed into tuples[i] on the way. */
+    const hashAndPack = (data: Uint8Array, off: number, len: number, tuples: Uint32Array, i: number): number => {
+      const v = locateFlowTuple(data, off, len, tuple, link);
+      tuples[i] = packTuple(v, tuple, off);
+      return v === 0 ? 0 : hasher.hashTuple(data, tuple[TUPLE_ADDR]!, v === 4 ? 4 : 16, tuple[TUPLE_PORTS]!);
+    };
+
+    /** Plain job, phase 2: counts the packets of [lo, hi) (hashed by another worker) that map to this one. */
+    const countOwn = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, wires: Uint32Array, hashes: Uint32Array, tuples: Uint32Array, lo: number, hi: number, tag: number): void => {
+      for (let i = lo; i < hi; i++) {
+        const h = hashes[i]!;
+        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        const wire = wires[i]!;
+        jobPackets++;
+        jobBytes += wire;
+        const v = unpackTuple(tuples[i]!, tuple, offsets[i]!) || locateFlowTuple(data, offsets[i]!, lengths[i]!, tuple, link);
+        if (v === 0) jobNonIp++;
+        else flows.record(data, tuple, h, wire, tag);
+      }
+    };
+
+    /**
+     * A zero-copy job over a registered PacketBatch: (1) claim chunks of the batch and hash them into its
+     * flow-hash lane (and their located tuples into the tuples lane), (2) wait until every chunk is hashed,
+     * (3) process the packets whose hash maps to this worker, in batch order. Nothing is copied and no thread
+     * dispatches. Without a filter or stages, (1) already counts its chunks' packets that map here, and (3)
+     * takes this worker's packets from the other chunks.
+     */
+    const runJob = (job: Int32Array): void => {
+      const { batch, wire: wires, tuples, owners } = batchOf(job[JOB_BATCH_ID]!);
       const n = job[JOB_COUNT]!;
       const tag = job[JOB_TAG]! >>> 0;
       const data = batch.data;
@@ -218,27 +294,56 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       const lengths = batch.lengths;
       const hashes = batch.flowHashes!;
       const W = init.workers;
-      const lo = Math.floor((n * w) / W);
-      const hi = Math.floor((n * (w + 1)) / W);
-      for (let i = lo; i < hi; i++) hashes[i] = frameRssHash(hasher, data, offsets[i]!, lengths[i]!, tuple, link);
-      if (Atomics.add(job, JOB_HASHED, 1) + 1 === W) {
-        Atomics.add(job, JOB_HASH_EPOCH, 1);
-        Atomics.notify(job, JOB_HASH_EPOCH);
-      } else {
-        const all = () => Atomics.load(job, JOB_HASHED) >= W;
+      const plain = filter === null && nStages === 0;
+      const chunks = Math.ceil(n / HASH_CHUNK);
+      jobPackets = 0;
+      jobBytes = 0;
+      jobNonIp = 0;
+      // One worker with a filter or stages hashes each packet as it joins a burst below (one pass, in order).
+      const hashInBursts = W === 1 && !plain;
+      if (!hashInBursts) {
+        // Phase 1: claim chunks and hash them until none is left (a worker that starts late, or loses its
+        // core for a while, takes fewer: nobody waits for a fixed share of it).
+        for (;;) {
+          const c = Atomics.add(job, JOB_CLAIM, 1);
+          if (c >= chunks) break;
+          const a = c * HASH_CHUNK;
+          const b = Math.min(n, a + HASH_CHUNK);
+          if (plain) hashAndCount(data, offsets, lengths, wires, hashes, tuples, a, b, tag);
+          else for (let i = a; i < b; i++) hashes[i] = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
+          owners[c] = w;
+          // The SC add publishes this chunk's hashes, tuples and owner to the workers that pass the barrier.
+          if (Atomics.add(job, JOB_HASHED, 1) + 1 === chunks) wakeIfWaiting(job, JOB_HASH_WAITERS, JOB_HASH_EPOCH);
+        }
+        const all = () => Atomics.load(job, JOB_HASHED) >= chunks;
         while (!all()) {
           if (Atomics.load(global, CTL_ABORT) !== 0 || Atomics.load(global, CTL_FAILED) !== 0) throw new Error('engine stopped during a zero-copy batch');
-          blockUntil(job, all, JOB_HASH_WAITERS, JOB_HASH_EPOCH, 50, init.spin);
+          // Spin longer here than an idle worker does: the other workers are hashing their last chunk right
+          // now, and sleeping would add a ~50 µs wake-up to every job.
+          blockUntil(job, all, JOB_HASH_WAITERS, JOB_HASH_EPOCH, 50, Math.max(init.spin, BARRIER_SPIN));
         }
+      }
+      if (plain) {
+        // Phase 2: this worker's packets in the chunks other workers hashed.
+        for (let c = 0; c < chunks; c++) {
+          if (owners[c] !== w) countOwn(data, offsets, lengths, wires, hashes, tuples, c * HASH_CHUNK, Math.min(n, (c + 1) * HASH_CHUNK), tag);
+        }
+        publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
+        processed += jobPackets;
+        Atomics.add(job, JOB_DONE, 1);
+        wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
+        return;
       }
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const h = hashes[i]!;
-        if (reta[h & (RSS_RETA_SIZE - 1)] !== w) continue;
+        let h: number;
+        if (hashInBursts) hashes[i] = h = hashAndPack(data, offsets[i]!, lengths[i]!, tuples, i);
+        else if (reta[(h = hashes[i]!) & (RSS_RETA_SIZE - 1)] !== w) continue;
         offs[k] = offsets[i]!;
         caps[k] = lengths[i]!;
-        wires[k] = lengths[i]!;
+        wiresB[k] = wires[i]!;
         hashesB[k] = h;
+        tuplesB[k] = tuples[i]!;
         tagsB[k] = tag;
         ids[k] = i;
         if (++k === burst) {
@@ -289,8 +394,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         const wire = lengths[i]!;
         offs[j] = i * stride;
         caps[j] = wire < bufSize ? wire : bufSize;
-        wires[j] = wire;
+        wiresB[j] = wire;
         hashesB[j] = hashes[i]!;
+        tuplesB[j] = TUPLE_UNPACKED;
         tagsB[j] = tags[i]!;
         ids[j] = i;
       }
@@ -308,7 +414,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         wakeIfWaiting(ctl, CTL_MAIN_WAITERS, CTL_DONE_EPOCH);
       }
       if (jobAt >= 0) {
-        runJob();
+        runJob(jobs[idx[jobAt]! & (JOB_SLOTS - 1)]!);
         carry = items - jobAt - 1;
         idx.copyWithin(0, jobAt + 1, items);
       }

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError } from '../../src/errors.js';
-import { ParallelPacketEngine, flowKeyString, type FlowStat } from '../../src/parallel/index.js';
+import { ParallelPacketEngine, flowKeyString, frameRssHash, toeplitzHasher, type FlowStat } from '../../src/parallel/index.js';
 import { formatIpAddressBytes } from '../../src/wire/address.js';
 import { readCaptureSync } from '../../src/capture/index.js';
 import { itWithTools } from '../helpers/tools.js';
@@ -134,6 +134,95 @@ describe('ParallelPacketEngine', () => {
     expect(e.stats().processed).toBe(50_000 + 50_000 + 1000 + 500);
   });
 
+  it('zero-copy with one worker (one fused pass) and two (hash, barrier, count) agree; the hash lane is the RSS hash', async () => {
+    const flows = makeFlows(300, 23) as Flow[];
+    const plan = trafficPlan(flows, 20_000, 4) as { order: Int32Array; counts: Float64Array };
+    const results: string[][] = [];
+    const lanes: Uint32Array[] = [];
+    // A filter that keeps everything takes the ordered burst path instead of the plain loops.
+    const all = 'mov %r0, 1\nexit';
+    for (const [workers, filter] of [[1, undefined], [2, undefined], [1, all], [2, all]] as const) {
+      const e = engine(workers, 1 << 20, { filter });
+      const zb = e.createBatch({ capacity: 20_000, byteCapacity: 20_000 * 256 });
+      for (let i = 0; i < plan.order.length; i++) {
+        const k = plan.order[i]!;
+        if (k < 0) zb.push(arpFrame());
+        else writeFrame(flows[k]!, zb.reserve(lenOf(flows[k]!, k)).view, 0, lenOf(flows[k]!, k), i);
+      }
+      const r = await e.processBatch(zb);
+      expect(r.packets).toBe(20_000);
+      results.push(r.flows.map((f) => `${f.key} ${f.packets} ${f.bytes}`).sort());
+      lanes.push(zb.flowHashes!.slice(0, zb.length));
+    }
+    for (const r of results) expect(r).toEqual(results[0]);
+    for (const l of lanes) expect(l).toEqual(lanes[0]);
+    const hasher = toeplitzHasher();
+    const tuple = new Int32Array(4);
+    const ref = new PacketBatch({ capacity: 20_000, byteCapacity: 20_000 * 256 });
+    for (let i = 0; i < plan.order.length; i++) {
+      const k = plan.order[i]!;
+      if (k < 0) ref.push(arpFrame());
+      else writeFrame(flows[k]!, ref.reserve(lenOf(flows[k]!, k)).view, 0, lenOf(flows[k]!, k), i);
+    }
+    expect(lanes[0]).toEqual(Uint32Array.from({ length: ref.length }, (_, i) => frameRssHash(hasher, ref.data, ref.offsets[i]!, ref.lengths[i]!, tuple)));
+    // And the counts are the construction's.
+    const packetsOf = new Map(results[0]!.map((x) => [x.split(' ').slice(0, -2).join(' '), Number(x.split(' ').at(-2))]));
+    flows.forEach((f, k) => {
+      if (plan.counts[k]! > 0) expect(packetsOf.get(keyOf(f))).toBe(plan.counts[k]);
+    });
+  });
+
+  it("the copying path: staging (policy 'block') and the pool ('drop', room for all) give the same results", async () => {
+    const flows = makeFlows(200, 29) as Flow[];
+    const n = 40_000; // more than one staging chunk (16384 packets)
+    const one = new Uint8Array(n * 128);
+    const views: Uint8Array[] = [];
+    const separate: Uint8Array[] = [];
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const f = flows[i % flows.length]!;
+      // Mostly 64..140 B, some 300 B (over bufSize 256: cut, wire length still counted).
+      const len = i % 97 === 0 ? 300 : Math.max(64, headerLength(f)) + (i % 5) * 19;
+      if (at + len > one.length) break;
+      writeFrame(f, one, at, len, i);
+      // Views of one buffer, back to back (runs), with a gap now and then; some packets in arrays of their own.
+      views.push(one.subarray(at, at + len));
+      separate.push(i % 3 === 0 ? one.slice(at, at + len) : one.subarray(at, at + len));
+      at += len + (i % 11 === 0 ? 13 : 0);
+    }
+    const batch = PacketBatch.fromArray(views, { capacity: n, byteCapacity: n * 320 });
+    const norm = (r: { flows: FlowStat[] }) => r.flows.map((f) => `${f.key} ${f.packets} ${f.bytes} ${f.worker}`).sort();
+    const staged = engine(2, 1 << 20, { bufSize: 256 });
+    const pool = engine(2, n * 256 + (1 << 16), { bufSize: 256, backpressure: 'drop' });
+    const a = await staged.processBatch(views);
+    const b = await staged.processBatch(separate);
+    const c = await staged.processBatch(batch);
+    const d = await pool.processBatch(views);
+    expect(d.dropped).toBe(0);
+    for (const r of [a, b, c]) {
+      expect(r.packets).toBe(views.length);
+      expect(r.bytes).toBe(views.reduce((x, v) => x + v.length, 0));
+      expect(norm(r)).toEqual(norm(d));
+      expect(r.perWorker).toEqual(d.perWorker);
+    }
+    expect(staged.stats()).toMatchObject({ submitted: 3 * views.length, processed: 3 * views.length, dropped: 0 });
+  });
+
+  it('a hostile PacketBatch (offsets and lengths past its data) never fails a worker on either path', async () => {
+    const flows = makeFlows(20, 5) as Flow[];
+    const b = PacketBatch.fromArray(flows.map((f) => frameFor(f)), { capacity: 64, byteCapacity: 64 * 128 });
+    const data = b.data.length;
+    b.offsets[3] = data - 10; // runs past the end
+    b.lengths[4] = 100_000; // longer than the data
+    b.offsets[5] = data + 4096; // starts past the end
+    for (const backpressure of ['block', 'drop'] as const) {
+      const e = engine(2, 1 << 20, { bufSize: 128, backpressure });
+      const r = await e.processBatch(b);
+      expect(r.packets + r.dropped).toBe(b.length);
+      expect(e.error).toBeNull();
+    }
+  });
+
   it('Uint8Array[] input; the symmetric key puts both directions of every flow on one worker', async () => {
     const flows = (makeFlows(400, 3) as Flow[]).filter((f) => f.proto === 6 || f.proto === 17);
     const packets = flows.flatMap((f) => [frameFor(f), frameFor(reverseFlow(f))]);
@@ -211,6 +300,11 @@ describe('ParallelPacketEngine', () => {
     expect(res.dropped).toBe(0);
     expect(res.packets).toBe(1000);
     expect(res.flows.reduce((a, f) => a + f.packets, 0)).toBe(1000);
+    // processBatch copies through staging batches; send() goes through the 8-buffer pool and must wait too.
+    expect(await e.send(packets)).toBe(1000);
+    await e.flush();
+    expect(e.stats()).toMatchObject({ submitted: 2000, processed: 2000, dropped: 0 });
+    expect(e.flows().reduce((a, f) => a + f.packets, 0)).toBe(2000);
     // trySend never waits: with the pool full it says no, and does not count a drop.
     const e2 = engine(1, 4 * 256, { bufSize: 256, stages: [fixture('slow.mjs')] });
     let refused = 0;
