@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "checksum.h"
 #include "common.h"
@@ -149,9 +150,12 @@ struct Out {
     return s;
   }
   void emit(const uint8_t* src, uint32_t len, int flags, int gsoType, int gsoSize, int segs, int hdrLen, int csumStart, int csumOffset) {
+    std::memcpy(put(len, flags, gsoType, gsoSize, segs, hdrLen, csumStart, csumOffset), src, len);
+  }
+  // Reserves a packet of len bytes with its metadata; the caller writes the bytes.
+  uint8_t* put(uint32_t len, int flags, int gsoType, int gsoSize, int segs, int hdrLen, int csumStart, int csumOffset) {
     uint32_t i = count;
-    uint64_t s = reserve(len);
-    std::memcpy(data + s, src, len);
+    uint8_t* dst = data + reserve(len);
     if (meta) {
       int32_t* m = meta + static_cast<size_t>(i) * META_STRIDE;
       m[0] = flags;
@@ -163,8 +167,49 @@ struct Out {
       m[6] = csumOffset;
       m[7] = 0;
     }
+    return dst;
   }
 };
+
+// Copies up to 64 bytes without a libc call (two overlapping fixed-size moves); longer runs use memcpy.
+inline void copySmall(uint8_t* dst, const uint8_t* src, uint32_t n) {
+  if (n >= 16 && n <= 64) {
+    if (n <= 32) {
+      uint8_t a[16], b[16];
+      std::memcpy(a, src, 16);
+      std::memcpy(b, src + n - 16, 16);
+      std::memcpy(dst, a, 16);
+      std::memcpy(dst + n - 16, b, 16);
+    } else {
+      uint8_t a[32], b[32];
+      std::memcpy(a, src, 32);
+      std::memcpy(b, src + n - 32, 32);
+      std::memcpy(dst, a, 32);
+      std::memcpy(dst + n - 32, b, 32);
+    }
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
+// Per-call bookkeeping that never leaves native code (so the shared JS state keeps its layout). Within one
+// groBatch call a merged segment's payload is not copied into the arena: the flow keeps a chain of input
+// packet indices (as Linux keeps a frag list of skbs) and flushSlot copies each payload once, straight from
+// the input into the output. Flows still held when the call returns get their chains copied into the arena,
+// so between calls the arena again holds every held frame whole (what the TypeScript engine expects).
+struct SlotScratch {
+  uint32_t epoch;      // entry is meaningful only when equal to the call's epoch
+  uint32_t validated;  // epoch in which held() last checked this record (native writes keep it consistent)
+  int32_t head, tail;  // chain of input indices whose payloads are not yet in the arena (-1: none)
+  uint32_t bytes;      // payload bytes in that chain
+};
+struct CallScratch {
+  std::vector<SlotScratch> slots;
+  std::vector<int32_t> next;   // chain links, indexed by input packet
+  std::vector<int32_t> dirty;  // slots that got a chain in this call
+  uint32_t epoch = 0;
+};
+thread_local CallScratch tlScratch;
 
 struct Gro {
   int32_t* st;
@@ -173,6 +218,80 @@ struct Gro {
   int32_t maxFlows;
   int32_t nb;
   size_t bk, fr, mt;
+  // Set by begin(): the input of this call (null for groFlush) and the scratch above.
+  const uint8_t* in = nullptr;
+  const uint32_t* io = nullptr;
+  const uint32_t* il = nullptr;
+  SlotScratch* sc = nullptr;
+  int32_t* nxt = nullptr;
+  std::vector<int32_t>* dirty = nullptr;
+  uint32_t epoch = 0;
+
+  void begin(const uint8_t* inData, const uint32_t* inOffs, const uint32_t* inLens, uint64_t end) {
+    CallScratch& c = tlScratch;
+    if (c.slots.size() < static_cast<size_t>(maxFlows)) c.slots.resize(maxFlows, SlotScratch{0, 0, -1, -1, 0});
+    if (c.next.size() < end) c.next.resize(end);
+    c.dirty.clear();
+    if (++c.epoch == 0) {
+      // Wrapped: no entry may look current by accident.
+      for (auto& e : c.slots) e.epoch = e.validated = 0;
+      c.epoch = 1;
+    }
+    in = inData;
+    io = inOffs;
+    il = inLens;
+    sc = c.slots.data();
+    nxt = c.next.data();
+    dirty = &c.dirty;
+    epoch = c.epoch;
+  }
+  // Payload bytes of a slot's frame that still sit in the input (0 outside a chain).
+  uint32_t pendingBytes(int32_t s) const {
+    const SlotScratch& e = sc[s];
+    return e.epoch == epoch && e.head >= 0 ? e.bytes : 0;
+  }
+  // Appends input packet i's payload (after hdr bytes) to slot s's chain.
+  void chain(int32_t s, int32_t i, uint32_t payload) {
+    SlotScratch& e = sc[s];
+    nxt[i] = -1;
+    if (e.epoch != epoch || e.head < 0) {
+      if (e.epoch != epoch) dirty->push_back(s);
+      e.epoch = epoch;
+      e.head = i;
+      e.bytes = 0;
+    } else {
+      nxt[e.tail] = i;
+    }
+    e.tail = i;
+    e.bytes += payload;
+  }
+  // Copies a slot's chained payloads to dst (hdr: the flow's header length) and ends the chain.
+  void drain(int32_t s, uint8_t* dst, uint32_t hdr) {
+    SlotScratch& e = sc[s];
+    if (e.epoch != epoch) return;
+    for (int32_t j = e.head; j >= 0; j = nxt[j]) {
+      uint32_t n = il[j] - hdr;
+      copySmall(dst, in + io[j] + hdr, n);
+      dst += n;
+    }
+    e.head = -1;
+    e.bytes = 0;
+  }
+  // End of a call: chains of flows still held move into the arena.
+  void materialize() {
+    if (!dirty) return;
+    for (int32_t s : *dirty) {
+      SlotScratch& e = sc[s];
+      if (e.epoch == epoch && e.head >= 0) {
+        int32_t* m = rec(s);
+        uint32_t fl = static_cast<uint32_t>(m[M_FRAMELEN]);
+        if (e.bytes > fl || fl >= SLOT) throw Corrupt{"chained payload exceeds the frame"};
+        drain(s, base(s) + (fl - e.bytes), static_cast<uint32_t>(m[M_HDRLEN]));
+      }
+      e.epoch = 0;
+    }
+    dirty->clear();
+  }
 
   int32_t* rec(int32_t s) {
     if (static_cast<uint32_t>(s) >= static_cast<uint32_t>(maxFlows)) throw Corrupt{"slot index out of range"};
@@ -185,12 +304,15 @@ struct Gro {
   // whole-state check per call would cost O(maxFlows) even for a 64-packet batch; these are O(1) per packet.)
   int32_t* held(int32_t s) {
     int32_t* m = rec(s);
+    // Checked once per call: after that only this call's own (consistent) writes touch the record.
+    if (sc && sc[s].validated == epoch) return m;
     int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
     if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
         ((hdr - l4) & 3) != 0 || fl < hdr || fl >= static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
         (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535) {
       throw Corrupt{"flow record inconsistent"};
     }
+    if (sc) sc[s].validated = epoch;
     return m;
   }
 
@@ -275,7 +397,17 @@ struct Gro {
         gsoType = GSO_UDP_L4;
       }
     }
-    out.emit(b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    uint32_t pend = pendingBytes(slot);
+    if (pend == 0) {
+      out.emit(b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    } else {
+      // Header and any payload carried over from an earlier call come from the arena, the rest from the input.
+      if (pend > fl - hdr) throw Corrupt{"chained payload exceeds the frame"};
+      uint8_t* o = out.put(fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+      std::memcpy(o, b, fl - pend);
+      drain(slot, o + (fl - pend), hdr);
+    }
+    sc[slot].validated = 0;
     // Unlink from the bucket chain and the age list; return the slot to the free stack.
     size_t bucket = bk + (static_cast<uint32_t>(m[M_HASH]) & static_cast<uint32_t>(nb - 1));
     int32_t p = st[bucket];
@@ -306,7 +438,7 @@ struct Gro {
     st[C_STAT_FLUSHED]++;
   }
 
-  bool one(const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
+  bool one(int32_t idx, const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
     if (len < 14) return pass(d, len, out, -1);
     uint32_t l2 = 14;
     uint32_t et = be16(d + 12);
@@ -429,7 +561,7 @@ struct Gro {
           if ((fl - hdrLen) & 1) ds = swap16(ds);
           m[M_DSUM] = static_cast<int32_t>(fold(static_cast<uint32_t>(m[M_DSUM]) + ds));
         }
-        std::memcpy(hb + fl, d + hdrLen, payload);
+        chain(slot, idx, payload);
         m[M_FRAMELEN] = static_cast<int32_t>(fl + payload);
         m[M_COUNT] = n + 1;
         st[C_STAT_MERGED]++;
@@ -456,7 +588,9 @@ struct Gro {
     st[C_FREE_TOP] = top;
     int32_t s = st[fr + top];
     int32_t* nm = rec(s);
-    std::memcpy(base(s), d, len);
+    std::memcpy(base(s), d, hdrLen);
+    chain(s, idx, payload);
+    sc[s].validated = epoch;
     nm[M_USED] = 1;
     nm[M_HASH] = hh;
     nm[M_L2LEN] = static_cast<int32_t>(l2);
@@ -555,6 +689,7 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
 
   Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
+  g.begin(in, io, il, end);
   int32_t* st = g.st;
   const int32_t cfg = st[C_CFG];
   const bool verify = (cfg & CFG_VERIFY) != 0;
@@ -574,8 +709,9 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
         st[C_STAT_PASSED]++;
         continue;
       }
-      if (!g.one(d, len, now, out, cfg, verify)) break;
+      if (!g.one(static_cast<int32_t>(i), d, len, now, out, cfg, verify)) break;
     }
+    g.materialize();
   } catch (const Corrupt& c) {
     throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
   }
@@ -611,6 +747,7 @@ Napi::Value GroFlush(const Napi::CallbackInfo& info) {
   if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
   Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
   uint32_t k = 0;
+  g.begin(nullptr, nullptr, nullptr, 0);
   try {
     for (;;) {
       int32_t s = g.st[C_LRU_HEAD];
