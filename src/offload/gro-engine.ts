@@ -156,6 +156,15 @@ function copyBytes(src: Uint8Array, s32: Int32Array, sBase: number, ps: number, 
     for (; (sa + k) & 3 && k < len; k++) dst[pd + k] = src[ps + k]!;
     let a = (sa + k) >> 2;
     let b = (da + k) >> 2;
+    // Four words per turn: the loop overhead, not the moves, is what a short copy pays for.
+    for (; k + 16 <= len; k += 16) {
+      d32[b] = s32[a]!;
+      d32[b + 1] = s32[a + 1]!;
+      d32[b + 2] = s32[a + 2]!;
+      d32[b + 3] = s32[a + 3]!;
+      a += 4;
+      b += 4;
+    }
     for (; k + 4 <= len; k += 4) d32[b++] = s32[a++]!;
   }
   for (; k < len; k++) dst[pd + k] = src[ps + k]!;
