@@ -248,7 +248,8 @@ struct HeaderMasks {
     }
   }
   const uint8_t* of(uint32_t l2, uint32_t ipv, uint32_t proto) const {
-    return &m[0][0][0][0] + ((static_cast<uint32_t>(l2 == 18) << 2) | (static_cast<uint32_t>(ipv == 6) << 1) | static_cast<uint32_t>(proto == 17)) * LEN;
+    // l2 is 14 or 18, ipv 4 or 6, proto 6 or 17: (l2 - 14) | (ipv & 2) | (proto & 1) is the table index.
+    return &m[0][0][0][0] + (((l2 - 14) | (ipv & 2) | (proto & 1)) & 7) * LEN;
   }
 };
 const HeaderMasks kMasks;
