@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "checksum.h"
 #include "common.h"
@@ -26,6 +27,10 @@ constexpr int M_USED = 0, M_HASH = 1, M_L2LEN = 2, M_IPV = 3, M_L4OFF = 4, M_PRO
 constexpr uint32_t SLOT = 65600;
 constexpr int UDP_GRO_MAX_SEGMENTS = 64;
 constexpr int META_STRIDE = 8;
+// Flows whose segments carry more payload than this (gso_size, which bounds every later segment) chain
+// their payloads and copy them once at flush; smaller ones are copied into the arena while the input line
+// is still in cache (a chain would re-read it from wherever it went, for no saved copy worth having).
+constexpr int32_t CHAIN_MIN = 256;
 
 constexpr uint8_t TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_PSH = 0x08, TCP_URG = 0x20, TCP_CWR = 0x80;
 constexpr uint8_t TCP_FLAGS_NOCMP = TCP_CWR | TCP_FIN | TCP_PSH;
@@ -103,7 +108,7 @@ inline bool eqWords(const uint8_t* a, const uint8_t* b, uint32_t len) {
   for (uint32_t k = 0; k < len; k += 4) if (ld32(a + k) != ld32(b + k)) return false;
   return true;
 }
-inline uint32_t sum20(const uint8_t* p) {
+__attribute__((always_inline)) inline uint32_t sum20(const uint8_t* p) {
   uint64_t s = static_cast<uint64_t>(ld32(p)) + ld32(p + 4) + ld32(p + 8) + ld32(p + 12) + ld32(p + 16);
   s = (s & 0xffffffffu) + (s >> 32);
   uint32_t x = static_cast<uint32_t>(s);
@@ -111,10 +116,28 @@ inline uint32_t sum20(const uint8_t* p) {
   x = (x & 0xffff) + (x >> 16);
   return ((x & 0xff) << 8) | (x >> 8);
 }
-// A transport header (a multiple of 4 bytes long) folded like sumBytes, without the tail cases.
-inline uint32_t sumWords(const uint8_t* p, uint32_t len) {
+// A transport header (a multiple of 4 bytes long, at most 60) folded like sumBytes, without the tail
+// cases; unrolled by a jump on the word count (the loop cost more than the adds for 20..60 bytes).
+__attribute__((always_inline)) inline uint32_t sumWords(const uint8_t* p, uint32_t len) {
   uint64_t s = 0;
-  for (uint32_t i = 0; i < len; i += 4) s += ld32(p + i);
+  switch (len >> 2) {
+    case 15: s += ld32(p + 56); [[fallthrough]];
+    case 14: s += ld32(p + 52); [[fallthrough]];
+    case 13: s += ld32(p + 48); [[fallthrough]];
+    case 12: s += ld32(p + 44); [[fallthrough]];
+    case 11: s += ld32(p + 40); [[fallthrough]];
+    case 10: s += ld32(p + 36); [[fallthrough]];
+    case 9: s += ld32(p + 32); [[fallthrough]];
+    case 8: s += ld32(p + 28); [[fallthrough]];
+    case 7: s += ld32(p + 24); [[fallthrough]];
+    case 6: s += ld32(p + 20); [[fallthrough]];
+    case 5: s += ld32(p + 16); [[fallthrough]];
+    case 4: s += ld32(p + 12); [[fallthrough]];
+    case 3: s += ld32(p + 8); [[fallthrough]];
+    case 2: s += ld32(p + 4); [[fallthrough]];
+    case 1: s += ld32(p); [[fallthrough]];
+    default: break;
+  }
   s = (s & 0xffffffffu) + (s >> 32);
   uint32_t x = static_cast<uint32_t>(s);
   x = (x & 0xffff) + (x >> 16);
@@ -149,9 +172,12 @@ struct Out {
     return s;
   }
   void emit(const uint8_t* src, uint32_t len, int flags, int gsoType, int gsoSize, int segs, int hdrLen, int csumStart, int csumOffset) {
+    std::memcpy(put(len, flags, gsoType, gsoSize, segs, hdrLen, csumStart, csumOffset), src, len);
+  }
+  // Reserves a packet of len bytes with its metadata; the caller writes the bytes.
+  uint8_t* put(uint32_t len, int flags, int gsoType, int gsoSize, int segs, int hdrLen, int csumStart, int csumOffset) {
     uint32_t i = count;
-    uint64_t s = reserve(len);
-    std::memcpy(data + s, src, len);
+    uint8_t* dst = data + reserve(len);
     if (meta) {
       int32_t* m = meta + static_cast<size_t>(i) * META_STRIDE;
       m[0] = flags;
@@ -163,8 +189,107 @@ struct Out {
       m[6] = csumOffset;
       m[7] = 0;
     }
+    return dst;
   }
 };
+
+// Copies up to 64 bytes without a libc call (two overlapping fixed-size moves); longer runs use memcpy.
+inline void copySmall(uint8_t* dst, const uint8_t* src, uint32_t n) {
+  if (n >= 16 && n <= 64) {
+    if (n <= 32) {
+      uint8_t a[16], b[16];
+      std::memcpy(a, src, 16);
+      std::memcpy(b, src + n - 16, 16);
+      std::memcpy(dst, a, 16);
+      std::memcpy(dst + n - 16, b, 16);
+    } else {
+      uint8_t a[32], b[32];
+      std::memcpy(a, src, 32);
+      std::memcpy(b, src + n - 32, 32);
+      std::memcpy(dst, a, 32);
+      std::memcpy(dst + n - 32, b, 32);
+    }
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
+// Which header bytes of a segment must equal the held flow's for fast() to merge it: 0xff bits must match,
+// 0 bits are checked field by field (lengths, IP ID, checksums, TCP sequence number, urgent pointer is not
+// compared, as in tcp_gro_receive). One table per (VLAN tag, IP version, protocol).
+struct HeaderMasks {
+  static constexpr uint32_t LEN = 144;  // beyond the longest header (18 + 40 + 60), 8-byte loads included
+  uint8_t m[2][2][2][LEN];
+  HeaderMasks() {
+    for (int v = 0; v < 2; v++) {
+      for (int i = 0; i < 2; i++) {
+        for (int t = 0; t < 2; t++) {
+          uint8_t* k = m[v][i][t];
+          std::memset(k, 0xff, LEN);
+          uint32_t l2 = v ? 18 : 14, l4;
+          if (i == 0) {
+            // IPv4 (0x45 only): total length, ID and checksum differ; frag_off must equal (same DF, no fragment).
+            k[l2 + 2] = k[l2 + 3] = k[l2 + 4] = k[l2 + 5] = k[l2 + 10] = k[l2 + 11] = 0;
+            l4 = l2 + 20;
+          } else {
+            k[l2 + 4] = k[l2 + 5] = 0;  // payload length
+            l4 = l2 + 40;
+          }
+          if (t == 0) {
+            // TCP: sequence number, checksum and urgent pointer differ; CWR/FIN/PSH may differ (CWR checked apart).
+            k[l4 + 4] = k[l4 + 5] = k[l4 + 6] = k[l4 + 7] = 0;
+            k[l4 + 13] = static_cast<uint8_t>(~TCP_FLAGS_NOCMP);
+            k[l4 + 16] = k[l4 + 17] = k[l4 + 18] = k[l4 + 19] = 0;
+          } else {
+            k[l4 + 4] = k[l4 + 5] = k[l4 + 6] = k[l4 + 7] = 0;  // UDP length and checksum
+          }
+        }
+      }
+    }
+  }
+  const uint8_t* of(uint32_t l2, uint32_t ipv, uint32_t proto) const {
+    // l2 is 14 or 18, ipv 4 or 6, proto 6 or 17: (l2 - 14) | (ipv & 2) | (proto & 1) is the table index.
+    return &m[0][0][0][0] + (((l2 - 14) | (ipv & 2) | (proto & 1)) & 7) * LEN;
+  }
+};
+const HeaderMasks kMasks;
+
+// (a ^ b) & mask == 0 over len bytes (16 <= len <= 144), 16 bytes at a time with an overlapping last block.
+typedef uint64_t V2 __attribute__((vector_size(16)));
+__attribute__((always_inline)) inline V2 ldv(const uint8_t* p) {
+  V2 v;
+  std::memcpy(&v, p, 16);
+  return v;
+}
+__attribute__((always_inline)) inline bool maskedEqual(const uint8_t* a, const uint8_t* b, const uint8_t* mk, uint32_t len) {
+  V2 acc = (ldv(a + len - 16) ^ ldv(b + len - 16)) & ldv(mk + len - 16);
+  uint32_t k = 0;
+  for (; k + 32 <= len; k += 32) {
+    acc |= (ldv(a + k) ^ ldv(b + k)) & ldv(mk + k);
+    acc |= (ldv(a + k + 16) ^ ldv(b + k + 16)) & ldv(mk + k + 16);
+  }
+  if (k + 16 <= len) acc |= (ldv(a + k) ^ ldv(b + k)) & ldv(mk + k);
+  return (acc[0] | acc[1]) == 0;
+}
+
+// Per-call bookkeeping that never leaves native code (so the shared JS state keeps its layout). Within one
+// groBatch call a merged segment's payload is not copied into the arena: the flow keeps a chain of input
+// packet indices (as Linux keeps a frag list of skbs) and flushSlot copies each payload once, straight from
+// the input into the output. Flows still held when the call returns get their chains copied into the arena,
+// so between calls the arena again holds every held frame whole (what the TypeScript engine expects).
+struct SlotScratch {
+  uint32_t epoch;      // entry is meaningful only when equal to the call's epoch
+  uint32_t validated;  // epoch in which held() last checked this record (native writes keep it consistent)
+  int32_t head, tail;  // chain of input indices whose payloads are not yet in the arena (-1: none)
+  uint32_t bytes;      // payload bytes in that chain
+};
+struct CallScratch {
+  std::vector<SlotScratch> slots;
+  std::vector<int32_t> next;   // chain links, indexed by input packet
+  std::vector<int32_t> dirty;  // slots that got a chain in this call
+  uint32_t epoch = 0;
+};
+thread_local CallScratch tlScratch;
 
 struct Gro {
   int32_t* st;
@@ -173,6 +298,80 @@ struct Gro {
   int32_t maxFlows;
   int32_t nb;
   size_t bk, fr, mt;
+  // Set by begin(): the input of this call (null for groFlush) and the scratch above.
+  const uint8_t* in = nullptr;
+  const uint32_t* io = nullptr;
+  const uint32_t* il = nullptr;
+  SlotScratch* sc = nullptr;
+  int32_t* nxt = nullptr;
+  std::vector<int32_t>* dirty = nullptr;
+  uint32_t epoch = 0;
+
+  void begin(const uint8_t* inData, const uint32_t* inOffs, const uint32_t* inLens, uint64_t end) {
+    CallScratch& c = tlScratch;
+    if (c.slots.size() < static_cast<size_t>(maxFlows)) c.slots.resize(maxFlows, SlotScratch{0, 0, -1, -1, 0});
+    if (c.next.size() < end) c.next.resize(end);
+    c.dirty.clear();
+    if (++c.epoch == 0) {
+      // Wrapped: no entry may look current by accident.
+      for (auto& e : c.slots) e.epoch = e.validated = 0;
+      c.epoch = 1;
+    }
+    in = inData;
+    io = inOffs;
+    il = inLens;
+    sc = c.slots.data();
+    nxt = c.next.data();
+    dirty = &c.dirty;
+    epoch = c.epoch;
+  }
+  // Payload bytes of a slot's frame that still sit in the input (0 outside a chain).
+  uint32_t pendingBytes(int32_t s) const {
+    const SlotScratch& e = sc[s];
+    return e.epoch == epoch && e.head >= 0 ? e.bytes : 0;
+  }
+  // Appends input packet i's payload (after hdr bytes) to slot s's chain.
+  __attribute__((always_inline)) void chain(int32_t s, int32_t i, uint32_t payload) {
+    SlotScratch& e = sc[s];
+    nxt[i] = -1;
+    if (e.epoch != epoch || e.head < 0) {
+      if (e.epoch != epoch) dirty->push_back(s);
+      e.epoch = epoch;
+      e.head = i;
+      e.bytes = 0;
+    } else {
+      nxt[e.tail] = i;
+    }
+    e.tail = i;
+    e.bytes += payload;
+  }
+  // Copies a slot's chained payloads to dst (hdr: the flow's header length) and ends the chain.
+  void drain(int32_t s, uint8_t* dst, uint32_t hdr) {
+    SlotScratch& e = sc[s];
+    if (e.epoch != epoch) return;
+    for (int32_t j = e.head; j >= 0; j = nxt[j]) {
+      uint32_t n = il[j] - hdr;
+      copySmall(dst, in + io[j] + hdr, n);
+      dst += n;
+    }
+    e.head = -1;
+    e.bytes = 0;
+  }
+  // End of a call: chains of flows still held move into the arena.
+  void materialize() {
+    if (!dirty) return;
+    for (int32_t s : *dirty) {
+      SlotScratch& e = sc[s];
+      if (e.epoch == epoch && e.head >= 0) {
+        int32_t* m = rec(s);
+        uint32_t fl = static_cast<uint32_t>(m[M_FRAMELEN]);
+        if (e.bytes > fl || fl >= SLOT) throw Corrupt{"chained payload exceeds the frame"};
+        drain(s, base(s) + (fl - e.bytes), static_cast<uint32_t>(m[M_HDRLEN]));
+      }
+      e.epoch = 0;
+    }
+    dirty->clear();
+  }
 
   int32_t* rec(int32_t s) {
     if (static_cast<uint32_t>(s) >= static_cast<uint32_t>(maxFlows)) throw Corrupt{"slot index out of range"};
@@ -185,12 +384,15 @@ struct Gro {
   // whole-state check per call would cost O(maxFlows) even for a 64-packet batch; these are O(1) per packet.)
   int32_t* held(int32_t s) {
     int32_t* m = rec(s);
+    // Checked once per call: after that only this call's own (consistent) writes touch the record.
+    if (sc && sc[s].validated == epoch) return m;
     int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
     if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
         ((hdr - l4) & 3) != 0 || fl < hdr || fl >= static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
         (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535) {
       throw Corrupt{"flow record inconsistent"};
     }
+    if (sc) sc[s].validated = epoch;
     return m;
   }
 
@@ -275,7 +477,17 @@ struct Gro {
         gsoType = GSO_UDP_L4;
       }
     }
-    out.emit(b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    uint32_t pend = pendingBytes(slot);
+    if (pend == 0) {
+      out.emit(b, fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+    } else {
+      // Header and any payload carried over from an earlier call come from the arena, the rest from the input.
+      if (pend > fl - hdr) throw Corrupt{"chained payload exceeds the frame"};
+      uint8_t* o = out.put(fl, vflags, gsoType, gsoSize, n, hdr, l4, csumOffset);
+      std::memcpy(o, b, fl - pend);
+      drain(slot, o + (fl - pend), hdr);
+    }
+    sc[slot].validated = 0;
     // Unlink from the bucket chain and the age list; return the slot to the free stack.
     size_t bucket = bk + (static_cast<uint32_t>(m[M_HASH]) & static_cast<uint32_t>(nb - 1));
     int32_t p = st[bucket];
@@ -306,7 +518,124 @@ struct Gro {
     st[C_STAT_FLUSHED]++;
   }
 
-  bool one(const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
+  // Appends a segment that continues held flow `slot` (every rule already checked): its payload joins the
+  // chain, its checksum contribution is derived from its own checksum, and a final segment flushes the flow.
+  __attribute__((always_inline)) void append(int32_t idx, int32_t slot, int32_t* m, const uint8_t* d, uint32_t l4, uint32_t hdrLen,
+                                             uint32_t payload, uint32_t proto, uint8_t flags, uint32_t seq, uint32_t csum, uint32_t pseudo, Out& out) {
+    int32_t n = m[M_COUNT];
+    uint32_t fl = m[M_FRAMELEN];
+    if (n == 1) m[M_DSUM] = static_cast<int32_t>(payloadSumOfFirst(slot, m));
+    if (proto == 6 || csum != 0) {
+      uint32_t ds = ~fold(pseudo + sumWords(d + l4, hdrLen - l4)) & 0xffff;
+      if ((fl - hdrLen) & 1) ds = swap16(ds);
+      m[M_DSUM] = static_cast<int32_t>(fold(static_cast<uint32_t>(m[M_DSUM]) + ds));
+    }
+    if (m[M_GSOSIZE] > CHAIN_MIN) chain(slot, idx, payload);
+    else copySmall(base(slot) + fl, d + hdrLen, payload);
+    m[M_FRAMELEN] = static_cast<int32_t>(fl + payload);
+    m[M_COUNT] = n + 1;
+    st[C_STAT_MERGED]++;
+    bool done;
+    if (proto == 6) {
+      m[M_NEXTSEQ] = static_cast<int32_t>(seq + payload);
+      base(slot)[l4 + 13] |= flags & (TCP_FIN | TCP_PSH);
+      done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || (flags & TCP_FLAGS_FINAL) != 0;
+    } else {
+      done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || n + 1 >= UDP_GRO_MAX_SEGMENTS;
+    }
+    if (done) flushSlot(slot, out);
+  }
+
+  // The common case in one pass: a segment that continues a held flow. The held header and the segment's
+  // must agree wherever the rules below (one() and lookup()) demand equality: one masked compare of the
+  // whole header stands for the flow-identity compare and the per-field rules; the fields that may differ
+  // (lengths, IP ID, checksums, sequence number) are checked one by one as one() does. Anything else (a
+  // new flow, a segment that ends a merge, a packet that passes) returns false without touching the state,
+  // and one() decides it by the full rules. Accepting exactly what one() would merge keeps the backends'
+  // bytes identical.
+  __attribute__((always_inline)) bool fast(int32_t idx, const uint8_t* d, uint32_t len, Out& out, int32_t cfg) {
+    if (len < 62) return false;  // every read below stays inside the packet (18 + 40 + 4)
+    uint32_t l2 = 14;
+    uint32_t et = be16(d + 12);
+    if (et == 0x8100 || et == 0x88a8) {
+      et = be16(d + 16);
+      l2 = 18;
+    }
+    const uint8_t* ip = d + l2;
+    uint32_t proto, l4, ipv;
+    uint32_t h;
+    if (et == 0x0800) {
+      if (ip[0] != 0x45) return false;
+      proto = ip[9];
+      l4 = l2 + 20;
+      ipv = 4;
+      h = hashMix(0x9e3779b9u, proto | (4u << 8));
+      h = hashMix(h, be32(ip + 12));
+      h = hashMix(h, be32(ip + 16));
+    } else if (et == 0x86dd) {
+      if ((ip[0] >> 4) != 6) return false;
+      proto = ip[6];
+      l4 = l2 + 40;
+      ipv = 6;
+      h = hashMix(0x9e3779b9u, proto | (6u << 8));
+      for (int k = 8; k < 40; k += 4) h = hashMix(h, be32(ip + k));
+    } else {
+      return false;
+    }
+    if (!(proto == 6 ? (cfg & CFG_TCP) : proto == 17 ? (cfg & CFG_UDP) : 0)) return false;
+    h = hashMix(h, be32(d + l4));
+    int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
+    int32_t slot = st[bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1))];
+    int guard = maxFlows + 1;
+    int32_t* m = nullptr;
+    while (slot >= 0) {
+      if (--guard < 0) throw Corrupt{"bucket chain loops"};
+      m = rec(slot);
+      if (m[M_HASH] == hh && m[M_L2LEN] == static_cast<int32_t>(l2)) break;
+      slot = m[M_CHAIN];
+    }
+    if (slot < 0) return false;
+    held(slot);
+    if (m[M_IPV] != static_cast<int32_t>(ipv) || m[M_PROTO] != static_cast<int32_t>(proto) || m[M_L4OFF] != static_cast<int32_t>(l4)) return false;
+    uint32_t hdrLen = static_cast<uint32_t>(m[M_HDRLEN]);
+    if (len <= hdrLen) return false;
+    const uint8_t* hb = base(slot);
+    const uint8_t* mk = kMasks.of(l2, ipv, proto);
+    if (!maskedEqual(hb, d, mk, hdrLen)) return false;
+    uint32_t payload = len - hdrLen;
+    uint32_t fl = static_cast<uint32_t>(m[M_FRAMELEN]);
+    if (!out.fits(2, static_cast<uint64_t>(len) + fl)) return false;
+    if (static_cast<int32_t>(payload) > m[M_GSOSIZE] || static_cast<int64_t>(fl) - l2 + payload > 65535) return false;
+    int32_t mode = 0;
+    if (ipv == 4) {
+      if (be16(ip + 2) != len - l2 || sum20(ip) != 0xffff) return false;
+      uint32_t id = be16(ip + 4);
+      int32_t cur = m[M_IDMODE];
+      if (id == ((static_cast<uint32_t>(m[M_FIRSTID]) + static_cast<uint32_t>(m[M_COUNT])) & 0xffff) && cur != 2) mode = 1;
+      else if (id == static_cast<uint32_t>(m[M_FIRSTID]) && (ip[6] & 0x40) && cur != 1) mode = 2;
+      else return false;
+    } else if (be16(ip + 4) != len - l2 - 40) {
+      return false;
+    }
+    uint8_t flags = 0;
+    uint32_t seq = 0, csum;
+    if (proto == 6) {
+      flags = d[l4 + 13];
+      seq = be32(d + l4 + 4);
+      if ((flags & TCP_CWR) || seq != static_cast<uint32_t>(m[M_NEXTSEQ])) return false;
+      csum = be16(d + l4 + 16);
+    } else {
+      csum = be16(d + l4 + 6);
+      if (be16(d + l4 + 4) != len - l4 || (ipv == 6 && csum == 0) || (csum == 0 ? 1 : 0) != m[M_CSUMZERO]) return false;
+    }
+    if (ipv == 4) m[M_IDMODE] = mode;
+    uint32_t l4len = len - l4;
+    uint32_t pseudo = static_cast<uint32_t>(m[M_ADDRSUM]) + proto + (l4len >> 16) + (l4len & 0xffff);
+    append(idx, slot, m, d, l4, hdrLen, payload, proto, flags, seq, csum, pseudo, out);
+    return true;
+  }
+
+  __attribute__((always_inline)) bool one(int32_t idx, const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
     if (len < 14) return pass(d, len, out, -1);
     uint32_t l2 = 14;
     uint32_t et = be16(d + 12);
@@ -325,7 +654,7 @@ struct Gro {
       proto = ip[9];
       l4 = l2 + ihl;
       if ((be16(ip + 6) & 0x1fff) != 0 || ihl < 20 || len < l4 + 4) return pass(d, len, out, -1);
-      if (ip[0] != 0x45 || (be16(ip + 6) & 0x3fff) != 0 || be16(ip + 2) != len - l2 || sum20(ip) != 0xffff) mergeable = false;
+      if (ip[0] != 0x45 || (be16(ip + 6) & 0xbfff) != 0 || be16(ip + 2) != len - l2 || sum20(ip) != 0xffff) mergeable = false;
       ipv = 4;
     } else if (et == 0x86dd) {
       if (len < l2 + 44 || (ip[0] >> 4) != 6) return pass(d, len, out, -1);
@@ -347,9 +676,10 @@ struct Gro {
     uint32_t h = hashMix(0x9e3779b9u, proto | (static_cast<uint32_t>(ipv) << 8));
     uint32_t addrSum = 0;
     if (ipv == 4) {
-      h = hashMix(h, be32(ip + 12));
-      h = hashMix(h, be32(ip + 16));
-      addrSum = be16(ip + 12) + be16(ip + 14) + be16(ip + 16) + be16(ip + 18);
+      uint32_t sa = be32(ip + 12), da = be32(ip + 16);
+      h = hashMix(h, sa);
+      h = hashMix(h, da);
+      addrSum = (sa >> 16) + (sa & 0xffff) + (da >> 16) + (da & 0xffff);
     } else {
       for (int k = 8; k < 40; k += 4) {
         h = hashMix(h, be32(ip + k));
@@ -414,34 +744,15 @@ struct Gro {
       if (ok && proto == 6) {
         const uint8_t* t = hb + l4;
         const uint8_t* u = d + l4;
-        ok = t[12] == u[12] && (((flags ^ t[13]) & ~TCP_FLAGS_NOCMP & 0xff) == 0) && (flags & TCP_CWR) == 0 &&
+        // tcp_gro_receive compares the whole flag word (data offset, flags, window) except CWR/FIN/PSH.
+        ok = ((be32(t + 12) ^ be32(u + 12)) & ~(static_cast<uint32_t>(TCP_FLAGS_NOCMP) << 16)) == 0 && (flags & TCP_CWR) == 0 &&
              seq == static_cast<uint32_t>(m[M_NEXTSEQ]) && ld32(t + 8) == ld32(u + 8) &&
              eqWords(t + 20, u + 20, hdrLen - l4 - 20);
       } else if (ok) {
         ok = (csum == 0 ? 1 : 0) == m[M_CSUMZERO];
       }
       if (ok) {
-        int32_t n = m[M_COUNT];
-        uint32_t fl = m[M_FRAMELEN];
-        if (n == 1) m[M_DSUM] = static_cast<int32_t>(payloadSumOfFirst(slot, m));
-        if (proto == 6 || csum != 0) {
-          uint32_t ds = ~fold(pseudo + sumWords(d + l4, hdrLen - l4)) & 0xffff;
-          if ((fl - hdrLen) & 1) ds = swap16(ds);
-          m[M_DSUM] = static_cast<int32_t>(fold(static_cast<uint32_t>(m[M_DSUM]) + ds));
-        }
-        std::memcpy(hb + fl, d + hdrLen, payload);
-        m[M_FRAMELEN] = static_cast<int32_t>(fl + payload);
-        m[M_COUNT] = n + 1;
-        st[C_STAT_MERGED]++;
-        bool done;
-        if (proto == 6) {
-          m[M_NEXTSEQ] = static_cast<int32_t>(seq + payload);
-          hb[l4 + 13] |= flags & (TCP_FIN | TCP_PSH);
-          done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || (flags & TCP_FLAGS_FINAL) != 0;
-        } else {
-          done = static_cast<int32_t>(payload) < m[M_GSOSIZE] || n + 1 >= UDP_GRO_MAX_SEGMENTS;
-        }
-        if (done) flushSlot(slot, out);
+        append(idx, slot, m, d, l4, hdrLen, payload, proto, flags, seq, csum, pseudo, out);
         return true;
       }
       flushSlot(slot, out);
@@ -456,7 +767,13 @@ struct Gro {
     st[C_FREE_TOP] = top;
     int32_t s = st[fr + top];
     int32_t* nm = rec(s);
-    std::memcpy(base(s), d, len);
+    if (payload > CHAIN_MIN) {
+      std::memcpy(base(s), d, hdrLen);
+      chain(s, idx, payload);
+    } else {
+      std::memcpy(base(s), d, len);
+    }
+    sc[s].validated = epoch;
     nm[M_USED] = 1;
     nm[M_HASH] = hh;
     nm[M_L2LEN] = static_cast<int32_t>(l2);
@@ -555,6 +872,7 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
   if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
 
   Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
+  g.begin(in, io, il, end);
   int32_t* st = g.st;
   const int32_t cfg = st[C_CFG];
   const bool verify = (cfg & CFG_VERIFY) != 0;
@@ -574,8 +892,10 @@ Napi::Value GroBatch(const Napi::CallbackInfo& info) {
         st[C_STAT_PASSED]++;
         continue;
       }
-      if (!g.one(d, len, now, out, cfg, verify)) break;
+      if (!verify && g.fast(static_cast<int32_t>(i), d, len, out, cfg)) continue;
+      if (!g.one(static_cast<int32_t>(i), d, len, now, out, cfg, verify)) break;
     }
+    g.materialize();
   } catch (const Corrupt& c) {
     throw Napi::RangeError::New(env, std::string("GRO state corrupt: ") + c.what);
   }
@@ -611,6 +931,7 @@ Napi::Value GroFlush(const Napi::CallbackInfo& info) {
   if (res.ElementLength() < 2) throw Napi::RangeError::New(env, "res needs 2 entries");
   Out out{outData.Data(), outData.ElementLength(), outOffs.Data(), outLens.Data(), static_cast<uint32_t>(outCount), static_cast<uint32_t>(outCap), outUsed, align - 1, meta.Data()};
   uint32_t k = 0;
+  g.begin(nullptr, nullptr, nullptr, 0);
   try {
     for (;;) {
       int32_t s = g.st[C_LRU_HEAD];

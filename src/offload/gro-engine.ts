@@ -231,9 +231,9 @@ export class GroEngineTs {
       l4 = l2 + ihl;
       // A non-first fragment has no ports: it cannot even name its flow.
       if ((be16(d, ip + 6) & 0x1fff) !== 0 || ihl < 20 || len < l4 + 4) return this.pass(d, off, len, sink, -1);
-      // inet_gro_receive: only 0x45 headers (no options), no fragments, total length == what arrived
-      // (padding or truncation are not merged), and a correct header checksum.
-      if (d[ip] !== 0x45 || (be16(d, ip + 6) & 0x3fff) !== 0 || be16(d, ip + 2) !== len - l2 || fold(sumDv(dv, ip, 20)) !== 0xffff) mergeable = false;
+      // inet_gro_receive: only 0x45 headers (no options), no fragments and no reserved bit (frag_off & ~DF),
+      // total length == what arrived (padding or truncation are not merged), and a correct header checksum.
+      if (d[ip] !== 0x45 || (be16(d, ip + 6) & 0xbfff) !== 0 || be16(d, ip + 2) !== len - l2 || fold(sumDv(dv, ip, 20)) !== 0xffff) mergeable = false;
       ipv = 4;
     } else if (et === 0x86dd) {
       if (len < l2 + 44 || d[ip]! >> 4 !== 6) return this.pass(d, off, len, sink, -1);
@@ -340,9 +340,9 @@ export class GroEngineTs {
       if (ok && proto === 6) {
         const t = hb + l4;
         const u = off + l4;
-        const hf = A[t + 13]!;
-        // The whole flag word compares (data offset, reserved bits, flags) except CWR/FIN/PSH; CWR ends a merge.
-        ok = A[t + 12] === d[u + 12] && ((flags ^ hf) & ~TCP_FLAGS_NOCMP & 0xff) === 0 && (flags & TCP_CWR) === 0 && seq === st[mb + M_NEXTSEQ]! >>> 0;
+        // The whole flag word (tcp_flag_word: data offset, reserved bits, flags, window) compares except
+        // CWR/FIN/PSH; CWR ends a merge.
+        ok = ((av.getUint32(t + 12) ^ dv.getUint32(u + 12)) & ~(TCP_FLAGS_NOCMP << 16)) === 0 && (flags & TCP_CWR) === 0 && seq === st[mb + M_NEXTSEQ]! >>> 0;
         // Same ACK number and identical options, timestamps included.
         ok = ok && av.getUint32(t + 8) === dv.getUint32(u + 8) && eqDv(av, t + 20, dv, u + 20, hdrLen - l4 - 20);
       } else if (ok) {
