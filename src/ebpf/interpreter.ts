@@ -275,6 +275,10 @@ export class BpfInterpreterEngine {
     const STACK = stack.length;
     const nReset = resetRegs.length;
     const dataLen = data.length;
+    // Imported bindings are read through cells in optimised code; locals are free.
+    const STACK_SIZE = BPF_STACK_SIZE;
+    const REGION_INPUT = BPF_REGION_INPUT;
+    const MAX_DEPTH = BPF_MAX_CALL_DEPTH;
     let hiOut = 0;
     for (let k = 0; k < count; k++) {
       const ps = offsets[k]!;
@@ -292,10 +296,10 @@ export class BpfInterpreterEngine {
         R[r + 16] = 0;
       }
       R[1] = ps;
-      R[17] = BPF_REGION_INPUT;
+      R[17] = REGION_INPUT;
       R[2] = pe - ps;
       R[18] = 0;
-      R[10] = BPF_STACK_SIZE;
+      R[10] = STACK_SIZE;
       R[26] = 2;
       let pc = 0;
       let depth = 0;
@@ -351,10 +355,10 @@ export class BpfInterpreterEngine {
           case Op.CALL_LOCAL: {
             left -= K[pc + 1]!;
             if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-            if (depth + 1 >= BPF_MAX_CALL_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
+            if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
             this.pushFrame(depth, pc + 4);
             depth++;
-            R[10] = R[10]! + BPF_STACK_SIZE;
+            R[10] = (R[10]! + STACK_SIZE) | 0;
             pc = K[pc + 3]!;
             break;
           }
@@ -374,10 +378,10 @@ export class BpfInterpreterEngine {
             if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
               left -= funcLen[tl]!;
               if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-              if (depth + 1 >= BPF_MAX_CALL_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
+              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
               this.pushFrame(depth, pc + 4);
               depth++;
-              R[10] = R[10]! + BPF_STACK_SIZE;
+              R[10] = (R[10]! + STACK_SIZE) | 0;
               pc = tl * INTERP_WORDS;
             } else if (th === 0 && tl >= 0) {
               // A plain number: a helper id (the conformance suite's reading of callx).
@@ -413,7 +417,7 @@ export class BpfInterpreterEngine {
           case Op.LDIND_B: case Op.LDIND_H: case Op.LDIND_W: {
             const o = (w & 0xff) - Op.LDABS_B;
             const size = o === 0 || o === 3 ? 1 : o === 1 || o === 4 ? 2 : 4;
-            const rel = (o >= 3 ? R[s]! + K[pc + 2]! : K[pc + 2]!) >>> 0;
+            const rel = (o >= 3 ? (R[s]! + K[pc + 2]!) | 0 : K[pc + 2]!) >>> 0;
             if (rel + size > pe - ps) {
               res = 0;
               hiOut = 0;
@@ -428,13 +432,14 @@ export class BpfInterpreterEngine {
           // ---------------- loads: packet and stack inline, other regions through BpfMemory ----------------
           case Op.LDXB: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a < pe) v = data[a]!;
-            else if (sh === 2 && a >= 0 && a < STACK) v = stack[a]!;
+            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
+            else if (sh === 2 && l >= 0 && a >= 0 && a < STACK) v = stack[a]!;
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 1, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
             }
             R[d] = v;
             R[d + 16] = 0;
@@ -443,13 +448,14 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXH: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
-            else if (sh === 2 && a >= 0 && a + 2 <= STACK) v = stackView.getUint16(a, true);
+            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
+            else if (sh === 2 && l >= 0 && a >= 0 && a + 2 <= STACK) v = stackView.getUint16(a, true);
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 2, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
             }
             R[d] = v;
             R[d + 16] = 0;
@@ -458,13 +464,14 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXW: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a + 4 <= pe) v = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
-            else if (sh === 2 && a >= 0 && a + 4 <= STACK) v = stackView.getInt32(a, true);
+            if (sh === 1 && l >= 0 && a >= ps && a + 4 <= pe) v = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
+            else if (sh === 2 && l >= 0 && a >= 0 && a + 4 <= STACK) v = stackView.getInt32(a, true);
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 4, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 4, pc >> 2);
             }
             R[d] = v;
             R[d + 16] = 0;
@@ -473,18 +480,19 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXDW: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let vl: number;
             let vh: number;
-            if (sh === 2 && a >= 0 && a + 8 <= STACK) {
+            if (sh === 2 && l >= 0 && a >= 0 && a + 8 <= STACK) {
               vl = stackView.getInt32(a, true);
               vh = stackView.getInt32(a + 4, true);
-            } else if (sh === 1 && a >= ps && a + 8 <= pe) {
+            } else if (sh === 1 && l >= 0 && a >= ps && a + 8 <= pe) {
               vl = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
               vh = data[a + 4]! | (data[a + 5]! << 8) | (data[a + 6]! << 16) | (data[a + 7]! << 24);
             } else {
               memory.setInput(data, ps, pe);
-              vl = memory.load(sh, a, 8, pc >> 2);
+              vl = memory.load(sh, (l >>> 0) + K[pc + 1]!, 8, pc >> 2);
               vh = memory.hi;
             }
             R[d] = vl;
@@ -506,13 +514,14 @@ export class BpfInterpreterEngine {
           // ---------------- stores: stack inline, other regions through BpfMemory ----------------
           case Op.ST: case Op.STX: {
             const sh = R[d + 16]!;
-            const a = (R[d]! >>> 0) + K[pc + 1]!;
+            const l = R[d]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             const size = K[pc + 2]!;
             const isSt = (w & 0xff) === Op.ST;
             const vl = isSt ? K[pc + 3]! : R[s]!;
             const vh = isSt ? vl >> 31 : R[s + 16]!;
             this.stackDirty = true;
-            if (sh === 2 && a >= 0 && a + size <= STACK) {
+            if (sh === 2 && l >= 0 && a >= 0 && a + size <= STACK) {
               if (size === 1) stack[a] = vl;
               else if (size === 2) stackView.setUint16(a, vl & 0xffff, true);
               else {
@@ -521,7 +530,7 @@ export class BpfInterpreterEngine {
               }
             } else {
               memory.setInput(data, ps, pe);
-              memory.store(sh, a, size, vl, vh, pc >> 2);
+              memory.store(sh, (l >>> 0) + K[pc + 1]!, size, vl, vh, pc >> 2);
             }
             pc += 4;
             break;
@@ -543,10 +552,10 @@ export class BpfInterpreterEngine {
             break;
           }
           // ---------------- ALU (32-bit): result zero-extended ----------------
-          case Op.ADD32_K: R[d] = R[d]! + K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.ADD32_X: R[d] = R[d]! + R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.SUB32_K: R[d] = R[d]! - K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.SUB32_X: R[d] = R[d]! - R[s]!; R[d + 16] = 0; pc += 4; break;
+          case Op.ADD32_K: R[d] = (R[d]! + K[pc + 2]!) | 0; R[d + 16] = 0; pc += 4; break;
+          case Op.ADD32_X: R[d] = (R[d]! + R[s]!) | 0; R[d + 16] = 0; pc += 4; break;
+          case Op.SUB32_K: R[d] = (R[d]! - K[pc + 2]!) | 0; R[d + 16] = 0; pc += 4; break;
+          case Op.SUB32_X: R[d] = (R[d]! - R[s]!) | 0; R[d + 16] = 0; pc += 4; break;
           case Op.MUL32_K: R[d] = Math.imul(R[d]!, K[pc + 2]!); R[d + 16] = 0; pc += 4; break;
           case Op.MUL32_X: R[d] = Math.imul(R[d]!, R[s]!); R[d + 16] = 0; pc += 4; break;
           case Op.OR32_K: R[d] = R[d]! | K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
@@ -558,7 +567,7 @@ export class BpfInterpreterEngine {
           case Op.LSH32_X: R[d] = R[d]! << R[s]!; R[d + 16] = 0; pc += 4; break;
           case Op.RSH32_K: R[d] = R[d]! >>> K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
           case Op.RSH32_X: R[d] = R[d]! >>> R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.NEG32: R[d] = -R[d]!; R[d + 16] = 0; pc += 4; break;
+          case Op.NEG32: R[d] = -R[d]! | 0; R[d + 16] = 0; pc += 4; break;
           case Op.XOR32_K: R[d] = R[d]! ^ K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
           case Op.XOR32_X: R[d] = R[d]! ^ R[s]!; R[d + 16] = 0; pc += 4; break;
           case Op.MOV32_K: R[d] = K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
@@ -575,9 +584,10 @@ export class BpfInterpreterEngine {
             const x = (w & 0xff) === Op.ADD64_X;
             const bl = x ? R[s]! : K[pc + 2]!;
             const bh = x ? R[s + 16]! : bl >> 31;
-            const t = (R[d]! >>> 0) + (bl >>> 0);
+            const al = R[d]!;
+            const t = (al + bl) | 0;
             R[d] = t;
-            R[d + 16] = R[d + 16]! + bh + (t > 0xffffffff ? 1 : 0);
+            R[d + 16] = (R[d + 16]! + bh + (t >>> 0 < al >>> 0 ? 1 : 0)) | 0; // carry
             pc += 4;
             break;
           }
@@ -585,9 +595,9 @@ export class BpfInterpreterEngine {
             const x = (w & 0xff) === Op.SUB64_X;
             const bl = x ? R[s]! : K[pc + 2]!;
             const bh = x ? R[s + 16]! : bl >> 31;
-            const t = (R[d]! >>> 0) - (bl >>> 0);
-            R[d] = t;
-            R[d + 16] = R[d + 16]! - bh - (t < 0 ? 1 : 0);
+            const al = R[d]!;
+            R[d] = (al - bl) | 0;
+            R[d + 16] = (R[d + 16]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0; // borrow
             pc += 4;
             break;
           }
@@ -657,12 +667,13 @@ export class BpfInterpreterEngine {
           // ---------------- superinstructions (interp-decode.ts): every register write of the sequence ----------------
           case Op.LDXB_JEQ: case Op.LDXB_JNE: case Op.LDXB_JSET: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a < pe) v = data[a]!;
+            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 1, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
             }
             R[d] = v;
             R[d + 16] = 0;
@@ -673,12 +684,13 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXH_JEQ: case Op.LDXH_JNE: case Op.LDXH_JSET: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
+            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 2, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
             }
             R[d] = v;
             R[d + 16] = 0;
@@ -689,12 +701,13 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXHBE_JEQ: case Op.LDXHBE_JNE: case Op.LDXHBE_JSET: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
+            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
             else {
               memory.setInput(data, ps, pe);
-              const le = memory.load(sh, a, 2, pc >> 2);
+              const le = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
               v = ((le & 0xff) << 8) | (le >>> 8);
             }
             R[d] = v;
@@ -706,12 +719,13 @@ export class BpfInterpreterEngine {
           }
           case Op.LDXHBE: {
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
+            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
             else {
               memory.setInput(data, ps, pe);
-              const le = memory.load(sh, a, 2, pc >> 2);
+              const le = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
               v = ((le & 0xff) << 8) | (le >>> 8);
             }
             R[d] = v;
@@ -722,12 +736,13 @@ export class BpfInterpreterEngine {
           case Op.LDXB_MSH: {
             // ldxb d, [s + off]; and d, 0xf; lsh d, 2 — the IPv4 header length in bytes
             const sh = R[s + 16]!;
-            const a = (R[s]! >>> 0) + K[pc + 1]!;
+            const l = R[s]!;
+            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
             let v: number;
-            if (sh === 1 && a >= ps && a < pe) v = data[a]!;
+            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
             else {
               memory.setInput(data, ps, pe);
-              v = memory.load(sh, a, 1, pc >> 2);
+              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
             }
             R[d] = (v & 0xf) << 2;
             R[d + 16] = 0;
@@ -737,14 +752,15 @@ export class BpfInterpreterEngine {
           case Op.LEA64: {
             // mov d, s; add d, imm
             const m = K[pc + 2]!;
-            const t = (R[s]! >>> 0) + (m >>> 0);
-            const h = R[s + 16]! + (m >> 31) + (t > 0xffffffff ? 1 : 0);
+            const sl = R[s]!;
+            const t = (sl + m) | 0;
+            const h = (R[s + 16]! + (m >> 31) + (t >>> 0 < sl >>> 0 ? 1 : 0)) | 0;
             R[d] = t;
             R[d + 16] = h;
             pc += 8;
             break;
           }
-          case Op.LEA32: R[d] = R[s]! + K[pc + 2]!; R[d + 16] = 0; pc += 8; break;
+          case Op.LEA32: R[d] = (R[s]! + K[pc + 2]!) | 0; R[d + 16] = 0; pc += 8; break;
           default:
             throw rejected(pc >> 2, this.program.insns[pc >> 2], `unknown internal opcode ${w & 0xff}`);
         }
