@@ -38,13 +38,14 @@ export const enum Op {
   JBACK = 3,
   /** Local call: w1 = callee length (budget charge), w3 = target. */
   CALL_LOCAL = 4,
-  /** Helper call: w2 = helper id. */
-  CALL_HELPER = 5,
   CALLX = 6,
   /** w1 = next slot's imm, w2 = imm (s = pseudo source). */
   LDDW = 7,
-  /** Rare ALU ops, out of line: w1 = eBPF opcode, w2 = imm, w3 = off. */
-  ALU_SLOW = 8,
+  /**
+   * Run by the interpreter's step() as the original instruction: helper calls, atomics, sign-extending loads,
+   * div/mod, 64-bit mul, shifts by register, movsx, 64-bit byte swaps.
+   */
+  SLOW = 8,
   /** Legacy packet loads: w2 = imm. */
   LDABS_B = 9,
   LDABS_H = 10,
@@ -57,13 +58,9 @@ export const enum Op {
   LDXH = 16,
   LDXW = 17,
   LDXDW = 18,
-  /** Sign-extending loads: w1 = off, w2 = size. */
-  LDXSX = 19,
   /** st (imm) / stx: w1 = off, w2 = size, w3 = imm (st). */
   ST = 20,
   STX = 21,
-  /** w1 = off, w2 = imm (atomic op), w3 = size. */
-  ATOMIC = 22,
   // ALU32: w2 = imm
   ADD32_K = 23, ADD32_X = 24, SUB32_K = 25, SUB32_X = 26, MUL32_K = 27, MUL32_X = 28,
   OR32_K = 29, OR32_X = 30, AND32_K = 31, AND32_X = 32, LSH32_K = 33, LSH32_X = 34,
@@ -74,6 +71,7 @@ export const enum Op {
   // ALU64: w2 = imm
   ADD64_K = 49, ADD64_X = 50, SUB64_K = 51, SUB64_X = 52, OR64_K = 53, OR64_X = 54,
   AND64_K = 55, AND64_X = 56, XOR64_K = 57, XOR64_X = 58, MOV64_K = 59, MOV64_X = 60, NEG64 = 61,
+  /** 64-bit shifts by a constant: w2 = count & 63. */
   LSH64_K = 62, RSH64_K = 63, ARSH64_K = 64,
   // forward conditional jumps, 64-bit then 32-bit: w2 = imm, w3 = target
   JEQ_K = 65, JEQ_X = 66, JNE_K = 67, JNE_X = 68, JSET_K = 69, JSET_X = 70, JGT_K = 71, JGT_X = 72,
@@ -241,10 +239,10 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
       case 4: {
         if (o === 0xd0) {
           // end: be (0xdc) swaps, le (0xd4) truncates; both zero the high word below 64
-          if (opcode === 0xdc) return imm === 16 ? [Op.BE16, 0, 0, 0] : imm === 32 ? [Op.BE32, 0, 0, 0] : [Op.ALU_SLOW, opcode, imm, off];
+          if (opcode === 0xdc) return imm === 16 ? [Op.BE16, 0, 0, 0] : imm === 32 ? [Op.BE32, 0, 0, 0] : [Op.SLOW, 0, 0, 0];
           return imm === 16 ? [Op.LE16, 0, 0, 0] : imm === 32 ? [Op.LE32, 0, 0, 0] : [Op.NOP, 0, 0, 0];
         }
-        if (o === 0xb0 && x && off !== 0) return [Op.ALU_SLOW, opcode, imm, off]; // movsx32
+        if (o === 0xb0 && x && off !== 0) return [Op.SLOW, 0, 0, 0]; // movsx32
         const simple: Record<number, number> = {
           0x00: Op.ADD32_K, 0x10: Op.SUB32_K, 0x20: Op.MUL32_K, 0x40: Op.OR32_K, 0x50: Op.AND32_K, 0x60: Op.LSH32_K,
           0x70: Op.RSH32_K, 0xa0: Op.XOR32_K, 0xb0: Op.MOV32_K, 0xc0: Op.ARSH32_K,
@@ -252,24 +250,24 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
         if (o === 0x80) return [Op.NEG32, 0, 0, 0];
         const k = simple[o];
         if (k !== undefined) return [k + (x ? 1 : 0), 0, imm, 0];
-        return [Op.ALU_SLOW, opcode, imm, off]; // div / mod
+        return [Op.SLOW, 0, 0, 0]; // div / mod
       }
       case 7: {
         if (o === 0xd0) {
           // bswap (ALU64 END): unconditional swap
-          return imm === 16 ? [Op.BE16, 0, 0, 0] : imm === 32 ? [Op.BE32, 0, 0, 0] : [Op.ALU_SLOW, opcode, imm, off];
+          return imm === 16 ? [Op.BE16, 0, 0, 0] : imm === 32 ? [Op.BE32, 0, 0, 0] : [Op.SLOW, 0, 0, 0];
         }
-        if (o === 0xb0 && x && off !== 0) return [Op.ALU_SLOW, opcode, imm, off]; // movsx64
+        if (o === 0xb0 && x && off !== 0) return [Op.SLOW, 0, 0, 0]; // movsx64
         const simple: Record<number, number> = {
           0x00: Op.ADD64_K, 0x10: Op.SUB64_K, 0x40: Op.OR64_K, 0x50: Op.AND64_K, 0xa0: Op.XOR64_K, 0xb0: Op.MOV64_K,
         };
         if (o === 0x80) return [Op.NEG64, 0, 0, 0];
         const k = simple[o];
         if (k !== undefined) return [k + (x ? 1 : 0), 0, imm, 0];
-        if (!x && o === 0x60) return [Op.LSH64_K, 0, imm, 0];
-        if (!x && o === 0x70) return [Op.RSH64_K, 0, imm, 0];
-        if (!x && o === 0xc0) return [Op.ARSH64_K, 0, imm, 0];
-        return [Op.ALU_SLOW, opcode, imm, off]; // mul / div / mod / shifts by register
+        if (!x && o === 0x60) return [Op.LSH64_K, 0, imm & 63, 0];
+        if (!x && o === 0x70) return [Op.RSH64_K, 0, imm & 63, 0];
+        if (!x && o === 0xc0) return [Op.ARSH64_K, 0, imm & 63, 0];
+        return [Op.SLOW, 0, 0, 0]; // mul / div / mod / shifts by register
       }
       case 5:
       case 6: {
@@ -280,7 +278,7 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
             const t = pc + 1 + imm;
             return [Op.CALL_LOCAL, funcLen[funcStart[t]!]!, 0, t * INTERP_WORDS];
           }
-          return [Op.CALL_HELPER, 0, imm, 0];
+          return [Op.SLOW, 0, 0, 0]; // helper call
         }
         const target = pc + 1 + bpfBranchOffset(insn);
         if (target <= pc) return [Op.JBACK, opcode, imm, target * INTERP_WORDS];
@@ -296,13 +294,13 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
       }
       case 1: {
         const size = opcode & 0x18;
-        if ((opcode & 0xe0) === 0x80) return [Op.LDXSX, off, size === 0x10 ? 1 : size === 0x08 ? 2 : 4, 0];
+        if ((opcode & 0xe0) === 0x80) return [Op.SLOW, 0, 0, 0]; // sign-extending loads
         return [size === 0x10 ? Op.LDXB : size === 0x08 ? Op.LDXH : size === 0x00 ? Op.LDXW : Op.LDXDW, off, 0, 0];
       }
       default: {
         const size = (opcode & 0x18) === 0x18 ? 8 : (opcode & 0x18) === 0x00 ? 4 : (opcode & 0x18) === 0x08 ? 2 : 1;
         if (cls === 2) return [Op.ST, off, size, imm];
-        if ((opcode & 0xe0) === 0xc0) return [Op.ATOMIC, off, imm, size];
+        if ((opcode & 0xe0) === 0xc0) return [Op.SLOW, 0, 0, 0]; // atomics
         return [Op.STX, off, size, 0];
       }
     }

@@ -201,8 +201,9 @@ export class BpfInterpreterEngine {
   // Saved r6..r9 (lo, hi), r10 lo and return slot per frame.
   private readonly frames = new Int32Array(BPF_MAX_CALL_DEPTH * 10);
   private readonly stackView: DataView;
-  // Set by anything that may write the stack (stores, atomics, helpers); run() zeroes the stack only then.
-  private stackDirty = false;
+  // The program has stores, atomics or helper calls, so a run may leave the stack written: run() zeroes it
+  // before each run only then (programs without them, e.g. packet filters, never dirty it).
+  private readonly mayWriteStack: boolean;
   // High word of the last packet's r0.
   private lastHi = 0;
   // run()'s one-packet window list.
@@ -224,16 +225,14 @@ export class BpfInterpreterEngine {
     this.memory = new BpfMemory(program.mapList);
     this.env = new BpfRuntimeEnv(this.memory, program.mapList);
     this.stackView = this.memory.regions[2]!.view;
+    this.mayWriteStack = program.insns.some((i) => (i.opcode & 7) === 2 || (i.opcode & 7) === 3 || i.opcode === 0x85 || i.opcode === 0x8d);
   }
 
   /** Runs over `bytes` (region 1); r1 = its address, r2 = its length. Returns r0. */
   run(bytes: Uint8Array, options?: BpfRunOptions): bigint {
     this.env.traceSink = options?.onTrace;
-    if (this.stackDirty) {
-      // Every run starts on a zeroed stack; only a run that may have written it leaves work to do.
-      this.memory.stack.fill(0);
-      this.stackDirty = false;
-    }
+    // Every run starts on a zeroed stack.
+    if (this.mayWriteStack) this.memory.stack.fill(0);
     this.oneLength[0] = bytes.length;
     this.exec(bytes, this.oneOffset, this.oneLength, 1, this.oneVerdict, options?.budget ?? BPF_DEFAULT_BUDGET);
     const lo = this.oneVerdict[0]! | 0;
@@ -263,22 +262,26 @@ export class BpfInterpreterEngine {
   /**
    * The interpreter loop over packets [0, count) of a window list into `data`: r1 = the packet (region 1),
    * r2 = its length, r10 = top of frame 0; r0's low word per packet into `verdicts`, the last high word in
-   * `lastHi`. Region 1 of `memory` is brought up to date only before slow paths (BpfMemory, helpers).
+   * `lastHi`.
+   *
+   * The dispatch loop (`fast`) makes no calls: an instruction that needs one (BpfMemory for regions other
+   * than packet and stack, helpers, atomics, div/mod/mul64 …) leaves it, runs as one original instruction in
+   * {@link step}, and the loop resumes after it. Without calls inside, V8 keeps the typed arrays' maps,
+   * lengths and base pointers out of the loop instead of reloading them for every access.
    */
   private exec(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): void {
     const K = this.code;
     const R = this.regs;
-    const { memory, frames, resetRegs, stackView } = this;
+    const { frames, resetRegs, stackView } = this;
     const { funcStart, funcLen } = this.prepared;
     const n = K.length / INTERP_WORDS - 1;
-    const stack = memory.stack;
+    const stack = this.memory.stack;
     const STACK = stack.length;
     const nReset = resetRegs.length;
     const dataLen = data.length;
     // Imported bindings are read through cells in optimised code; locals are free.
-    const STACK_SIZE = BPF_STACK_SIZE;
-    const REGION_INPUT = BPF_REGION_INPUT;
-    const MAX_DEPTH = BPF_MAX_CALL_DEPTH;
+    const STACK_SIZE = BPF_STACK_SIZE | 0;
+    const MAX_DEPTH = BPF_MAX_CALL_DEPTH | 0;
     let hiOut = 0;
     for (let k = 0; k < count; k++) {
       const ps = offsets[k]!;
@@ -293,528 +296,524 @@ export class BpfInterpreterEngine {
       for (let j = 0; j < nReset; j++) {
         const r = resetRegs[j]!;
         R[r] = 0;
-        R[r + 16] = 0;
+        R[r | 16] = 0;
       }
       R[1] = ps;
-      R[17] = REGION_INPUT;
+      R[17] = 1; // BPF_REGION_INPUT
       R[2] = pe - ps;
       R[18] = 0;
       R[10] = STACK_SIZE;
-      R[26] = 2;
+      R[26] = 2; // BPF_REGION_STACK
       let pc = 0;
       let depth = 0;
       let left = budget;
       let res = 0;
-      run: for (;;) {
-        const w = K[pc]!;
-        const d = (w >> 8) & 0xf;
-        const s = (w >> 12) & 0xf;
-        switch (w & 0xff) {
-          case Op.FELL:
-            throw bpfFellOff(n - 1);
-          case Op.RET_K:
-          case Op.EXIT:
-            if ((w & 0xff) === Op.RET_K) {
-              // mov r0, imm first
-              R[0] = K[pc + 2]!;
-              R[16] = K[pc + 3]!;
-            }
-            if (depth === 0) {
-              res = R[0]!;
-              hiOut = R[16]!;
-              break run;
-            }
-            depth--;
-            {
-              const f = depth * 10;
-              R[6] = frames[f]!;
-              R[22] = frames[f + 1]!;
-              R[7] = frames[f + 2]!;
-              R[23] = frames[f + 3]!;
-              R[8] = frames[f + 4]!;
-              R[24] = frames[f + 5]!;
-              R[9] = frames[f + 6]!;
-              R[25] = frames[f + 7]!;
-              R[10] = frames[f + 8]!;
-              pc = frames[f + 9]!;
-            }
-            break;
-          case Op.JA:
-            pc = K[pc + 3]!;
-            break;
-          case Op.JBACK: {
-            const opc = K[pc + 1]!;
-            if ((opc & 0xf0) === 0 || this.cond(opc, d, s, K[pc + 2]!)) {
-              const t = K[pc + 3]!;
-              left -= ((pc - t) >> 2) + 1;
-              if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-              pc = t;
-            } else pc += 4;
-            break;
-          }
-          case Op.CALL_LOCAL: {
-            left -= K[pc + 1]!;
-            if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-            if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
-            this.pushFrame(depth, pc + 4);
-            depth++;
-            R[10] = (R[10]! + STACK_SIZE) | 0;
-            pc = K[pc + 3]!;
-            break;
-          }
-          case Op.CALL_HELPER:
-            memory.setInput(data, ps, pe);
-            this.stackDirty = true;
-            if (this.callHelper(K[pc + 2]!, pc >> 2)) {
-              res = R[0]!;
-              hiOut = R[16]!;
-              break run;
-            }
-            pc += 4;
-            break;
-          case Op.CALLX: {
-            const th = R[d + 16]!;
-            const tl = R[d]!;
-            if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
-              left -= funcLen[tl]!;
-              if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
-              this.pushFrame(depth, pc + 4);
-              depth++;
-              R[10] = (R[10]! + STACK_SIZE) | 0;
-              pc = tl * INTERP_WORDS;
-            } else if (th === 0 && tl >= 0) {
-              // A plain number: a helper id (the conformance suite's reading of callx).
-              memory.setInput(data, ps, pe);
-              this.stackDirty = true;
-              if (this.callHelper(tl, pc >> 2)) {
+      for (;;) {
+        // pc is a slot index times INTERP_WORDS: K[pc] is the op word, K[pc | 1..3] its operands.
+        let done = false;
+        fast: for (;;) {
+          const w = K[pc]!;
+          const d = (w >> 8) & 0xf;
+          const s = (w >> 12) & 0xf;
+          switch (w & 0xff) {
+            case Op.FELL:
+              throw bpfFellOff(n - 1);
+            case Op.RET_K:
+            case Op.EXIT:
+              if ((w & 0xff) === Op.RET_K) {
+                // mov r0, imm first
+                R[0] = K[pc | 2]!;
+                R[16] = K[pc | 3]!;
+              }
+              if (depth === 0) {
                 res = R[0]!;
                 hiOut = R[16]!;
-                break run;
+                done = true;
+                break fast;
               }
-              pc += 4;
-            } else throw bpfBadCallx(pc >> 2, th, tl);
-            break;
-          }
-          case Op.LDDW: {
-            const imm = K[pc + 2]!;
-            const next = K[pc + 1]!;
-            switch (s) {
-              case 0: R[d] = imm; R[d + 16] = next; break;
-              case 1: case 5: R[d] = imm; R[d + 16] = BPF_REGION_MAP_HANDLE; break;
-              case 2: case 6: R[d] = next; R[d + 16] = BPF_REGION_FIRST_MAP + imm; break;
-              default: R[d] = (pc >> 2) + 1 + imm; R[d + 16] = BPF_REGION_CODE; break; // src 4: code address pc + 1 + imm
+              depth--;
+              {
+                const f = depth * 10;
+                R[6] = frames[f]!;
+                R[22] = frames[f + 1]!;
+                R[7] = frames[f + 2]!;
+                R[23] = frames[f + 3]!;
+                R[8] = frames[f + 4]!;
+                R[24] = frames[f + 5]!;
+                R[9] = frames[f + 6]!;
+                R[25] = frames[f + 7]!;
+                R[10] = frames[f + 8]!;
+                pc = frames[f + 9]!;
+              }
+              break;
+            case Op.JA:
+              pc = K[pc | 3]!;
+              break;
+            case Op.JBACK: {
+              // any jump that may go backwards: the condition generically, the budget charged when taken
+              const opc = K[pc | 1]!;
+              let taken = true;
+              if ((opc & 0xf0) !== 0) {
+                const x = (opc & 8) !== 0;
+                const al = R[d]!;
+                const bl = x ? R[s]! : K[pc | 2]!;
+                let ah: number;
+                let bh: number;
+                if ((opc & 7) === 6) {
+                  // JMP32: low words, sign-extended for the signed comparisons
+                  const c = opc & 0xf0;
+                  const signed = c === 0x60 || c === 0x70 || c === 0xc0 || c === 0xd0;
+                  ah = signed ? al >> 31 : 0;
+                  bh = signed ? bl >> 31 : 0;
+                } else {
+                  ah = R[d | 16]!;
+                  bh = x ? R[s | 16]! : bl >> 31;
+                }
+                switch (opc & 0xf0) {
+                  case 0x10: taken = al === bl && ah === bh; break;
+                  case 0x50: taken = al !== bl || ah !== bh; break;
+                  case 0x40: taken = (al & bl) !== 0 || (ah & bh) !== 0; break;
+                  case 0x20: taken = ah === bh ? al >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0; break;
+                  case 0x30: taken = ah === bh ? al >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0; break;
+                  case 0xa0: taken = ah === bh ? al >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0; break;
+                  case 0xb0: taken = ah === bh ? al >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0; break;
+                  case 0x60: taken = ah === bh ? al >>> 0 > bl >>> 0 : ah > bh; break;
+                  case 0x70: taken = ah === bh ? al >>> 0 >= bl >>> 0 : ah > bh; break;
+                  case 0xc0: taken = ah === bh ? al >>> 0 < bl >>> 0 : ah < bh; break;
+                  default: taken = ah === bh ? al >>> 0 <= bl >>> 0 : ah < bh; break; // 0xd0 (decode admits no other)
+                }
+              }
+              if (taken) {
+                const t = K[pc | 3]!;
+                left -= ((pc - t) >> 2) + 1;
+                if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
+                pc = t;
+              } else pc = (pc + 4) | 0;
+              break;
             }
-            pc += 8;
-            break;
-          }
-          case Op.ALU_SLOW:
-            this.aluSlow(K[pc + 1]!, d, s, K[pc + 3]!, K[pc + 2]!);
-            pc += 4;
-            break;
-          // ---------------- legacy packet loads (big-endian): out of range ends the program with 0 ----------------
-          case Op.LDABS_B: case Op.LDABS_H: case Op.LDABS_W:
-          case Op.LDIND_B: case Op.LDIND_H: case Op.LDIND_W: {
-            const o = (w & 0xff) - Op.LDABS_B;
-            const size = o === 0 || o === 3 ? 1 : o === 1 || o === 4 ? 2 : 4;
-            const rel = (o >= 3 ? (R[s]! + K[pc + 2]!) | 0 : K[pc + 2]!) >>> 0;
-            if (rel + size > pe - ps) {
-              res = 0;
-              hiOut = 0;
-              break run;
+            case Op.CALL_LOCAL:
+            case Op.CALLX: {
+              let target: number;
+              if ((w & 0xff) === Op.CALL_LOCAL) {
+                left -= K[pc | 1]!;
+                if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
+                target = K[pc | 3]!;
+              } else {
+                const th = R[d | 16]!;
+                const tl = R[d]!;
+                if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
+                  left -= funcLen[tl]!;
+                  if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
+                  target = tl * INTERP_WORDS;
+                } else if (th === 0 && tl >= 0) {
+                  break fast; // a plain number: a helper id (the conformance suite's reading of callx), in step()
+                } else throw bpfBadCallx(pc >> 2, th, tl);
+              }
+              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
+              const f = depth * 10;
+              frames[f] = R[6]!;
+              frames[f + 1] = R[22]!;
+              frames[f + 2] = R[7]!;
+              frames[f + 3] = R[23]!;
+              frames[f + 4] = R[8]!;
+              frames[f + 5] = R[24]!;
+              frames[f + 6] = R[9]!;
+              frames[f + 7] = R[25]!;
+              frames[f + 8] = R[10]!;
+              frames[f + 9] = (pc + 4) | 0;
+              depth++;
+              R[10] = (R[10]! + STACK_SIZE) | 0;
+              pc = target;
+              break;
             }
-            const a = ps + rel;
-            R[0] = size === 1 ? data[a]! : size === 2 ? (data[a]! << 8) | data[a + 1]! : (data[a]! << 24) | (data[a + 1]! << 16) | (data[a + 2]! << 8) | data[a + 3]!;
-            R[16] = 0;
-            pc += 4;
-            break;
-          }
-          // ---------------- loads: packet and stack inline, other regions through BpfMemory ----------------
-          case Op.LDXB: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
-            else if (sh === 2 && l >= 0 && a >= 0 && a < STACK) v = stack[a]!;
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
+            case Op.LDDW: {
+              const imm = K[pc | 2]!;
+              const next = K[pc | 1]!;
+              switch (s) {
+                case 0: R[d] = imm; R[d | 16] = next; break;
+                case 1: case 5: R[d] = imm; R[d | 16] = BPF_REGION_MAP_HANDLE | 0; break;
+                case 2: case 6: R[d] = next; R[d | 16] = (BPF_REGION_FIRST_MAP + imm) | 0; break;
+                default: R[d] = ((pc >> 2) + 1 + imm) | 0; R[d | 16] = BPF_REGION_CODE | 0; break; // src 4: code address pc + 1 + imm
+              }
+              pc = (pc + 8) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            pc += 4;
-            break;
-          }
-          case Op.LDXH: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
-            else if (sh === 2 && l >= 0 && a >= 0 && a + 2 <= STACK) v = stackView.getUint16(a, true);
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
+            case Op.SLOW:
+              break fast;
+            // ---------------- legacy packet loads (big-endian): out of range ends the program with 0 ----------------
+            case Op.LDABS_B: case Op.LDABS_H: case Op.LDABS_W:
+            case Op.LDIND_B: case Op.LDIND_H: case Op.LDIND_W: {
+              const o = (w & 0xff) - Op.LDABS_B;
+              const size = o === 0 || o === 3 ? 1 : o === 1 || o === 4 ? 2 : 4;
+              const rel = (o >= 3 ? (R[s]! + K[pc | 2]!) | 0 : K[pc | 2]!) >>> 0;
+              if (rel + size > pe - ps) {
+                res = 0;
+                hiOut = 0;
+                done = true;
+                break fast;
+              }
+              const a = ps + rel;
+              R[0] = size === 1 ? data[a]! : size === 2 ? (data[a]! << 8) | data[a + 1]! : (data[a]! << 24) | (data[a + 1]! << 16) | (data[a + 2]! << 8) | data[a + 3]!;
+              R[16] = 0;
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            pc += 4;
-            break;
-          }
-          case Op.LDXW: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a + 4 <= pe) v = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
-            else if (sh === 2 && l >= 0 && a >= 0 && a + 4 <= STACK) v = stackView.getInt32(a, true);
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 4, pc >> 2);
+            // ---------------- loads: packet and stack here, other regions in step() ----------------
+            // a = the int32 sum; it equals the real (unsigned, carrying into the region id) address when the
+            // base l is non-negative and a lies in [0, 2^31), which the range tests below demand.
+            case Op.LDXB: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe) R[d] = data[a]!;
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK) R[d] = stack[a]!;
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            pc += 4;
-            break;
-          }
-          case Op.LDXDW: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let vl: number;
-            let vh: number;
-            if (sh === 2 && l >= 0 && a >= 0 && a + 8 <= STACK) {
-              vl = stackView.getInt32(a, true);
-              vh = stackView.getInt32(a + 4, true);
-            } else if (sh === 1 && l >= 0 && a >= ps && a + 8 <= pe) {
-              vl = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
-              vh = data[a + 4]! | (data[a + 5]! << 8) | (data[a + 6]! << 16) | (data[a + 7]! << 24);
-            } else {
-              memory.setInput(data, ps, pe);
-              vl = memory.load(sh, (l >>> 0) + K[pc + 1]!, 8, pc >> 2);
-              vh = memory.hi;
+            case Op.LDXH: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe - 1) R[d] = data[a]! | (data[a + 1]! << 8);
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 1) R[d] = stackView.getUint16(a, true);
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = vl;
-            R[d + 16] = vh;
-            pc += 4;
-            break;
-          }
-          case Op.LDXSX: {
-            // MEMSX: sign-extend to 64 bits
-            const size = K[pc + 2]!;
-            memory.setInput(data, ps, pe);
-            let v = memory.load(R[s + 16]!, (R[s]! >>> 0) + K[pc + 1]!, size, pc >> 2);
-            v = size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
-            R[d] = v;
-            R[d + 16] = v >> 31;
-            pc += 4;
-            break;
-          }
-          // ---------------- stores: stack inline, other regions through BpfMemory ----------------
-          case Op.ST: case Op.STX: {
-            const sh = R[d + 16]!;
-            const l = R[d]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            const size = K[pc + 2]!;
-            const isSt = (w & 0xff) === Op.ST;
-            const vl = isSt ? K[pc + 3]! : R[s]!;
-            const vh = isSt ? vl >> 31 : R[s + 16]!;
-            this.stackDirty = true;
-            if (sh === 2 && l >= 0 && a >= 0 && a + size <= STACK) {
+            case Op.LDXW: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe - 3) R[d] = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 3) R[d] = stackView.getInt32(a, true);
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.LDXDW: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 7) {
+                R[d] = stackView.getInt32(a, true);
+                R[d | 16] = stackView.getInt32(a + 4, true);
+              } else if (sh === 1 && l >= 0 && a >= ps && a < pe - 7) {
+                R[d] = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
+                R[d | 16] = data[a + 4]! | (data[a + 5]! << 8) | (data[a + 6]! << 16) | (data[a + 7]! << 24);
+              } else break fast;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            // ---------------- stores: stack here, other regions in step() ----------------
+            case Op.ST: case Op.STX: {
+              const sh = R[d | 16]!;
+              const l = R[d]!;
+              const a = (l + K[pc | 1]!) | 0;
+              const size = K[pc | 2]!;
+              if (!(sh === 2 && l >= 0 && a >= 0 && a <= STACK - size)) break fast;
+              const isSt = (w & 0xff) === Op.ST;
+              const vl = isSt ? K[pc | 3]! : R[s]!;
               if (size === 1) stack[a] = vl;
               else if (size === 2) stackView.setUint16(a, vl & 0xffff, true);
               else {
                 stackView.setInt32(a, vl, true);
-                if (size === 8) stackView.setInt32(a + 4, vh, true);
+                if (size === 8) stackView.setInt32(a + 4, isSt ? vl >> 31 : R[s | 16]!, true);
               }
-            } else {
-              memory.setInput(data, ps, pe);
-              memory.store(sh, (l >>> 0) + K[pc + 1]!, size, vl, vh, pc >> 2);
+              pc = (pc + 4) | 0;
+              break;
             }
-            pc += 4;
-            break;
-          }
-          case Op.ATOMIC: {
-            const op = K[pc + 2]!;
-            memory.setInput(data, ps, pe);
-            this.stackDirty = true;
-            const size = K[pc + 3] === 8 ? 8 : 4;
-            const ol = memory.atomic(R[d + 16]!, (R[d]! >>> 0) + K[pc + 1]!, size, op, R[s]!, R[s + 16]!, R[0]!, R[16]!, pc >> 2);
-            if (op === 0xf1) {
-              R[0] = ol;
-              R[16] = memory.hi;
-            } else if (op & 1) {
-              R[s] = ol;
-              R[s + 16] = memory.hi;
+            // ---------------- ALU (32-bit): result zero-extended ----------------
+            case Op.ADD32_K: R[d] = (R[d]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ADD32_X: R[d] = (R[d]! + R[s]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.SUB32_K: R[d] = (R[d]! - K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.SUB32_X: R[d] = (R[d]! - R[s]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MUL32_K: R[d] = Math.imul(R[d]!, K[pc | 2]!); R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MUL32_X: R[d] = Math.imul(R[d]!, R[s]!); R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.OR32_K: R[d] = R[d]! | K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.OR32_X: R[d] = R[d]! | R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.AND32_K: R[d] = R[d]! & K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.AND32_X: R[d] = R[d]! & R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            // JS masks shift counts to 5 bits, as RFC 9669 does for 32-bit shifts
+            case Op.LSH32_K: R[d] = R[d]! << K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.LSH32_X: R[d] = R[d]! << R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.RSH32_K: R[d] = R[d]! >>> K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.RSH32_X: R[d] = R[d]! >>> R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.NEG32: R[d] = -R[d]! | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.XOR32_K: R[d] = R[d]! ^ K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.XOR32_X: R[d] = R[d]! ^ R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MOV32_K: R[d] = K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MOV32_X: R[d] = R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ARSH32_K: R[d] = R[d]! >> K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ARSH32_X: R[d] = R[d]! >> R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.BE16: { const v = R[d]!; R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff); R[d | 16] = 0; pc = (pc + 4) | 0; break; }
+            case Op.BE32: { const v = R[d]!; R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24); R[d | 16] = 0; pc = (pc + 4) | 0; break; }
+            case Op.LE16: R[d] = R[d]! & 0xffff; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.LE32: R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.NOP: pc = (pc + 4) | 0; break;
+            // ---------------- ALU64 ----------------
+            case Op.ADD64_K: case Op.ADD64_X: {
+              const x = (w & 0xff) === Op.ADD64_X;
+              const bl = x ? R[s]! : K[pc | 2]!;
+              const bh = x ? R[s | 16]! : bl >> 31;
+              const al = R[d]!;
+              const t = (al + bl) | 0;
+              R[d] = t;
+              R[d | 16] = (R[d | 16]! + bh + (t >>> 0 < al >>> 0 ? 1 : 0)) | 0; // carry
+              pc = (pc + 4) | 0;
+              break;
             }
-            pc += 4;
-            break;
-          }
-          // ---------------- ALU (32-bit): result zero-extended ----------------
-          case Op.ADD32_K: R[d] = (R[d]! + K[pc + 2]!) | 0; R[d + 16] = 0; pc += 4; break;
-          case Op.ADD32_X: R[d] = (R[d]! + R[s]!) | 0; R[d + 16] = 0; pc += 4; break;
-          case Op.SUB32_K: R[d] = (R[d]! - K[pc + 2]!) | 0; R[d + 16] = 0; pc += 4; break;
-          case Op.SUB32_X: R[d] = (R[d]! - R[s]!) | 0; R[d + 16] = 0; pc += 4; break;
-          case Op.MUL32_K: R[d] = Math.imul(R[d]!, K[pc + 2]!); R[d + 16] = 0; pc += 4; break;
-          case Op.MUL32_X: R[d] = Math.imul(R[d]!, R[s]!); R[d + 16] = 0; pc += 4; break;
-          case Op.OR32_K: R[d] = R[d]! | K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.OR32_X: R[d] = R[d]! | R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.AND32_K: R[d] = R[d]! & K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.AND32_X: R[d] = R[d]! & R[s]!; R[d + 16] = 0; pc += 4; break;
-          // JS masks shift counts to 5 bits, as RFC 9669 does for 32-bit shifts
-          case Op.LSH32_K: R[d] = R[d]! << K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.LSH32_X: R[d] = R[d]! << R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.RSH32_K: R[d] = R[d]! >>> K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.RSH32_X: R[d] = R[d]! >>> R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.NEG32: R[d] = -R[d]! | 0; R[d + 16] = 0; pc += 4; break;
-          case Op.XOR32_K: R[d] = R[d]! ^ K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.XOR32_X: R[d] = R[d]! ^ R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.MOV32_K: R[d] = K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.MOV32_X: R[d] = R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.ARSH32_K: R[d] = R[d]! >> K[pc + 2]!; R[d + 16] = 0; pc += 4; break;
-          case Op.ARSH32_X: R[d] = R[d]! >> R[s]!; R[d + 16] = 0; pc += 4; break;
-          case Op.BE16: { const v = R[d]!; R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff); R[d + 16] = 0; pc += 4; break; }
-          case Op.BE32: { const v = R[d]!; R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24); R[d + 16] = 0; pc += 4; break; }
-          case Op.LE16: R[d] = R[d]! & 0xffff; R[d + 16] = 0; pc += 4; break;
-          case Op.LE32: R[d + 16] = 0; pc += 4; break;
-          case Op.NOP: pc += 4; break;
-          // ---------------- ALU64 ----------------
-          case Op.ADD64_K: case Op.ADD64_X: {
-            const x = (w & 0xff) === Op.ADD64_X;
-            const bl = x ? R[s]! : K[pc + 2]!;
-            const bh = x ? R[s + 16]! : bl >> 31;
-            const al = R[d]!;
-            const t = (al + bl) | 0;
-            R[d] = t;
-            R[d + 16] = (R[d + 16]! + bh + (t >>> 0 < al >>> 0 ? 1 : 0)) | 0; // carry
-            pc += 4;
-            break;
-          }
-          case Op.SUB64_K: case Op.SUB64_X: {
-            const x = (w & 0xff) === Op.SUB64_X;
-            const bl = x ? R[s]! : K[pc + 2]!;
-            const bh = x ? R[s + 16]! : bl >> 31;
-            const al = R[d]!;
-            R[d] = (al - bl) | 0;
-            R[d + 16] = (R[d + 16]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0; // borrow
-            pc += 4;
-            break;
-          }
-          case Op.OR64_K: { const m = K[pc + 2]!; R[d] = R[d]! | m; R[d + 16] = R[d + 16]! | (m >> 31); pc += 4; break; }
-          case Op.OR64_X: R[d] = R[d]! | R[s]!; R[d + 16] = R[d + 16]! | R[s + 16]!; pc += 4; break;
-          case Op.AND64_K: { const m = K[pc + 2]!; R[d] = R[d]! & m; R[d + 16] = R[d + 16]! & (m >> 31); pc += 4; break; }
-          case Op.AND64_X: R[d] = R[d]! & R[s]!; R[d + 16] = R[d + 16]! & R[s + 16]!; pc += 4; break;
-          case Op.XOR64_K: { const m = K[pc + 2]!; R[d] = R[d]! ^ m; R[d + 16] = R[d + 16]! ^ (m >> 31); pc += 4; break; }
-          case Op.XOR64_X: R[d] = R[d]! ^ R[s]!; R[d + 16] = R[d + 16]! ^ R[s + 16]!; pc += 4; break;
-          case Op.MOV64_K: { const m = K[pc + 2]!; R[d] = m; R[d + 16] = m >> 31; pc += 4; break; }
-          case Op.MOV64_X: R[d] = R[s]!; R[d + 16] = R[s + 16]!; pc += 4; break;
-          case Op.NEG64: {
-            const l = R[d]!;
-            R[d] = -l;
-            R[d + 16] = ~R[d + 16]! + (l === 0 ? 1 : 0);
-            pc += 4;
-            break;
-          }
-          case Op.LSH64_K: R[d] = bpfLsh64(R[d]!, R[d + 16]!, K[pc + 2]!); R[d + 16] = bpfArith.hi; pc += 4; break;
-          case Op.RSH64_K: R[d] = bpfRsh64(R[d]!, R[d + 16]!, K[pc + 2]!); R[d + 16] = bpfArith.hi; pc += 4; break;
-          case Op.ARSH64_K: R[d] = bpfArsh64(R[d]!, R[d + 16]!, K[pc + 2]!); R[d + 16] = bpfArith.hi; pc += 4; break;
-          // ---------------- forward conditional jumps (backward ones are JBACK) ----------------
-          case Op.JEQ_K: { const bl = K[pc + 2]!, bh = bl >> 31; pc = R[d] === bl && R[d + 16] === bh ? K[pc + 3]! : pc + 4; break; }
-          case Op.JEQ_X: { const bl = R[s]!, bh = R[s + 16]!; pc = R[d] === bl && R[d + 16] === bh ? K[pc + 3]! : pc + 4; break; }
-          case Op.JNE_K: { const bl = K[pc + 2]!, bh = bl >> 31; pc = R[d] !== bl || R[d + 16] !== bh ? K[pc + 3]! : pc + 4; break; }
-          case Op.JNE_X: { const bl = R[s]!, bh = R[s + 16]!; pc = R[d] !== bl || R[d + 16] !== bh ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSET_K: { const bl = K[pc + 2]!, bh = bl >> 31; pc = (R[d]! & bl) !== 0 || (R[d + 16]! & bh) !== 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSET_X: { const bl = R[s]!, bh = R[s + 16]!; pc = (R[d]! & bl) !== 0 || (R[d + 16]! & bh) !== 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.JGT_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JGT_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JGE_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JGE_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JLT_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JLT_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JLE_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JLE_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSGT_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSGT_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSGE_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSGE_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSLT_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSLT_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSLE_K: { const bl = K[pc + 2]!, bh = bl >> 31, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.JSLE_X: { const bl = R[s]!, bh = R[s + 16]!, ah = R[d + 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32EQ_K: { const b = K[pc + 2]!; pc = R[d] === b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32EQ_X: { const b = R[s]!; pc = R[d] === b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32NE_K: { const b = K[pc + 2]!; pc = R[d] !== b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32NE_X: { const b = R[s]!; pc = R[d] !== b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SET_K: { const b = K[pc + 2]!; pc = (R[d]! & b) !== 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SET_X: { const b = R[s]!; pc = (R[d]! & b) !== 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32GT_K: { const b = K[pc + 2]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32GT_X: { const b = R[s]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32GE_K: { const b = K[pc + 2]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32GE_X: { const b = R[s]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32LT_K: { const b = K[pc + 2]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32LT_X: { const b = R[s]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32LE_K: { const b = K[pc + 2]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32LE_X: { const b = R[s]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SGT_K: { const b = K[pc + 2]!; pc = R[d]! > b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SGT_X: { const b = R[s]!; pc = R[d]! > b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SGE_K: { const b = K[pc + 2]!; pc = R[d]! >= b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SGE_X: { const b = R[s]!; pc = R[d]! >= b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SLT_K: { const b = K[pc + 2]!; pc = R[d]! < b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SLT_X: { const b = R[s]!; pc = R[d]! < b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SLE_K: { const b = K[pc + 2]!; pc = R[d]! <= b ? K[pc + 3]! : pc + 4; break; }
-          case Op.J32SLE_X: { const b = R[s]!; pc = R[d]! <= b ? K[pc + 3]! : pc + 4; break; }
-          // ---------------- superinstructions (interp-decode.ts): every register write of the sequence ----------------
-          case Op.LDXB_JEQ: case Op.LDXB_JNE: case Op.LDXB_JSET: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
+            case Op.SUB64_K: case Op.SUB64_X: {
+              const x = (w & 0xff) === Op.SUB64_X;
+              const bl = x ? R[s]! : K[pc | 2]!;
+              const bh = x ? R[s | 16]! : bl >> 31;
+              const al = R[d]!;
+              R[d] = (al - bl) | 0;
+              R[d | 16] = (R[d | 16]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0; // borrow
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            const o = (w & 0xff) - Op.LDXB_JEQ;
-            const m = K[pc + 2]!;
-            pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc + 3]! : pc + 8;
-            break;
-          }
-          case Op.LDXH_JEQ: case Op.LDXH_JNE: case Op.LDXH_JSET: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = data[a]! | (data[a + 1]! << 8);
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
+            case Op.OR64_K: { const m = K[pc | 2]!; R[d] = R[d]! | m; R[d | 16] = R[d | 16]! | (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.OR64_X: R[d] = R[d]! | R[s]!; R[d | 16] = R[d | 16]! | R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.AND64_K: { const m = K[pc | 2]!; R[d] = R[d]! & m; R[d | 16] = R[d | 16]! & (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.AND64_X: R[d] = R[d]! & R[s]!; R[d | 16] = R[d | 16]! & R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.XOR64_K: { const m = K[pc | 2]!; R[d] = R[d]! ^ m; R[d | 16] = R[d | 16]! ^ (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.XOR64_X: R[d] = R[d]! ^ R[s]!; R[d | 16] = R[d | 16]! ^ R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.MOV64_K: { const m = K[pc | 2]!; R[d] = m; R[d | 16] = m >> 31; pc = (pc + 4) | 0; break; }
+            case Op.MOV64_X: R[d] = R[s]!; R[d | 16] = R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.NEG64: {
+              const l = R[d]!;
+              R[d] = -l | 0;
+              R[d | 16] = (~R[d | 16]! + (l === 0 ? 1 : 0)) | 0;
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            const o = (w & 0xff) - Op.LDXH_JEQ;
-            const m = K[pc + 2]!;
-            pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc + 3]! : pc + 8;
-            break;
-          }
-          case Op.LDXHBE_JEQ: case Op.LDXHBE_JNE: case Op.LDXHBE_JSET: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
-            else {
-              memory.setInput(data, ps, pe);
-              const le = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
-              v = ((le & 0xff) << 8) | (le >>> 8);
+            // 64-bit shifts by a constant (w2 = count & 63, set by the decoder), as in arith.ts
+            case Op.LSH64_K: {
+              const c = K[pc | 2]!;
+              const l = R[d]!;
+              if (c >= 32) {
+                R[d | 16] = l << (c - 32);
+                R[d] = 0;
+              } else if (c !== 0) {
+                R[d | 16] = (R[d | 16]! << c) | (l >>> (32 - c));
+                R[d] = l << c;
+              }
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            const o = (w & 0xff) - Op.LDXHBE_JEQ;
-            const m = K[pc + 2]!;
-            pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc + 3]! : pc + 12;
-            break;
-          }
-          case Op.LDXHBE: {
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a + 2 <= pe) v = (data[a]! << 8) | data[a + 1]!;
-            else {
-              memory.setInput(data, ps, pe);
-              const le = memory.load(sh, (l >>> 0) + K[pc + 1]!, 2, pc >> 2);
-              v = ((le & 0xff) << 8) | (le >>> 8);
+            case Op.RSH64_K: {
+              const c = K[pc | 2]!;
+              const h = R[d | 16]!;
+              if (c >= 32) {
+                R[d] = h >>> (c - 32);
+                R[d | 16] = 0;
+              } else if (c !== 0) {
+                R[d] = (R[d]! >>> c) | (h << (32 - c));
+                R[d | 16] = h >>> c;
+              }
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = v;
-            R[d + 16] = 0;
-            pc += 8;
-            break;
-          }
-          case Op.LDXB_MSH: {
-            // ldxb d, [s + off]; and d, 0xf; lsh d, 2 — the IPv4 header length in bytes
-            const sh = R[s + 16]!;
-            const l = R[s]!;
-            const a = (l + K[pc + 1]!) | 0; // == the unsigned address when l >= 0 and it lies in [0, 2^31)
-            let v: number;
-            if (sh === 1 && l >= 0 && a >= ps && a < pe) v = data[a]!;
-            else {
-              memory.setInput(data, ps, pe);
-              v = memory.load(sh, (l >>> 0) + K[pc + 1]!, 1, pc >> 2);
+            case Op.ARSH64_K: {
+              const c = K[pc | 2]!;
+              const h = R[d | 16]!;
+              if (c >= 32) {
+                R[d] = h >> (c - 32);
+                R[d | 16] = h >> 31;
+              } else if (c !== 0) {
+                R[d] = (R[d]! >>> c) | (h << (32 - c));
+                R[d | 16] = h >> c;
+              }
+              pc = (pc + 4) | 0;
+              break;
             }
-            R[d] = (v & 0xf) << 2;
-            R[d + 16] = 0;
-            pc += 12;
-            break;
+            // ---------------- forward conditional jumps (those that may go backwards are JBACK) ----------------
+          case Op.JEQ_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = R[d] === bl && R[d | 16] === bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JEQ_X: { const bl = R[s]!, bh = R[s | 16]!; pc = R[d] === bl && R[d | 16] === bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JNE_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = R[d] !== bl || R[d | 16] !== bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JNE_X: { const bl = R[s]!, bh = R[s | 16]!; pc = R[d] !== bl || R[d | 16] !== bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSET_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = (R[d]! & bl) !== 0 || (R[d | 16]! & bh) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSET_X: { const bl = R[s]!, bh = R[s | 16]!; pc = (R[d]! & bl) !== 0 || (R[d | 16]! & bh) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32EQ_K: { const b = K[pc | 2]!; pc = R[d] === b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32EQ_X: { const b = R[s]!; pc = R[d] === b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32NE_K: { const b = K[pc | 2]!; pc = R[d] !== b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32NE_X: { const b = R[s]!; pc = R[d] !== b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SET_K: { const b = K[pc | 2]!; pc = (R[d]! & b) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SET_X: { const b = R[s]!; pc = (R[d]! & b) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GT_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GT_X: { const b = R[s]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GE_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GE_X: { const b = R[s]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LT_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LT_X: { const b = R[s]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LE_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LE_X: { const b = R[s]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGT_K: { const b = K[pc | 2]!; pc = R[d]! > b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGT_X: { const b = R[s]!; pc = R[d]! > b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGE_K: { const b = K[pc | 2]!; pc = R[d]! >= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGE_X: { const b = R[s]!; pc = R[d]! >= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLT_K: { const b = K[pc | 2]!; pc = R[d]! < b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLT_X: { const b = R[s]!; pc = R[d]! < b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLE_K: { const b = K[pc | 2]!; pc = R[d]! <= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLE_X: { const b = R[s]!; pc = R[d]! <= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+            // ---------------- superinstructions (interp-decode.ts): every register write of the sequence ----------------
+            // Their loads read the packet here; anything else leaves for step(), which runs just the first slot.
+            case Op.LDXB_JEQ: case Op.LDXB_JNE: case Op.LDXB_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe)) break fast;
+              const v = data[a]!;
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXB_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXH_JEQ: case Op.LDXH_JNE: case Op.LDXH_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              const v = data[a]! | (data[a + 1]! << 8);
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXH_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXHBE_JEQ: case Op.LDXHBE_JNE: case Op.LDXHBE_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              const v = (data[a]! << 8) | data[a + 1]!;
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXHBE_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 12) | 0;
+              break;
+            }
+            case Op.LDXHBE: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              R[d] = (data[a]! << 8) | data[a + 1]!;
+              R[d | 16] = 0;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXB_MSH: {
+              // ldxb d, [s + off]; and d, 0xf; lsh d, 2 — the IPv4 header length in bytes
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe)) break fast;
+              R[d] = (data[a]! & 0xf) << 2;
+              R[d | 16] = 0;
+              pc = (pc + 12) | 0;
+              break;
+            }
+            case Op.LEA64: {
+              // mov d, s; add d, imm
+              const m = K[pc | 2]!;
+              const sl = R[s]!;
+              const t = (sl + m) | 0;
+              const h = (R[s | 16]! + (m >> 31) + (t >>> 0 < sl >>> 0 ? 1 : 0)) | 0;
+              R[d] = t;
+              R[d | 16] = h;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            case Op.LEA32: R[d] = (R[s]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 8) | 0; break;
+            default:
+              throw rejected(pc >> 2, this.program.insns[pc >> 2], `unknown internal opcode ${w & 0xff}`);
           }
-          case Op.LEA64: {
-            // mov d, s; add d, imm
-            const m = K[pc + 2]!;
-            const sl = R[s]!;
-            const t = (sl + m) | 0;
-            const h = (R[s + 16]! + (m >> 31) + (t >>> 0 < sl >>> 0 ? 1 : 0)) | 0;
-            R[d] = t;
-            R[d + 16] = h;
-            pc += 8;
-            break;
-          }
-          case Op.LEA32: R[d] = (R[s]! + K[pc + 2]!) | 0; R[d + 16] = 0; pc += 8; break;
-          default:
-            throw rejected(pc >> 2, this.program.insns[pc >> 2], `unknown internal opcode ${w & 0xff}`);
         }
+        if (done) break;
+        // One original instruction that needs a call (or a load/store outside packet and stack).
+        const next = this.step(pc >> 2, data, ps, pe);
+        if (next < 0) {
+          // a helper ended the program (env.exit)
+          res = R[0]!;
+          hiOut = R[16]!;
+          break;
+        }
+        pc = next * INTERP_WORDS;
       }
       verdicts[k] = res;
     }
     this.lastHi = hiOut;
   }
 
-  /** Saves r6..r9, r10 and the return slot of frame `depth`. */
-  private pushFrame(depth: number, ret: number): void {
+  /**
+   * Runs the original instruction at slot `pc` with full checks (BpfMemory) — loads and stores in any
+   * region, atomics, helper calls, the rare ALU ops. Returns the next slot, or -1 when a helper ended the
+   * program (r0 is final). Region 1 is set to the current packet first.
+   */
+  private step(pc: number, data: Uint8Array, ps: number, pe: number): number {
+    const { opcode: op, dst: d, src: s, off, imm } = this.program.insns[pc]!;
     const R = this.regs;
-    const f = depth * 10;
-    const frames = this.frames;
-    frames[f] = R[6]!;
-    frames[f + 1] = R[22]!;
-    frames[f + 2] = R[7]!;
-    frames[f + 3] = R[23]!;
-    frames[f + 4] = R[8]!;
-    frames[f + 5] = R[24]!;
-    frames[f + 6] = R[9]!;
-    frames[f + 7] = R[25]!;
-    frames[f + 8] = R[10]!;
-    frames[f + 9] = ret;
-  }
-
-  /** A conditional jump's condition (JMP or JMP32 `opcode`), for the generic backward jump. */
-  private cond(opcode: number, d: number, s: number, imm: number): boolean {
-    const R = this.regs;
-    const x = (opcode & 8) !== 0;
-    const al = R[d]!;
-    let ah = R[d + 16]!;
-    const bl = x ? R[s]! : imm;
-    let bh = x ? R[s + 16]! : imm >> 31;
-    if ((opcode & 7) === 6) {
-      // JMP32: compare the low words; sign-extended for the signed comparisons, zero high words otherwise
-      const signed = (opcode & 0xf0) >= 0x60 && (opcode & 0xf0) !== 0xa0 && (opcode & 0xf0) !== 0xb0;
-      ah = signed ? al >> 31 : 0;
-      bh = signed ? bl >> 31 : 0;
-    }
-    switch (opcode & 0xf0) {
-      case 0x10: return al === bl && ah === bh;
-      case 0x50: return al !== bl || ah !== bh;
-      case 0x40: return (al & bl) !== 0 || (ah & bh) !== 0;
-      case 0x20: return bpfGtU64(al, ah, bl, bh);
-      case 0x30: return !bpfGtU64(bl, bh, al, ah);
-      case 0xa0: return bpfGtU64(bl, bh, al, ah);
-      case 0xb0: return !bpfGtU64(al, ah, bl, bh);
-      case 0x60: return bpfGtS64(al, ah, bl, bh);
-      case 0x70: return !bpfGtS64(bl, bh, al, ah);
-      case 0xc0: return bpfGtS64(bl, bh, al, ah);
-      case 0xd0: return !bpfGtS64(al, ah, bl, bh);
+    const memory = this.memory;
+    memory.setInput(data, ps, pe);
+    const size = (op & 0x18) === 0x18 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
+    switch (op & 7) {
+      case 1: {
+        // LDX / LDX MEMSX
+        let vl = memory.load(R[s | 16]!, (R[s]! >>> 0) + off, size, pc);
+        let vh = size === 8 ? memory.hi : 0;
+        if ((op & 0xe0) === 0x80) {
+          // MEMSX: sign-extend to 64 bits
+          vl = size === 1 ? (vl << 24) >> 24 : size === 2 ? (vl << 16) >> 16 : vl | 0;
+          vh = vl >> 31;
+        }
+        R[d] = vl;
+        R[d | 16] = vh;
+        return pc + 1;
+      }
+      case 2:
+        memory.store(R[d | 16]!, (R[d]! >>> 0) + off, size, imm, imm >> 31, pc);
+        return pc + 1;
+      case 3: {
+        if ((op & 0xe0) !== 0xc0) {
+          memory.store(R[d | 16]!, (R[d]! >>> 0) + off, size, R[s]!, R[s | 16]!, pc);
+          return pc + 1;
+        }
+        const ol = memory.atomic(R[d | 16]!, (R[d]! >>> 0) + off, size === 8 ? 8 : 4, imm, R[s]!, R[s | 16]!, R[0]!, R[16]!, pc);
+        if (imm === 0xf1) {
+          R[0] = ol;
+          R[16] = memory.hi;
+        } else if (imm & 1) {
+          R[s] = ol;
+          R[s | 16] = memory.hi;
+        }
+        return pc + 1;
+      }
+      case 5:
+        // call helper, or callx with a helper id in dst
+        return this.callHelper(op === 0x8d ? R[d]! : imm, pc) ? -1 : pc + 1;
       default:
-        throw rejected(-1, undefined, `unknown jump 0x${opcode.toString(16)}`);
+        this.aluSlow(op, d, s, off, imm);
+        return pc + 1;
     }
   }
 
