@@ -99,6 +99,20 @@ export const enum Op {
 /** Words per slot. */
 export const INTERP_WORDS = 4;
 
+/**
+ * The interpreter keeps registers, call frames and code in ONE Int32Array: V8 re-checks a typed array's map
+ * and reloads its length and data pointer at every access in the dispatch loop, so one array instead of
+ * three saves those loads in every handler.
+ */
+export const enum Layout {
+  /** r's low word at r, its high word at r | 16 (r0..r10). */
+  REGS = 0,
+  /** Saved r6..r9 (lo, hi), r10 lo and the return position: 10 words per frame, BPF_MAX_CALL_DEPTH frames. */
+  FRAMES = 32,
+  /** Slot pc's words at CODE + 4 pc. */
+  CODE = 112,
+}
+
 const BIT = (r: number): number => 1 << r;
 /** r0..r9 (r10 is set before every run). */
 const ALL_REGS = 0x3ff;
@@ -194,11 +208,11 @@ const COND_OP = new Map<number, number>(COND.map((c, i) => [c, Op.JEQ_K + 2 * i]
 
 const isExitInsn = (i: BpfInsn | undefined): boolean => i !== undefined && i.opcode === 0x95;
 
-/** Pre-decodes a prepared program (see module doc). The array has one extra sentinel slot ({@link Op.FELL}). */
+/** Pre-decodes a prepared program (see module doc) into the {@link Layout}; one extra sentinel slot ({@link Op.FELL}) ends the code. */
 export function interpDecode(prepared: BpfPreparedCode): Int32Array {
   const { insns, funcStart, funcLen, lddwSecond } = prepared;
   const n = insns.length;
-  const K = new Int32Array((n + 1) * INTERP_WORDS);
+  const K = new Int32Array(Layout.CODE + (n + 1) * INTERP_WORDS);
   // The slot at `pc` when it is an instruction of the function of `from` (fused sequences stay in one).
   const at = (pc: number, from: number): BpfInsn | undefined =>
     pc < n && !lddwSecond[pc] && funcStart[pc] === funcStart[from] ? insns[pc] : undefined;
@@ -215,7 +229,7 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
     if (lddwSecond[pc]) continue;
     const insn = insns[pc]!;
     const [op, w1, w2, w3] = decodeOne(insn, pc);
-    const b = pc * INTERP_WORDS;
+    const b = Layout.CODE + pc * INTERP_WORDS;
     K[b] = op | (insn.dst << 8) | (insn.src << 12);
     K[b + 1] = w1;
     K[b + 2] = w2;
@@ -276,15 +290,15 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
           if (x) return [Op.CALLX, 0, 0, 0];
           if (src === BPF_PSEUDO_CALL) {
             const t = pc + 1 + imm;
-            return [Op.CALL_LOCAL, funcLen[funcStart[t]!]!, 0, t * INTERP_WORDS];
+            return [Op.CALL_LOCAL, funcLen[funcStart[t]!]!, 0, t * INTERP_WORDS + Layout.CODE];
           }
           return [Op.SLOW, 0, 0, 0]; // helper call
         }
         const target = pc + 1 + bpfBranchOffset(insn);
-        if (target <= pc) return [Op.JBACK, opcode, imm, target * INTERP_WORDS];
-        if (o === 0x00) return exitLike[target] ? [Op.EXIT, 0, 0, 0] : [Op.JA, 0, 0, target * INTERP_WORDS];
+        if (target <= pc) return [Op.JBACK, opcode, imm, target * INTERP_WORDS + Layout.CODE];
+        if (o === 0x00) return exitLike[target] ? [Op.EXIT, 0, 0, 0] : [Op.JA, 0, 0, target * INTERP_WORDS + Layout.CODE];
         const base = COND_OP.get(o)!;
-        return [base + (x ? 1 : 0) + (cls === 6 ? 22 : 0), 0, imm, target * INTERP_WORDS];
+        return [base + (x ? 1 : 0) + (cls === 6 ? 22 : 0), 0, imm, target * INTERP_WORDS + Layout.CODE];
       }
       case 0: {
         if (opcode === BPF_LDDW_OPCODE) return [Op.LDDW, insns[pc + 1]!.imm, imm, 0];
@@ -339,7 +353,7 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
     const cmp = fusedCompare(j, d);
     if (cmp === null) return swap ? [Op.LDXHBE, a.off, 0, 0] : null;
     const base = swap ? Op.LDXHBE_JEQ : a.opcode === 0x71 ? Op.LDXB_JEQ : Op.LDXH_JEQ;
-    return [base + cmp, a.off, j.imm, (pc + len + j.off) * INTERP_WORDS];
+    return [base + cmp, a.off, j.imm, (pc + len + j.off) * INTERP_WORDS + Layout.CODE];
   }
 
   /**

@@ -46,7 +46,7 @@ import {
 } from './isa.js';
 import { BpfProgramExit, BpfRuntimeEnv, callBpfHelper, type BpfHelperTable, type BpfMapLike } from './helpers.js';
 import { BPF_REGION_CODE, BPF_REGION_FIRST_MAP, BPF_REGION_INPUT, BPF_REGION_MAP_HANDLE, BpfMemory } from './memory.js';
-import { INTERP_WORDS, Op, interpDecode, interpResetMask } from './interp-decode.js';
+import { INTERP_WORDS, Layout, Op, interpDecode, interpResetMask } from './interp-decode.js';
 
 /** What an engine needs of a program (BpfProgram implements it). */
 export interface BpfExecutable {
@@ -192,14 +192,12 @@ export class BpfInterpreterEngine {
   readonly prepared: BpfPreparedCode;
   readonly memory: BpfMemory;
   readonly env: BpfRuntimeEnv;
-  // INTERP_WORDS words per slot, see interp-decode.ts.
+  // Registers, frames and code in one array (Layout in interp-decode.ts).
   private readonly code: Int32Array;
-  // r0..r10: low words at [r], high words at [r + 16].
-  private readonly regs = new Int32Array(32);
+  // The same array: r's low word at [r], its high word at [r | 16].
+  private readonly regs: Int32Array;
   // Registers zeroed before each run.
   private readonly resetRegs: Int32Array;
-  // Saved r6..r9 (lo, hi), r10 lo and return slot per frame.
-  private readonly frames = new Int32Array(BPF_MAX_CALL_DEPTH * 10);
   private readonly stackView: DataView;
   // The program has stores, atomics or helper calls, so a run may leave the stack written: run() zeroes it
   // before each run only then (programs without them, e.g. packet filters, never dirty it).
@@ -218,6 +216,7 @@ export class BpfInterpreterEngine {
   constructor(private readonly program: BpfExecutable) {
     this.prepared = prepareBpfCode(program.insns, program.mapList.length);
     this.code = interpDecode(this.prepared);
+    this.regs = this.code;
     const mask = interpResetMask(this.prepared);
     const regs: number[] = [];
     for (let r = 0; r < 10; r++) if (mask & (1 << r)) regs.push(r);
@@ -271,10 +270,10 @@ export class BpfInterpreterEngine {
    */
   private exec(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): void {
     const K = this.code;
-    const R = this.regs;
-    const { frames, resetRegs, stackView } = this;
+    const R = K; // (the same array: see Layout)
+    const { resetRegs, stackView } = this;
     const { funcStart, funcLen } = this.prepared;
-    const n = K.length / INTERP_WORDS - 1;
+    const n = (K.length - Layout.CODE) / INTERP_WORDS - 1;
     const stack = this.memory.stack;
     const STACK = stack.length;
     const nReset = resetRegs.length;
@@ -304,12 +303,12 @@ export class BpfInterpreterEngine {
       R[18] = 0;
       R[10] = STACK_SIZE;
       R[26] = 2; // BPF_REGION_STACK
-      let pc = 0;
+      let pc = Layout.CODE as number;
       let depth = 0;
       let left = budget;
       let res = 0;
       for (;;) {
-        // pc is a slot index times INTERP_WORDS: K[pc] is the op word, K[pc | 1..3] its operands.
+        // pc = Layout.CODE + slot * INTERP_WORDS: K[pc] is the op word, K[pc | 1..3] its operands.
         let done = false;
         fast: for (;;) {
           const w = K[pc]!;
@@ -333,17 +332,17 @@ export class BpfInterpreterEngine {
               }
               depth--;
               {
-                const f = depth * 10;
-                R[6] = frames[f]!;
-                R[22] = frames[f + 1]!;
-                R[7] = frames[f + 2]!;
-                R[23] = frames[f + 3]!;
-                R[8] = frames[f + 4]!;
-                R[24] = frames[f + 5]!;
-                R[9] = frames[f + 6]!;
-                R[25] = frames[f + 7]!;
-                R[10] = frames[f + 8]!;
-                pc = frames[f + 9]!;
+                const f = Layout.FRAMES + depth * 10;
+                R[6] = K[f]!;
+                R[22] = K[f + 1]!;
+                R[7] = K[f + 2]!;
+                R[23] = K[f + 3]!;
+                R[8] = K[f + 4]!;
+                R[24] = K[f + 5]!;
+                R[9] = K[f + 6]!;
+                R[25] = K[f + 7]!;
+                R[10] = K[f + 8]!;
+                pc = K[f + 9]!;
               }
               break;
             case Op.JA:
@@ -386,7 +385,7 @@ export class BpfInterpreterEngine {
               if (taken) {
                 const t = K[pc | 3]!;
                 left -= ((pc - t) >> 2) + 1;
-                if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
+                if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
                 pc = t;
               } else pc = (pc + 4) | 0;
               break;
@@ -396,31 +395,31 @@ export class BpfInterpreterEngine {
               let target: number;
               if ((w & 0xff) === Op.CALL_LOCAL) {
                 left -= K[pc | 1]!;
-                if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
+                if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
                 target = K[pc | 3]!;
               } else {
                 const th = R[d | 16]!;
                 const tl = R[d]!;
                 if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
                   left -= funcLen[tl]!;
-                  if (left < 0) throw bpfBudgetExceeded(pc >> 2, budget);
-                  target = tl * INTERP_WORDS;
+                  if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
+                  target = Layout.CODE + tl * INTERP_WORDS;
                 } else if (th === 0 && tl >= 0) {
                   break fast; // a plain number: a helper id (the conformance suite's reading of callx), in step()
-                } else throw bpfBadCallx(pc >> 2, th, tl);
+                } else throw bpfBadCallx((pc - Layout.CODE) >> 2, th, tl);
               }
-              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded(pc >> 2);
-              const f = depth * 10;
-              frames[f] = R[6]!;
-              frames[f + 1] = R[22]!;
-              frames[f + 2] = R[7]!;
-              frames[f + 3] = R[23]!;
-              frames[f + 4] = R[8]!;
-              frames[f + 5] = R[24]!;
-              frames[f + 6] = R[9]!;
-              frames[f + 7] = R[25]!;
-              frames[f + 8] = R[10]!;
-              frames[f + 9] = (pc + 4) | 0;
+              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded((pc - Layout.CODE) >> 2);
+              const f = Layout.FRAMES + depth * 10;
+              K[f] = R[6]!;
+              K[f + 1] = R[22]!;
+              K[f + 2] = R[7]!;
+              K[f + 3] = R[23]!;
+              K[f + 4] = R[8]!;
+              K[f + 5] = R[24]!;
+              K[f + 6] = R[9]!;
+              K[f + 7] = R[25]!;
+              K[f + 8] = R[10]!;
+              K[f + 9] = (pc + 4) | 0;
               depth++;
               R[10] = (R[10]! + STACK_SIZE) | 0;
               pc = target;
@@ -433,7 +432,7 @@ export class BpfInterpreterEngine {
                 case 0: R[d] = imm; R[d | 16] = next; break;
                 case 1: case 5: R[d] = imm; R[d | 16] = BPF_REGION_MAP_HANDLE | 0; break;
                 case 2: case 6: R[d] = next; R[d | 16] = (BPF_REGION_FIRST_MAP + imm) | 0; break;
-                default: R[d] = ((pc >> 2) + 1 + imm) | 0; R[d | 16] = BPF_REGION_CODE | 0; break; // src 4: code address pc + 1 + imm
+                default: R[d] = (((pc - Layout.CODE) >> 2) + 1 + imm) | 0; R[d | 16] = BPF_REGION_CODE | 0; break; // src 4: code address pc + 1 + imm
               }
               pc = (pc + 8) | 0;
               break;
@@ -746,19 +745,19 @@ export class BpfInterpreterEngine {
             }
             case Op.LEA32: R[d] = (R[s]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 8) | 0; break;
             default:
-              throw rejected(pc >> 2, this.program.insns[pc >> 2], `unknown internal opcode ${w & 0xff}`);
+              throw rejected((pc - Layout.CODE) >> 2, this.program.insns[(pc - Layout.CODE) >> 2], `unknown internal opcode ${w & 0xff}`);
           }
         }
         if (done) break;
         // One original instruction that needs a call (or a load/store outside packet and stack).
-        const next = this.step(pc >> 2, data, ps, pe);
+        const next = this.step((pc - Layout.CODE) >> 2, data, ps, pe);
         if (next < 0) {
           // a helper ended the program (env.exit)
           res = R[0]!;
           hiOut = R[16]!;
           break;
         }
-        pc = next * INTERP_WORDS;
+        pc = Layout.CODE + next * INTERP_WORDS;
       }
       verdicts[k] = res;
     }
