@@ -10,7 +10,8 @@
  * - forward conditional jumps get one op per condition, width and operand kind (no budget test: only taken
  *   backward jumps charge the budget); backward jumps go through one generic op that charges it;
  * - superinstructions for frequent sequences of packet filters: load + (byte swap) + compare-and-branch,
- *   `ldxb; and 0xf; lsh 2` (the IPv4 header length, cBPF's MSH), `mov; add imm`, `mov r0, imm; exit`.
+ *   `ldxb; and 0xf; lsh 2` (the IPv4 header length, cBPF's MSH), `mov; add imm`, `mov r0, imm; exit`,
+ *   two moves in a row.
  *   A fused op performs every register write of the sequence it replaces; the slots inside it keep their
  *   own decoding, so jumps into the middle of a sequence run as before;
  * - a `ja` forward to an `exit` is an `exit`.
@@ -94,6 +95,21 @@ export const enum Op {
   LEA64 = 121, LEA32 = 122,
   /** mov r0, imm; exit (or ja to exit): w2 = r0 low word, w3 = r0 high word. */
   RET_K = 123,
+  /**
+   * Two register moves (mov / mov32, register or immediate; e.g. the classic-BPF prologue): the first as a
+   * plain op (d, s, w1 = imm), the second in w3 = d2 | s2 << 4 | kind1 << 8 | kind2 << 10 with w2 = its imm.
+   * kind: 0 mov64 reg, 1 mov64 imm, 2 mov32 reg, 3 mov32 imm.
+   */
+  MOV2 = 124,
+}
+
+/** The MOV2 kind of a plain move, or -1. */
+function movKind(i: BpfInsn): number {
+  if (i.opcode === 0xbf && i.off === 0) return 0;
+  if (i.opcode === 0xb7) return 1;
+  if (i.opcode === 0xbc && i.off === 0) return 2;
+  if (i.opcode === 0xb4) return 3;
+  return -1;
 }
 
 /** Words per slot. */
@@ -335,6 +351,10 @@ export function interpDecode(prepared: BpfPreparedCode): Int32Array {
     if ((a.opcode === 0xbf || a.opcode === 0xbc) && a.off === 0 && b.opcode === (a.opcode === 0xbf ? 0x07 : 0x04) && b.dst === d) {
       return [a.opcode === 0xbf ? Op.LEA64 : Op.LEA32, 0, b.imm, 0];
     }
+    // two moves
+    const k1 = movKind(a);
+    const k2 = movKind(b);
+    if (k1 >= 0 && k2 >= 0) return [Op.MOV2, a.imm, b.imm, b.dst | (b.src << 4) | (k1 << 8) | (k2 << 10)];
     if (a.opcode !== 0x71 && a.opcode !== 0x69) return null;
     // ldxb d; and d, 0xf; lsh d, 2 (either width: the value is below 256, its high word 0 throughout)
     if (a.opcode === 0x71 && c !== undefined && (b.opcode === 0x57 || b.opcode === 0x54) && b.dst === d && b.imm === 0xf &&

@@ -202,6 +202,9 @@ export class BpfInterpreterEngine {
   // The program has stores, atomics or helper calls, so a run may leave the stack written: run() zeroes it
   // before each run only then (programs without them, e.g. packet filters, never dirty it).
   private readonly mayWriteStack: boolean;
+  // Some instruction may leave r1's or r2's high word or r10 changed at the end of a run (a write to them,
+  // or a local call): they are then set again before every packet, else once per exec.
+  private readonly fixedMayChange: boolean;
   // High word of the last packet's r0.
   private lastHi = 0;
   // run()'s one-packet window list.
@@ -224,6 +227,16 @@ export class BpfInterpreterEngine {
     this.memory = new BpfMemory(program.mapList);
     this.env = new BpfRuntimeEnv(this.memory, program.mapList);
     this.stackView = this.memory.regions[2]!.view;
+    this.fixedMayChange = program.insns.some((i, pc) => {
+      if (this.prepared.lddwSecond[pc]) return false;
+      const cls = i.opcode & 7;
+      const fixed = (r: number): boolean => r === 1 || r === 2 || r === 10;
+      if (cls === 4 || cls === 7 || cls === 1) return fixed(i.dst);
+      if (cls === 0) return i.opcode === BPF_LDDW_OPCODE && fixed(i.dst); // LD_ABS/IND write r0 only
+      if (cls === 3 && (i.opcode & 0xe0) === 0xc0) return fixed(i.src); // an atomic fetch writes src
+      // local calls move r10 (a run ended inside the callee by an LD_ABS miss or env.exit leaves it moved)
+      return i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL);
+    });
     this.mayWriteStack = program.insns.some((i) => (i.opcode & 7) === 2 || (i.opcode & 7) === 3 || i.opcode === 0x85 || i.opcode === 0x8d);
   }
 
@@ -281,6 +294,7 @@ export class BpfInterpreterEngine {
     // Imported bindings are read through cells in optimised code; locals are free.
     const STACK_SIZE = BPF_STACK_SIZE | 0;
     const MAX_DEPTH = BPF_MAX_CALL_DEPTH | 0;
+    const fixedMayChange = this.fixedMayChange;
     let hiOut = 0;
     for (let k = 0; k < count; k++) {
       const ps = offsets[k]!;
@@ -298,11 +312,13 @@ export class BpfInterpreterEngine {
         R[r | 16] = 0;
       }
       R[1] = ps;
-      R[17] = 1; // BPF_REGION_INPUT
       R[2] = pe - ps;
-      R[18] = 0;
-      R[10] = STACK_SIZE;
-      R[26] = 2; // BPF_REGION_STACK
+      if (k === 0 || fixedMayChange) {
+        R[17] = 1; // BPF_REGION_INPUT
+        R[18] = 0;
+        R[10] = STACK_SIZE;
+        R[26] = 2; // BPF_REGION_STACK
+      }
       let pc = Layout.CODE as number;
       let depth = 0;
       let left = budget;
@@ -744,6 +760,24 @@ export class BpfInterpreterEngine {
               break;
             }
             case Op.LEA32: R[d] = (R[s]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 8) | 0; break;
+            case Op.MOV2: {
+              // kind: 0 mov64 reg, 1 mov64 imm, 2 mov32 reg, 3 mov32 imm
+              const x = K[pc | 3]!;
+              const k1 = (x >> 8) & 3;
+              const i1 = K[pc | 1]!;
+              const l1 = k1 & 1 ? i1 : R[s]!;
+              R[d | 16] = k1 === 0 ? R[s | 16]! : k1 === 1 ? i1 >> 31 : 0;
+              R[d] = l1;
+              const d2 = x & 0xf;
+              const s2 = (x >> 4) & 0xf;
+              const k2 = (x >> 10) & 3;
+              const i2 = K[pc | 2]!;
+              const l2 = k2 & 1 ? i2 : R[s2]!;
+              R[d2 | 16] = k2 === 0 ? R[s2 | 16]! : k2 === 1 ? i2 >> 31 : 0;
+              R[d2] = l2;
+              pc = (pc + 8) | 0;
+              break;
+            }
             default:
               throw rejected((pc - Layout.CODE) >> 2, this.program.insns[(pc - Layout.CODE) >> 2], `unknown internal opcode ${w & 0xff}`);
           }
