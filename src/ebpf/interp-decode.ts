@@ -87,8 +87,8 @@ export const enum Op {
   LDXH_JEQ = 112, LDXH_JNE = 113, LDXH_JSET = 114,
   /** ldxh; be16 (same register); compare. */
   LDXHBE_JEQ = 115, LDXHBE_JNE = 116, LDXHBE_JSET = 117,
-  /** ldxh; be16 — and ldxw; be32: w1 = off. */
-  LDXHBE = 118, LDXWBE = 119,
+  /** ldxh; be16: w1 = off. */
+  LDXHBE = 118,
   /** ldxb d, [s + w1]; and d, 0xf; lsh d, 2. */
   LDXB_MSH = 120,
   /** mov d, s; add d, w2 (64-bit / 32-bit). */
