@@ -12,7 +12,6 @@ import { NetworkError } from '../errors.js';
 import {
   bpfArith,
   bpfArsh64,
-  bpfBswap16,
   bpfBswap32,
   bpfDiv32,
   bpfDiv64,
@@ -47,6 +46,7 @@ import {
 } from './isa.js';
 import { BpfProgramExit, BpfRuntimeEnv, callBpfHelper, type BpfHelperTable, type BpfMapLike } from './helpers.js';
 import { BPF_REGION_CODE, BPF_REGION_FIRST_MAP, BPF_REGION_INPUT, BPF_REGION_MAP_HANDLE, BpfMemory } from './memory.js';
+import { INTERP_WORDS, Layout, Op, interpDecode, interpResetMask } from './interp-decode.js';
 
 /** What an engine needs of a program (BpfProgram implements it). */
 export interface BpfExecutable {
@@ -182,42 +182,79 @@ export function bpfBadCallx(pc: number, hi: number, lo: number): NetworkError {
 }
 
 /**
- * One interpreter instance bound to one program: predecoded code, its own registers, stack and memory.
- * Not re-entrant; make one per thread/concurrent use.
+ * One interpreter instance bound to one program: predecoded code (interp-decode.ts), its own registers, stack
+ * and memory. Not re-entrant; make one per thread/concurrent use.
+ *
+ * The batch loop lives inside {@link exec}: per packet it sets r1, r2, r10 and zeroes only the registers the
+ * program may read before writing them (interpResetMask), then dispatches one switch per (super)instruction.
  */
 export class BpfInterpreterEngine {
   readonly prepared: BpfPreparedCode;
   readonly memory: BpfMemory;
   readonly env: BpfRuntimeEnv;
-  // code[pc] = opcode | dst << 8 | src << 12 | off << 16 (off signed); imms[pc] = imm.
+  // Registers, frames and code in one array (Layout in interp-decode.ts).
   private readonly code: Int32Array;
-  private readonly imms: Int32Array;
-  private readonly lo = new Int32Array(11);
-  private readonly hi = new Int32Array(11);
-  // Saved r6..r9 (lo, hi), r10 lo and return pc per frame.
-  private readonly frames = new Int32Array(BPF_MAX_CALL_DEPTH * 10);
+  // The same array: r's low word at [r], its high word at [r | 16].
+  private readonly regs: Int32Array;
+  // Registers zeroed before each run.
+  private readonly resetRegs: Int32Array;
+  private readonly stackView: DataView;
+  // The program has stores, atomics or helper calls, so a run may leave the stack written: run() zeroes it
+  // before each run only then (programs without them, e.g. packet filters, never dirty it).
+  private readonly mayWriteStack: boolean;
+  // Some instruction may leave r1's or r2's high word or r10 changed at the end of a run (a write to them,
+  // or a local call): they are then set again before every packet, else once per exec.
+  private readonly fixedMayChange: boolean;
+  // High word of the last packet's r0.
+  private lastHi = 0;
+  // run()'s one-packet window list.
+  private readonly oneOffset = new Uint32Array(1);
+  private readonly oneLength = new Uint32Array(1);
+  private readonly oneVerdict = new Uint32Array(1);
+  // run()'s last result (a bigint allocation saved when a filter returns the same verdict again).
+  private lastLo = 0;
+  private lastHiOut = 0;
+  private lastBig = 0n;
 
   constructor(private readonly program: BpfExecutable) {
     this.prepared = prepareBpfCode(program.insns, program.mapList.length);
-    const n = program.insns.length;
-    // One extra slot holding opcode 0: running off the end lands on it (see `case 0x00`).
-    this.code = new Int32Array(n + 1);
-    this.imms = new Int32Array(n + 1);
-    program.insns.forEach((insn, i) => {
-      this.code[i] = insn.opcode | (insn.dst << 8) | (insn.src << 12) | (insn.off << 16);
-      this.imms[i] = insn.imm;
-    });
+    this.code = interpDecode(this.prepared);
+    this.regs = this.code;
+    const mask = interpResetMask(this.prepared);
+    const regs: number[] = [];
+    for (let r = 0; r < 10; r++) if (mask & (1 << r)) regs.push(r);
+    this.resetRegs = Int32Array.from(regs);
     this.memory = new BpfMemory(program.mapList);
     this.env = new BpfRuntimeEnv(this.memory, program.mapList);
+    this.stackView = this.memory.regions[2]!.view;
+    this.fixedMayChange = program.insns.some((i, pc) => {
+      if (this.prepared.lddwSecond[pc]) return false;
+      const cls = i.opcode & 7;
+      const fixed = (r: number): boolean => r === 1 || r === 2 || r === 10;
+      if (cls === 4 || cls === 7 || cls === 1) return fixed(i.dst);
+      if (cls === 0) return i.opcode === BPF_LDDW_OPCODE && fixed(i.dst); // LD_ABS/IND write r0 only
+      if (cls === 3 && (i.opcode & 0xe0) === 0xc0) return fixed(i.src); // an atomic fetch writes src
+      // local calls move r10 (a run ended inside the callee by an LD_ABS miss or env.exit leaves it moved)
+      return i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL);
+    });
+    this.mayWriteStack = program.insns.some((i) => (i.opcode & 7) === 2 || (i.opcode & 7) === 3 || i.opcode === 0x85 || i.opcode === 0x8d);
   }
 
   /** Runs over `bytes` (region 1); r1 = its address, r2 = its length. Returns r0. */
-  run(bytes: Uint8Array, options: BpfRunOptions = {}): bigint {
-    this.memory.setInput(bytes, 0, bytes.length);
-    this.env.traceSink = options.onTrace;
-    this.memory.stack.fill(0);
-    const lo = this.exec(0, bytes.length, options.budget ?? BPF_DEFAULT_BUDGET);
-    return (BigInt(bpfArith.hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  run(bytes: Uint8Array, options?: BpfRunOptions): bigint {
+    this.env.traceSink = options?.onTrace;
+    // Every run starts on a zeroed stack.
+    if (this.mayWriteStack) this.memory.stack.fill(0);
+    this.oneLength[0] = bytes.length;
+    this.exec(bytes, this.oneOffset, this.oneLength, 1, this.oneVerdict, options?.budget ?? BPF_DEFAULT_BUDGET);
+    const lo = this.oneVerdict[0]! | 0;
+    const hi = this.lastHi;
+    if (lo !== this.lastLo || hi !== this.lastHiOut) {
+      this.lastLo = lo;
+      this.lastHiOut = hi;
+      this.lastBig = hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    }
+    return this.lastBig;
   }
 
   /** Runs once per packet of the window list; writes r0 (low 32 bits) into `verdicts`. */
@@ -227,414 +264,625 @@ export class BpfInterpreterEngine {
     lengths: Uint32Array,
     count: number,
     verdicts: Uint32Array,
-    options: BpfRunOptions = {},
+    options?: BpfRunOptions,
   ): Uint32Array {
-    this.env.traceSink = options.onTrace;
-    const budget = options.budget ?? BPF_DEFAULT_BUDGET;
-    for (let i = 0; i < count; i++) {
-      const start = offsets[i]!;
-      const len = lengths[i]!;
-      this.memory.setInput(data, start, start + len);
-      verdicts[i] = this.exec(start, len, budget);
-    }
+    this.env.traceSink = options?.onTrace;
+    this.exec(data, offsets, lengths, count, verdicts, options?.budget ?? BPF_DEFAULT_BUDGET);
     return verdicts;
   }
 
   /**
-   * The interpreter loop. Returns r0's low word; r0's high word is left in bpfArith.hi.
-   * r1 = region 1 at `start`, r2 = `len`, r10 = top of frame 0.
+   * The interpreter loop over packets [0, count) of a window list into `data`: r1 = the packet (region 1),
+   * r2 = its length, r10 = top of frame 0; r0's low word per packet into `verdicts`, the last high word in
+   * `lastHi`.
+   *
+   * The dispatch loop (`fast`) makes no calls: an instruction that needs one (BpfMemory for regions other
+   * than packet and stack, helpers, atomics, div/mod/mul64 …) leaves it, runs as one original instruction in
+   * {@link step}, and the loop resumes after it. Without calls inside, V8 keeps the typed arrays' maps,
+   * lengths and base pointers out of the loop instead of reloading them for every access.
    */
-  exec(start: number, len: number, budget: number): number {
-    const { code, imms, lo, hi, memory, frames } = this;
+  private exec(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): void {
+    const K = this.code;
+    const R = K; // (the same array: see Layout)
+    const { resetRegs, stackView } = this;
     const { funcStart, funcLen } = this.prepared;
-    const n = code.length - 1;
-    const input = memory.input;
-    const pkt = input.bytes;
-    const pktView = input.view;
-    const pktStart = input.start;
-    const pktEnd = input.end;
-    const stack = memory.stack;
-    const stackView = memory.regions[2]!.view;
-    for (let r = 0; r < 11; r++) {
-      // (a plain loop: TypedArray.prototype.fill is a builtin call, measurable at this rate)
-      lo[r] = 0;
-      hi[r] = 0;
-    }
-    lo[1] = start;
-    hi[1] = BPF_REGION_INPUT;
-    lo[2] = len;
-    lo[10] = BPF_STACK_SIZE;
-    hi[10] = 2;
-    let depth = 0;
-    let left = budget;
-    let pc = 0;
-    {
+    const n = (K.length - Layout.CODE) / INTERP_WORDS - 1;
+    const stack = this.memory.stack;
+    const STACK = stack.length;
+    const nReset = resetRegs.length;
+    const dataLen = data.length;
+    // Imported bindings are read through cells in optimised code; locals are free.
+    const STACK_SIZE = BPF_STACK_SIZE | 0;
+    const MAX_DEPTH = BPF_MAX_CALL_DEPTH | 0;
+    const fixedMayChange = this.fixedMayChange;
+    let hiOut = 0;
+    for (let k = 0; k < count; k++) {
+      const ps = offsets[k]!;
+      const pe = ps + lengths[k]!;
+      if (pe > dataLen) {
+        throw new NetworkError('INVALID_ARGUMENT', `packet ${k} (${ps}..${pe}) lies outside the batch data (${dataLen} bytes)`, {
+          field: 'offsets',
+          expected: dataLen,
+          actual: pe,
+        });
+      }
+      for (let j = 0; j < nReset; j++) {
+        const r = resetRegs[j]!;
+        R[r] = 0;
+        R[r | 16] = 0;
+      }
+      R[1] = ps;
+      R[2] = pe - ps;
+      if (k === 0 || fixedMayChange) {
+        R[17] = 1; // BPF_REGION_INPUT
+        R[18] = 0;
+        R[10] = STACK_SIZE;
+        R[26] = 2; // BPF_REGION_STACK
+      }
+      let pc = Layout.CODE as number;
+      let depth = 0;
+      let left = budget;
+      let res = 0;
       for (;;) {
-        const c = code[pc]!;
-        const op = c & 0xff;
-        const d = (c >> 8) & 0xf;
-        const s = (c >> 12) & 0xf;
-        const off = c >> 16;
-        const imm = imms[pc]!;
-        pc++;
-        switch (op) {
-          case 0x00: // the sentinel after the last slot (LDDW second slots are never executed)
-            throw bpfFellOff(n - 1);
-          // ---------------- ALU (32-bit): result zero-extended ----------------
-          case 0x04: lo[d] = lo[d]! + imm; hi[d] = 0; break;
-          case 0x0c: lo[d] = lo[d]! + lo[s]!; hi[d] = 0; break;
-          case 0x14: lo[d] = lo[d]! - imm; hi[d] = 0; break;
-          case 0x1c: lo[d] = lo[d]! - lo[s]!; hi[d] = 0; break;
-          case 0x24: lo[d] = Math.imul(lo[d]!, imm); hi[d] = 0; break;
-          case 0x2c: lo[d] = Math.imul(lo[d]!, lo[s]!); hi[d] = 0; break;
-          case 0x34: lo[d] = off === 1 ? bpfSdiv32(lo[d]!, imm) : bpfDiv32(lo[d]!, imm); hi[d] = 0; break;
-          case 0x3c: lo[d] = off === 1 ? bpfSdiv32(lo[d]!, lo[s]!) : bpfDiv32(lo[d]!, lo[s]!); hi[d] = 0; break;
-          case 0x44: lo[d] = lo[d]! | imm; hi[d] = 0; break;
-          case 0x4c: lo[d] = lo[d]! | lo[s]!; hi[d] = 0; break;
-          case 0x54: lo[d] = lo[d]! & imm; hi[d] = 0; break;
-          case 0x5c: lo[d] = lo[d]! & lo[s]!; hi[d] = 0; break;
-          case 0x64: lo[d] = lo[d]! << imm; hi[d] = 0; break; // JS masks shift counts to 5 bits, as RFC 9669 does
-          case 0x6c: lo[d] = lo[d]! << lo[s]!; hi[d] = 0; break;
-          case 0x74: lo[d] = lo[d]! >>> imm; hi[d] = 0; break;
-          case 0x7c: lo[d] = lo[d]! >>> lo[s]!; hi[d] = 0; break;
-          case 0x84: lo[d] = -lo[d]!; hi[d] = 0; break;
-          case 0x94: lo[d] = off === 1 ? bpfSmod32(lo[d]!, imm) : bpfMod32(lo[d]!, imm); hi[d] = 0; break;
-          case 0x9c: lo[d] = off === 1 ? bpfSmod32(lo[d]!, lo[s]!) : bpfMod32(lo[d]!, lo[s]!); hi[d] = 0; break;
-          case 0xa4: lo[d] = lo[d]! ^ imm; hi[d] = 0; break;
-          case 0xac: lo[d] = lo[d]! ^ lo[s]!; hi[d] = 0; break;
-          case 0xb4: lo[d] = imm; hi[d] = 0; break;
-          case 0xbc:
-            lo[d] = off === 8 ? (lo[s]! << 24) >> 24 : off === 16 ? (lo[s]! << 16) >> 16 : lo[s]!;
-            hi[d] = 0;
-            break;
-          case 0xc4: lo[d] = lo[d]! >> imm; hi[d] = 0; break;
-          case 0xcc: lo[d] = lo[d]! >> lo[s]!; hi[d] = 0; break;
-          case 0xd4: // le: truncate to the width (little-endian host order)
-            if (imm === 16) lo[d] = lo[d]! & 0xffff;
-            if (imm !== 64) hi[d] = 0;
-            break;
-          case 0xdc: // be
-          case 0xd7: // bswap (ALU64 END): unconditional
-            if (imm === 16) {
-              // inline: this function is too large for V8 to inline small helpers into it
-              const v = lo[d]!;
-              lo[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
-              hi[d] = 0;
-            } else if (imm === 32) {
-              lo[d] = bpfBswap32(lo[d]!);
-              hi[d] = 0;
-            } else {
-              const t = lo[d]!;
-              lo[d] = bpfBswap32(hi[d]!);
-              hi[d] = bpfBswap32(t);
-            }
-            break;
-          // ---------------- ALU64 ----------------
-          case 0x07: case 0x0f: {
-            const bl = op === 0x07 ? imm : lo[s]!;
-            const bh = op === 0x07 ? imm >> 31 : hi[s]!;
-            const t = (lo[d]! >>> 0) + (bl >>> 0);
-            lo[d] = t;
-            hi[d] = hi[d]! + bh + (t > 0xffffffff ? 1 : 0);
-            break;
-          }
-          case 0x17: case 0x1f: {
-            const bl = op === 0x17 ? imm : lo[s]!;
-            const bh = op === 0x17 ? imm >> 31 : hi[s]!;
-            const t = (lo[d]! >>> 0) - (bl >>> 0);
-            lo[d] = t;
-            hi[d] = hi[d]! - bh - (t < 0 ? 1 : 0);
-            break;
-          }
-          case 0x27: lo[d] = bpfMul64(lo[d]!, hi[d]!, imm, imm >> 31); hi[d] = bpfArith.hi; break;
-          case 0x2f: lo[d] = bpfMul64(lo[d]!, hi[d]!, lo[s]!, hi[s]!); hi[d] = bpfArith.hi; break;
-          case 0x37: case 0x3f: {
-            const bl = op === 0x37 ? imm : lo[s]!;
-            const bh = op === 0x37 ? imm >> 31 : hi[s]!;
-            lo[d] = off === 1 ? bpfSdiv64(lo[d]!, hi[d]!, bl, bh) : bpfDiv64(lo[d]!, hi[d]!, bl, bh);
-            hi[d] = bpfArith.hi;
-            break;
-          }
-          case 0x97: case 0x9f: {
-            const bl = op === 0x97 ? imm : lo[s]!;
-            const bh = op === 0x97 ? imm >> 31 : hi[s]!;
-            lo[d] = off === 1 ? bpfSmod64(lo[d]!, hi[d]!, bl, bh) : bpfMod64(lo[d]!, hi[d]!, bl, bh);
-            hi[d] = bpfArith.hi;
-            break;
-          }
-          case 0x47: lo[d] = lo[d]! | imm; hi[d] = hi[d]! | (imm >> 31); break;
-          case 0x4f: lo[d] = lo[d]! | lo[s]!; hi[d] = hi[d]! | hi[s]!; break;
-          case 0x57: lo[d] = lo[d]! & imm; hi[d] = hi[d]! & (imm >> 31); break;
-          case 0x5f: lo[d] = lo[d]! & lo[s]!; hi[d] = hi[d]! & hi[s]!; break;
-          case 0xa7: lo[d] = lo[d]! ^ imm; hi[d] = hi[d]! ^ (imm >> 31); break;
-          case 0xaf: lo[d] = lo[d]! ^ lo[s]!; hi[d] = hi[d]! ^ hi[s]!; break;
-          case 0x67: lo[d] = bpfLsh64(lo[d]!, hi[d]!, imm); hi[d] = bpfArith.hi; break;
-          case 0x6f: lo[d] = bpfLsh64(lo[d]!, hi[d]!, lo[s]!); hi[d] = bpfArith.hi; break;
-          case 0x77: lo[d] = bpfRsh64(lo[d]!, hi[d]!, imm); hi[d] = bpfArith.hi; break;
-          case 0x7f: lo[d] = bpfRsh64(lo[d]!, hi[d]!, lo[s]!); hi[d] = bpfArith.hi; break;
-          case 0xc7: lo[d] = bpfArsh64(lo[d]!, hi[d]!, imm); hi[d] = bpfArith.hi; break;
-          case 0xcf: lo[d] = bpfArsh64(lo[d]!, hi[d]!, lo[s]!); hi[d] = bpfArith.hi; break;
-          case 0x87: {
-            const l = lo[d]!;
-            lo[d] = -l;
-            hi[d] = ~hi[d]! + (l === 0 ? 1 : 0);
-            break;
-          }
-          case 0xb7: lo[d] = imm; hi[d] = imm >> 31; break;
-          case 0xbf:
-            if (off === 0) {
-              lo[d] = lo[s]!;
-              hi[d] = hi[s]!;
-            } else {
-              const v = off === 8 ? (lo[s]! << 24) >> 24 : off === 16 ? (lo[s]! << 16) >> 16 : lo[s]!;
-              lo[d] = v;
-              hi[d] = v >> 31;
-            }
-            break;
-          // ---------------- LDDW ----------------
-          case 0x18: {
-            const next = imms[pc]!;
-            pc++;
-            switch (s) {
-              case 0: lo[d] = imm; hi[d] = next; break;
-              case 1: case 5: lo[d] = imm; hi[d] = BPF_REGION_MAP_HANDLE; break;
-              case 2: case 6: lo[d] = next; hi[d] = BPF_REGION_FIRST_MAP + imm; break;
-              default: lo[d] = pc - 1 + imm; hi[d] = BPF_REGION_CODE; break; // src 4: code address of lddw pc + 1 + imm
-            }
-            break;
-          }
-          // ---------------- legacy packet loads: out of range ends the program with 0 ----------------
-          case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
-            const size = op & 0x18 ? (op & 0x18) === 0x08 ? 2 : 1 : 4;
-            const inp = memory.input;
-            const rel = (op & 0x40 ? lo[s]! + imm : imm) >>> 0;
-            const at = inp.start + rel;
-            if (rel + size > inp.end - inp.start) {
-              bpfArith.hi = 0;
-              return 0;
-            }
-            lo[0] = size === 4 ? inp.view.getInt32(at) : size === 2 ? inp.view.getUint16(at) : inp.bytes[at]!;
-            hi[0] = 0;
-            break;
-          }
-          // ---------------- loads ----------------
-          // the common loads, specialised (packet and stack inline; other regions through BpfMemory)
-          case 0x71: { // ldxb
-            const sh = hi[s]!;
-            const a = (lo[s]! >>> 0) + off;
-            if (sh === 1 && a >= pktStart && a < pktEnd) lo[d] = pkt[a]!;
-            else if (sh === 2 && a >= 0 && a < stack.length) lo[d] = stack[a]!;
-            else lo[d] = memory.load(sh, a, 1, pc - 1);
-            hi[d] = 0;
-            break;
-          }
-          case 0x69: { // ldxh
-            const sh = hi[s]!;
-            const a = (lo[s]! >>> 0) + off;
-            if (sh === 1 && a >= pktStart && a + 2 <= pktEnd) lo[d] = pktView.getUint16(a, true);
-            else if (sh === 2 && a >= 0 && a + 2 <= stack.length) lo[d] = stackView.getUint16(a, true);
-            else lo[d] = memory.load(sh, a, 2, pc - 1);
-            hi[d] = 0;
-            break;
-          }
-          case 0x61: { // ldxw
-            const sh = hi[s]!;
-            const a = (lo[s]! >>> 0) + off;
-            if (sh === 1 && a >= pktStart && a + 4 <= pktEnd) lo[d] = pktView.getInt32(a, true);
-            else if (sh === 2 && a >= 0 && a + 4 <= stack.length) lo[d] = stackView.getInt32(a, true);
-            else lo[d] = memory.load(sh, a, 4, pc - 1);
-            hi[d] = 0;
-            break;
-          }
-          case 0x79: case 0x81: case 0x89: case 0x91: {
-            const size = op === 0x79 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
-            const sh = hi[s]!;
-            const a = (lo[s]! >>> 0) + off;
-            let vl: number;
-            let vh = 0;
-            if (sh === 1 && a >= pktStart && a + size <= pktEnd) {
-              vl = size === 1 ? pkt[a]! : size === 2 ? pktView.getUint16(a, true) : pktView.getInt32(a, true);
-              if (size === 8) vh = pktView.getInt32(a + 4, true);
-            } else if (sh === 2 && a >= 0 && a + size <= stack.length) {
-              vl = size === 1 ? stack[a]! : size === 2 ? stackView.getUint16(a, true) : stackView.getInt32(a, true);
-              if (size === 8) vh = stackView.getInt32(a + 4, true);
-            } else {
-              vl = memory.load(sh, a, size, pc - 1);
-              if (size === 8) vh = memory.hi;
-            }
-            if (op >= 0x80) {
-              // MEMSX: sign-extend to 64 bits
-              vl = size === 1 ? (vl << 24) >> 24 : size === 2 ? (vl << 16) >> 16 : vl | 0;
-              vh = vl >> 31;
-            }
-            lo[d] = vl;
-            hi[d] = vh;
-            break;
-          }
-          // ---------------- stores ----------------
-          case 0x62: case 0x6a: case 0x72: case 0x7a: {
-            const size = op === 0x7a ? 8 : op === 0x62 ? 4 : op === 0x6a ? 2 : 1;
-            memory.store(hi[d]!, (lo[d]! >>> 0) + off, size, imm, imm >> 31, pc - 1);
-            break;
-          }
-          case 0x63: case 0x6b: case 0x73: case 0x7b: {
-            const size = op === 0x7b ? 8 : op === 0x63 ? 4 : op === 0x6b ? 2 : 1;
-            memory.store(hi[d]!, (lo[d]! >>> 0) + off, size, lo[s]!, hi[s]!, pc - 1);
-            break;
-          }
-          // ---------------- atomics ----------------
-          case 0xc3: case 0xdb: {
-            const ol = memory.atomic(hi[d]!, (lo[d]! >>> 0) + off, op === 0xdb ? 8 : 4, imm, lo[s]!, hi[s]!, lo[0]!, hi[0]!, pc - 1);
-            if (imm === 0xf1) {
-              lo[0] = ol;
-              hi[0] = memory.hi;
-            } else if (imm & 1) {
-              lo[s] = ol;
-              hi[s] = memory.hi;
-            }
-            break;
-          }
-          // ---------------- jumps ----------------
-          case 0x05:
-            if (off < 0) {
-              left -= -off;
-              if (left < 0) throw bpfBudgetExceeded(pc - 1, budget);
-            }
-            pc += off;
-            break;
-          case 0x06:
-            if (imm < 0) {
-              left -= -imm;
-              if (left < 0) throw bpfBudgetExceeded(pc - 1, budget);
-            }
-            pc += imm;
-            break;
-          // common 64-bit conditional jumps (the rest go through the generic path below)
-          case 0x15: if (lo[d] === imm && hi[d] === imm >> 31) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x1d: if (lo[d] === lo[s] && hi[d] === hi[s]) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x55: if (lo[d] !== imm || hi[d] !== imm >> 31) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x5d: if (lo[d] !== lo[s] || hi[d] !== hi[s]) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x45: if ((lo[d]! & imm) !== 0 || (hi[d]! & (imm >> 31)) !== 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break;
-          case 0x25: { const ah = hi[d]!, bh = imm >> 31; if (ah === bh ? lo[d]! >>> 0 > imm >>> 0 : ah >>> 0 > bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
-          case 0x2d: { const ah = hi[d]!, bh = hi[s]!; if (ah === bh ? lo[d]! >>> 0 > lo[s]! >>> 0 : ah >>> 0 > bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
-          case 0xa5: { const ah = hi[d]!, bh = imm >> 31; if (ah === bh ? lo[d]! >>> 0 < imm >>> 0 : ah >>> 0 < bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
-          case 0xad: { const ah = hi[d]!, bh = hi[s]!; if (ah === bh ? lo[d]! >>> 0 < lo[s]! >>> 0 : ah >>> 0 < bh >>> 0) { if (off < 0 && (left += off) < 0) throw bpfBudgetExceeded(pc - 1, budget); pc += off; } break; }
-          case 0x85: {
-            if (s === BPF_PSEUDO_CALL) {
-              const target = pc + imm;
-              left -= funcLen[funcStart[target]!]!;
-              if (left < 0) throw bpfBudgetExceeded(pc - 1, budget);
-              if (depth + 1 >= BPF_MAX_CALL_DEPTH) throw bpfCallDepthExceeded(pc - 1);
-              const f = depth * 10;
-              for (let r = 6; r <= 9; r++) {
-                frames[f + (r - 6) * 2] = lo[r]!;
-                frames[f + (r - 6) * 2 + 1] = hi[r]!;
+        // pc = Layout.CODE + slot * INTERP_WORDS: K[pc] is the op word, K[pc | 1..3] its operands.
+        let done = false;
+        fast: for (;;) {
+          const w = K[pc]!;
+          const d = (w >> 8) & 0xf;
+          const s = (w >> 12) & 0xf;
+          switch (w & 0xff) {
+            case Op.FELL:
+              throw bpfFellOff(n - 1);
+            case Op.RET_K:
+            case Op.EXIT:
+              if ((w & 0xff) === Op.RET_K) {
+                // mov r0, imm first
+                R[0] = K[pc | 2]!;
+                R[16] = K[pc | 3]!;
               }
-              frames[f + 8] = lo[10]!;
-              frames[f + 9] = pc;
+              if (depth === 0) {
+                res = R[0]!;
+                hiOut = R[16]!;
+                done = true;
+                break fast;
+              }
+              depth--;
+              {
+                const f = Layout.FRAMES + depth * 10;
+                R[6] = K[f]!;
+                R[22] = K[f + 1]!;
+                R[7] = K[f + 2]!;
+                R[23] = K[f + 3]!;
+                R[8] = K[f + 4]!;
+                R[24] = K[f + 5]!;
+                R[9] = K[f + 6]!;
+                R[25] = K[f + 7]!;
+                R[10] = K[f + 8]!;
+                pc = K[f + 9]!;
+              }
+              break;
+            case Op.JA:
+              pc = K[pc | 3]!;
+              break;
+            case Op.JBACK: {
+              // any jump that may go backwards: the condition generically, the budget charged when taken
+              const opc = K[pc | 1]!;
+              let taken = true;
+              if ((opc & 0xf0) !== 0) {
+                const x = (opc & 8) !== 0;
+                const al = R[d]!;
+                const bl = x ? R[s]! : K[pc | 2]!;
+                let ah: number;
+                let bh: number;
+                if ((opc & 7) === 6) {
+                  // JMP32: low words, sign-extended for the signed comparisons
+                  const c = opc & 0xf0;
+                  const signed = c === 0x60 || c === 0x70 || c === 0xc0 || c === 0xd0;
+                  ah = signed ? al >> 31 : 0;
+                  bh = signed ? bl >> 31 : 0;
+                } else {
+                  ah = R[d | 16]!;
+                  bh = x ? R[s | 16]! : bl >> 31;
+                }
+                switch (opc & 0xf0) {
+                  case 0x10: taken = al === bl && ah === bh; break;
+                  case 0x50: taken = al !== bl || ah !== bh; break;
+                  case 0x40: taken = (al & bl) !== 0 || (ah & bh) !== 0; break;
+                  case 0x20: taken = ah === bh ? al >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0; break;
+                  case 0x30: taken = ah === bh ? al >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0; break;
+                  case 0xa0: taken = ah === bh ? al >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0; break;
+                  case 0xb0: taken = ah === bh ? al >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0; break;
+                  case 0x60: taken = ah === bh ? al >>> 0 > bl >>> 0 : ah > bh; break;
+                  case 0x70: taken = ah === bh ? al >>> 0 >= bl >>> 0 : ah > bh; break;
+                  case 0xc0: taken = ah === bh ? al >>> 0 < bl >>> 0 : ah < bh; break;
+                  default: taken = ah === bh ? al >>> 0 <= bl >>> 0 : ah < bh; break; // 0xd0 (decode admits no other)
+                }
+              }
+              if (taken) {
+                const t = K[pc | 3]!;
+                left -= ((pc - t) >> 2) + 1;
+                if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
+                pc = t;
+              } else pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.CALL_LOCAL:
+            case Op.CALLX: {
+              let target: number;
+              if ((w & 0xff) === Op.CALL_LOCAL) {
+                left -= K[pc | 1]!;
+                if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
+                target = K[pc | 3]!;
+              } else {
+                const th = R[d | 16]!;
+                const tl = R[d]!;
+                if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
+                  left -= funcLen[tl]!;
+                  if (left < 0) throw bpfBudgetExceeded((pc - Layout.CODE) >> 2, budget);
+                  target = Layout.CODE + tl * INTERP_WORDS;
+                } else if (th === 0 && tl >= 0) {
+                  break fast; // a plain number: a helper id (the conformance suite's reading of callx), in step()
+                } else throw bpfBadCallx((pc - Layout.CODE) >> 2, th, tl);
+              }
+              if (depth + 1 >= MAX_DEPTH) throw bpfCallDepthExceeded((pc - Layout.CODE) >> 2);
+              const f = Layout.FRAMES + depth * 10;
+              K[f] = R[6]!;
+              K[f + 1] = R[22]!;
+              K[f + 2] = R[7]!;
+              K[f + 3] = R[23]!;
+              K[f + 4] = R[8]!;
+              K[f + 5] = R[24]!;
+              K[f + 6] = R[9]!;
+              K[f + 7] = R[25]!;
+              K[f + 8] = R[10]!;
+              K[f + 9] = (pc + 4) | 0;
               depth++;
-              lo[10] = lo[10]! + BPF_STACK_SIZE;
+              R[10] = (R[10]! + STACK_SIZE) | 0;
               pc = target;
-            } else if (this.callHelper(imm, pc - 1)) {
-              bpfArith.hi = hi[0]!;
-              return lo[0]!;
+              break;
             }
-            break;
-          }
-          case 0x8d: {
-            const th = hi[d]!;
-            const tl = lo[d]!;
-            if (th === (BPF_REGION_CODE | 0) && tl >= 0 && tl < n && funcStart[tl] === tl) {
-              left -= funcLen[tl]!;
-              if (left < 0) throw bpfBudgetExceeded(pc - 1, budget);
-              if (depth + 1 >= BPF_MAX_CALL_DEPTH) throw bpfCallDepthExceeded(pc - 1);
-              const f = depth * 10;
-              for (let r = 6; r <= 9; r++) {
-                frames[f + (r - 6) * 2] = lo[r]!;
-                frames[f + (r - 6) * 2 + 1] = hi[r]!;
+            case Op.LDDW: {
+              const imm = K[pc | 2]!;
+              const next = K[pc | 1]!;
+              switch (s) {
+                case 0: R[d] = imm; R[d | 16] = next; break;
+                case 1: case 5: R[d] = imm; R[d | 16] = BPF_REGION_MAP_HANDLE | 0; break;
+                case 2: case 6: R[d] = next; R[d | 16] = (BPF_REGION_FIRST_MAP + imm) | 0; break;
+                default: R[d] = (((pc - Layout.CODE) >> 2) + 1 + imm) | 0; R[d | 16] = BPF_REGION_CODE | 0; break; // src 4: code address pc + 1 + imm
               }
-              frames[f + 8] = lo[10]!;
-              frames[f + 9] = pc;
-              depth++;
-              lo[10] = lo[10]! + BPF_STACK_SIZE;
-              pc = tl;
-            } else if (th === 0 && tl >= 0) {
-              // A plain number: a helper id (the conformance suite's reading of callx).
-              if (this.callHelper(tl, pc - 1)) {
-                bpfArith.hi = hi[0]!;
-                return lo[0]!;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            case Op.SLOW:
+              break fast;
+            // ---------------- legacy packet loads (big-endian): out of range ends the program with 0 ----------------
+            case Op.LDABS_B: case Op.LDABS_H: case Op.LDABS_W:
+            case Op.LDIND_B: case Op.LDIND_H: case Op.LDIND_W: {
+              const o = (w & 0xff) - Op.LDABS_B;
+              const size = o === 0 || o === 3 ? 1 : o === 1 || o === 4 ? 2 : 4;
+              const rel = (o >= 3 ? (R[s]! + K[pc | 2]!) | 0 : K[pc | 2]!) >>> 0;
+              if (rel + size > pe - ps) {
+                res = 0;
+                hiOut = 0;
+                done = true;
+                break fast;
               }
-            } else throw bpfBadCallx(pc - 1, th, tl);
-            break;
-          }
-          case 0x95:
-            if (depth === 0) {
-              bpfArith.hi = hi[0]!;
-              return lo[0]!;
+              const a = ps + rel;
+              R[0] = size === 1 ? data[a]! : size === 2 ? (data[a]! << 8) | data[a + 1]! : (data[a]! << 24) | (data[a + 1]! << 16) | (data[a + 2]! << 8) | data[a + 3]!;
+              R[16] = 0;
+              pc = (pc + 4) | 0;
+              break;
             }
-            depth--;
-            {
-              const f = depth * 10;
-              for (let r = 6; r <= 9; r++) {
-                lo[r] = frames[f + (r - 6) * 2]!;
-                hi[r] = frames[f + (r - 6) * 2 + 1]!;
+            // ---------------- loads: packet and stack here, other regions in step() ----------------
+            // a = the int32 sum; it equals the real (unsigned, carrying into the region id) address when the
+            // base l is non-negative and a lies in [0, 2^31), which the range tests below demand.
+            case Op.LDXB: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe) R[d] = data[a]!;
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK) R[d] = stack[a]!;
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.LDXH: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe - 1) R[d] = data[a]! | (data[a + 1]! << 8);
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 1) R[d] = stackView.getUint16(a, true);
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.LDXW: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 1 && l >= 0 && a >= ps && a < pe - 3) R[d] = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
+              else if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 3) R[d] = stackView.getInt32(a, true);
+              else break fast;
+              R[d | 16] = 0;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.LDXDW: {
+              const sh = R[s | 16]!;
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (sh === 2 && l >= 0 && a >= 0 && a < STACK - 7) {
+                R[d] = stackView.getInt32(a, true);
+                R[d | 16] = stackView.getInt32(a + 4, true);
+              } else if (sh === 1 && l >= 0 && a >= ps && a < pe - 7) {
+                R[d] = data[a]! | (data[a + 1]! << 8) | (data[a + 2]! << 16) | (data[a + 3]! << 24);
+                R[d | 16] = data[a + 4]! | (data[a + 5]! << 8) | (data[a + 6]! << 16) | (data[a + 7]! << 24);
+              } else break fast;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            // ---------------- stores: stack here, other regions in step() ----------------
+            case Op.ST: case Op.STX: {
+              const sh = R[d | 16]!;
+              const l = R[d]!;
+              const a = (l + K[pc | 1]!) | 0;
+              const size = K[pc | 2]!;
+              if (!(sh === 2 && l >= 0 && a >= 0 && a <= STACK - size)) break fast;
+              const isSt = (w & 0xff) === Op.ST;
+              const vl = isSt ? K[pc | 3]! : R[s]!;
+              if (size === 1) stack[a] = vl;
+              else if (size === 2) stackView.setUint16(a, vl & 0xffff, true);
+              else {
+                stackView.setInt32(a, vl, true);
+                if (size === 8) stackView.setInt32(a + 4, isSt ? vl >> 31 : R[s | 16]!, true);
               }
-              lo[10] = frames[f + 8]!;
-              pc = frames[f + 9]!;
+              pc = (pc + 4) | 0;
+              break;
             }
-            break;
-          default: {
-            // Conditional jumps (JMP and JMP32), decoded generically.
-            const cls = op & 7;
-            if (cls !== 5 && cls !== 6) throw rejected(pc - 1, this.program.insns[pc - 1], `unknown opcode 0x${op.toString(16)}`);
-            const x = (op & 8) !== 0;
-            const al = lo[d]!;
-            let ah = hi[d]!;
-            const bl = x ? lo[s]! : imm;
-            let bh = x ? hi[s]! : imm >> 31;
-            if (cls === 6) {
-              // JMP32: compare the low words; signedness from the op.
-              ah = al >> 31;
-              bh = bl >> 31;
-              const opc = op & 0xf0;
-              if (opc === 0x10 || opc === 0x50 || opc === 0x40 || opc === 0x20 || opc === 0x30 || opc === 0xa0 || opc === 0xb0) {
-                ah = 0;
-                bh = 0;
+            // ---------------- ALU (32-bit): result zero-extended ----------------
+            case Op.ADD32_K: R[d] = (R[d]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ADD32_X: R[d] = (R[d]! + R[s]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.SUB32_K: R[d] = (R[d]! - K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.SUB32_X: R[d] = (R[d]! - R[s]!) | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MUL32_K: R[d] = Math.imul(R[d]!, K[pc | 2]!); R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MUL32_X: R[d] = Math.imul(R[d]!, R[s]!); R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.OR32_K: R[d] = R[d]! | K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.OR32_X: R[d] = R[d]! | R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.AND32_K: R[d] = R[d]! & K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.AND32_X: R[d] = R[d]! & R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            // JS masks shift counts to 5 bits, as RFC 9669 does for 32-bit shifts
+            case Op.LSH32_K: R[d] = R[d]! << K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.LSH32_X: R[d] = R[d]! << R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.RSH32_K: R[d] = R[d]! >>> K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.RSH32_X: R[d] = R[d]! >>> R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.NEG32: R[d] = -R[d]! | 0; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.XOR32_K: R[d] = R[d]! ^ K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.XOR32_X: R[d] = R[d]! ^ R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MOV32_K: R[d] = K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.MOV32_X: R[d] = R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ARSH32_K: R[d] = R[d]! >> K[pc | 2]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.ARSH32_X: R[d] = R[d]! >> R[s]!; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.BE16: { const v = R[d]!; R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff); R[d | 16] = 0; pc = (pc + 4) | 0; break; }
+            case Op.BE32: { const v = R[d]!; R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24); R[d | 16] = 0; pc = (pc + 4) | 0; break; }
+            case Op.LE16: R[d] = R[d]! & 0xffff; R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.LE32: R[d | 16] = 0; pc = (pc + 4) | 0; break;
+            case Op.NOP: pc = (pc + 4) | 0; break;
+            // ---------------- ALU64 ----------------
+            case Op.ADD64_K: case Op.ADD64_X: {
+              const x = (w & 0xff) === Op.ADD64_X;
+              const bl = x ? R[s]! : K[pc | 2]!;
+              const bh = x ? R[s | 16]! : bl >> 31;
+              const al = R[d]!;
+              const t = (al + bl) | 0;
+              R[d] = t;
+              R[d | 16] = (R[d | 16]! + bh + (t >>> 0 < al >>> 0 ? 1 : 0)) | 0; // carry
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.SUB64_K: case Op.SUB64_X: {
+              const x = (w & 0xff) === Op.SUB64_X;
+              const bl = x ? R[s]! : K[pc | 2]!;
+              const bh = x ? R[s | 16]! : bl >> 31;
+              const al = R[d]!;
+              R[d] = (al - bl) | 0;
+              R[d | 16] = (R[d | 16]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0; // borrow
+              pc = (pc + 4) | 0;
+              break;
+            }
+            case Op.OR64_K: { const m = K[pc | 2]!; R[d] = R[d]! | m; R[d | 16] = R[d | 16]! | (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.OR64_X: R[d] = R[d]! | R[s]!; R[d | 16] = R[d | 16]! | R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.AND64_K: { const m = K[pc | 2]!; R[d] = R[d]! & m; R[d | 16] = R[d | 16]! & (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.AND64_X: R[d] = R[d]! & R[s]!; R[d | 16] = R[d | 16]! & R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.XOR64_K: { const m = K[pc | 2]!; R[d] = R[d]! ^ m; R[d | 16] = R[d | 16]! ^ (m >> 31); pc = (pc + 4) | 0; break; }
+            case Op.XOR64_X: R[d] = R[d]! ^ R[s]!; R[d | 16] = R[d | 16]! ^ R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.MOV64_K: { const m = K[pc | 2]!; R[d] = m; R[d | 16] = m >> 31; pc = (pc + 4) | 0; break; }
+            case Op.MOV64_X: R[d] = R[s]!; R[d | 16] = R[s | 16]!; pc = (pc + 4) | 0; break;
+            case Op.NEG64: {
+              const l = R[d]!;
+              R[d] = -l | 0;
+              R[d | 16] = (~R[d | 16]! + (l === 0 ? 1 : 0)) | 0;
+              pc = (pc + 4) | 0;
+              break;
+            }
+            // 64-bit shifts by a constant (w2 = count & 63, set by the decoder), as in arith.ts
+            case Op.LSH64_K: {
+              const c = K[pc | 2]!;
+              const l = R[d]!;
+              if (c >= 32) {
+                R[d | 16] = l << (c - 32);
+                R[d] = 0;
+              } else if (c !== 0) {
+                R[d | 16] = (R[d | 16]! << c) | (l >>> (32 - c));
+                R[d] = l << c;
               }
+              pc = (pc + 4) | 0;
+              break;
             }
-            let taken: boolean;
-            switch (op & 0xf0) {
-              case 0x10: taken = al === bl && ah === bh; break;
-              case 0x50: taken = al !== bl || ah !== bh; break;
-              case 0x40: taken = (al & bl) !== 0 || (ah & bh) !== 0; break;
-              case 0x20: taken = bpfGtU64(al, ah, bl, bh); break;
-              case 0x30: taken = !bpfGtU64(bl, bh, al, ah); break;
-              case 0xa0: taken = bpfGtU64(bl, bh, al, ah); break;
-              case 0xb0: taken = !bpfGtU64(al, ah, bl, bh); break;
-              case 0x60: taken = bpfGtS64(al, ah, bl, bh); break;
-              case 0x70: taken = !bpfGtS64(bl, bh, al, ah); break;
-              case 0xc0: taken = bpfGtS64(bl, bh, al, ah); break;
-              case 0xd0: taken = !bpfGtS64(al, ah, bl, bh); break;
-              default:
-                throw rejected(pc - 1, this.program.insns[pc - 1], `unknown jump 0x${op.toString(16)}`);
-            }
-            if (taken) {
-              if (off < 0) {
-                left -= -off;
-                if (left < 0) throw bpfBudgetExceeded(pc - 1, budget);
+            case Op.RSH64_K: {
+              const c = K[pc | 2]!;
+              const h = R[d | 16]!;
+              if (c >= 32) {
+                R[d] = h >>> (c - 32);
+                R[d | 16] = 0;
+              } else if (c !== 0) {
+                R[d] = (R[d]! >>> c) | (h << (32 - c));
+                R[d | 16] = h >>> c;
               }
-              pc += off;
+              pc = (pc + 4) | 0;
+              break;
             }
+            case Op.ARSH64_K: {
+              const c = K[pc | 2]!;
+              const h = R[d | 16]!;
+              if (c >= 32) {
+                R[d] = h >> (c - 32);
+                R[d | 16] = h >> 31;
+              } else if (c !== 0) {
+                R[d] = (R[d]! >>> c) | (h << (32 - c));
+                R[d | 16] = h >> c;
+              }
+              pc = (pc + 4) | 0;
+              break;
+            }
+            // ---------------- forward conditional jumps (those that may go backwards are JBACK) ----------------
+          case Op.JEQ_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = R[d] === bl && R[d | 16] === bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JEQ_X: { const bl = R[s]!, bh = R[s | 16]!; pc = R[d] === bl && R[d | 16] === bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JNE_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = R[d] !== bl || R[d | 16] !== bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JNE_X: { const bl = R[s]!, bh = R[s | 16]!; pc = R[d] !== bl || R[d | 16] !== bh ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSET_K: { const bl = K[pc | 2]!, bh = bl >> 31; pc = (R[d]! & bl) !== 0 || (R[d | 16]! & bh) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSET_X: { const bl = R[s]!, bh = R[s | 16]!; pc = (R[d]! & bl) !== 0 || (R[d | 16]! & bh) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JGE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah >>> 0 > bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JLE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah >>> 0 < bh >>> 0) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 > bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSGE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 >= bl >>> 0 : ah > bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLT_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLT_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 < bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLE_K: { const bl = K[pc | 2]!, bh = bl >> 31, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.JSLE_X: { const bl = R[s]!, bh = R[s | 16]!, ah = R[d | 16]!; pc = (ah === bh ? R[d]! >>> 0 <= bl >>> 0 : ah < bh) ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32EQ_K: { const b = K[pc | 2]!; pc = R[d] === b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32EQ_X: { const b = R[s]!; pc = R[d] === b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32NE_K: { const b = K[pc | 2]!; pc = R[d] !== b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32NE_X: { const b = R[s]!; pc = R[d] !== b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SET_K: { const b = K[pc | 2]!; pc = (R[d]! & b) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SET_X: { const b = R[s]!; pc = (R[d]! & b) !== 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GT_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GT_X: { const b = R[s]!; pc = R[d]! >>> 0 > b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GE_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32GE_X: { const b = R[s]!; pc = R[d]! >>> 0 >= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LT_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LT_X: { const b = R[s]!; pc = R[d]! >>> 0 < b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LE_K: { const b = K[pc | 2]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32LE_X: { const b = R[s]!; pc = R[d]! >>> 0 <= b >>> 0 ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGT_K: { const b = K[pc | 2]!; pc = R[d]! > b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGT_X: { const b = R[s]!; pc = R[d]! > b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGE_K: { const b = K[pc | 2]!; pc = R[d]! >= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SGE_X: { const b = R[s]!; pc = R[d]! >= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLT_K: { const b = K[pc | 2]!; pc = R[d]! < b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLT_X: { const b = R[s]!; pc = R[d]! < b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLE_K: { const b = K[pc | 2]!; pc = R[d]! <= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+          case Op.J32SLE_X: { const b = R[s]!; pc = R[d]! <= b ? K[pc | 3]! : (pc + 4) | 0; break; }
+            // ---------------- superinstructions (interp-decode.ts): every register write of the sequence ----------------
+            // Their loads read the packet here; anything else leaves for step(), which runs just the first slot.
+            case Op.LDXB_JEQ: case Op.LDXB_JNE: case Op.LDXB_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe)) break fast;
+              const v = data[a]!;
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXB_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXH_JEQ: case Op.LDXH_JNE: case Op.LDXH_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              const v = data[a]! | (data[a + 1]! << 8);
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXH_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXHBE_JEQ: case Op.LDXHBE_JNE: case Op.LDXHBE_JSET: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              const v = (data[a]! << 8) | data[a + 1]!;
+              R[d] = v;
+              R[d | 16] = 0;
+              const o = (w & 0xff) - Op.LDXHBE_JEQ;
+              const m = K[pc | 2]!;
+              pc = (o === 0 ? v === m : o === 1 ? v !== m : (v & m) !== 0) ? K[pc | 3]! : (pc + 12) | 0;
+              break;
+            }
+            case Op.LDXHBE: {
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe - 1)) break fast;
+              R[d] = (data[a]! << 8) | data[a + 1]!;
+              R[d | 16] = 0;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            case Op.LDXB_MSH: {
+              // ldxb d, [s + off]; and d, 0xf; lsh d, 2 — the IPv4 header length in bytes
+              const l = R[s]!;
+              const a = (l + K[pc | 1]!) | 0;
+              if (!(R[s | 16] === 1 && l >= 0 && a >= ps && a < pe)) break fast;
+              R[d] = (data[a]! & 0xf) << 2;
+              R[d | 16] = 0;
+              pc = (pc + 12) | 0;
+              break;
+            }
+            case Op.LEA64: {
+              // mov d, s; add d, imm
+              const m = K[pc | 2]!;
+              const sl = R[s]!;
+              const t = (sl + m) | 0;
+              const h = (R[s | 16]! + (m >> 31) + (t >>> 0 < sl >>> 0 ? 1 : 0)) | 0;
+              R[d] = t;
+              R[d | 16] = h;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            case Op.LEA32: R[d] = (R[s]! + K[pc | 2]!) | 0; R[d | 16] = 0; pc = (pc + 8) | 0; break;
+            case Op.MOV2: {
+              // kind: 0 mov64 reg, 1 mov64 imm, 2 mov32 reg, 3 mov32 imm
+              const x = K[pc | 3]!;
+              const k1 = (x >> 8) & 3;
+              const i1 = K[pc | 1]!;
+              const l1 = k1 & 1 ? i1 : R[s]!;
+              R[d | 16] = k1 === 0 ? R[s | 16]! : k1 === 1 ? i1 >> 31 : 0;
+              R[d] = l1;
+              const d2 = x & 0xf;
+              const s2 = (x >> 4) & 0xf;
+              const k2 = (x >> 10) & 3;
+              const i2 = K[pc | 2]!;
+              const l2 = k2 & 1 ? i2 : R[s2]!;
+              R[d2 | 16] = k2 === 0 ? R[s2 | 16]! : k2 === 1 ? i2 >> 31 : 0;
+              R[d2] = l2;
+              pc = (pc + 8) | 0;
+              break;
+            }
+            default:
+              throw rejected((pc - Layout.CODE) >> 2, this.program.insns[(pc - Layout.CODE) >> 2], `unknown internal opcode ${w & 0xff}`);
           }
         }
+        if (done) break;
+        // One original instruction that needs a call (or a load/store outside packet and stack).
+        const next = this.step((pc - Layout.CODE) >> 2, data, ps, pe);
+        if (next < 0) {
+          // a helper ended the program (env.exit)
+          res = R[0]!;
+          hiOut = R[16]!;
+          break;
+        }
+        pc = Layout.CODE + next * INTERP_WORDS;
       }
+      verdicts[k] = res;
     }
+    this.lastHi = hiOut;
+  }
+
+  /**
+   * Runs the original instruction at slot `pc` with full checks (BpfMemory) — loads and stores in any
+   * region, atomics, helper calls, the rare ALU ops. Returns the next slot, or -1 when a helper ended the
+   * program (r0 is final). Region 1 is set to the current packet first.
+   */
+  private step(pc: number, data: Uint8Array, ps: number, pe: number): number {
+    const { opcode: op, dst: d, src: s, off, imm } = this.program.insns[pc]!;
+    const R = this.regs;
+    const memory = this.memory;
+    memory.setInput(data, ps, pe);
+    const size = (op & 0x18) === 0x18 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
+    switch (op & 7) {
+      case 1: {
+        // LDX / LDX MEMSX
+        let vl = memory.load(R[s | 16]!, (R[s]! >>> 0) + off, size, pc);
+        let vh = size === 8 ? memory.hi : 0;
+        if ((op & 0xe0) === 0x80) {
+          // MEMSX: sign-extend to 64 bits
+          vl = size === 1 ? (vl << 24) >> 24 : size === 2 ? (vl << 16) >> 16 : vl | 0;
+          vh = vl >> 31;
+        }
+        R[d] = vl;
+        R[d | 16] = vh;
+        return pc + 1;
+      }
+      case 2:
+        memory.store(R[d | 16]!, (R[d]! >>> 0) + off, size, imm, imm >> 31, pc);
+        return pc + 1;
+      case 3: {
+        if ((op & 0xe0) !== 0xc0) {
+          memory.store(R[d | 16]!, (R[d]! >>> 0) + off, size, R[s]!, R[s | 16]!, pc);
+          return pc + 1;
+        }
+        const ol = memory.atomic(R[d | 16]!, (R[d]! >>> 0) + off, size === 8 ? 8 : 4, imm, R[s]!, R[s | 16]!, R[0]!, R[16]!, pc);
+        if (imm === 0xf1) {
+          R[0] = ol;
+          R[16] = memory.hi;
+        } else if (imm & 1) {
+          R[s] = ol;
+          R[s | 16] = memory.hi;
+        }
+        return pc + 1;
+      }
+      case 5:
+        // call helper, or callx with a helper id in dst
+        return this.callHelper(op === 0x8d ? R[d]! : imm, pc) ? -1 : pc + 1;
+      default:
+        this.aluSlow(op, d, s, off, imm);
+        return pc + 1;
+    }
+  }
+
+  /** The ALU operations kept out of the dispatch loop: div/mod, 64-bit mul, shifts by register, movsx, 64-bit swaps. */
+  private aluSlow(op: number, d: number, s: number, off: number, imm: number): void {
+    const R = this.regs;
+    const dl = R[d]!;
+    const dh = R[d + 16]!;
+    const x = (op & 8) !== 0;
+    const bl = x ? R[s]! : imm;
+    const bh = x ? R[s + 16]! : imm >> 31;
+    let lo: number;
+    let hi = 0;
+    switch (op) {
+      case 0x34: case 0x3c: lo = off === 1 ? bpfSdiv32(dl, bl) : bpfDiv32(dl, bl); break;
+      case 0x94: case 0x9c: lo = off === 1 ? bpfSmod32(dl, bl) : bpfMod32(dl, bl); break;
+      case 0xbc: lo = off === 8 ? (bl << 24) >> 24 : off === 16 ? (bl << 16) >> 16 : bl; break; // movsx32
+      case 0xbf: lo = off === 8 ? (bl << 24) >> 24 : off === 16 ? (bl << 16) >> 16 : bl; hi = lo >> 31; break; // movsx64
+      case 0xdc: case 0xd7: lo = bpfBswap32(dh); hi = bpfBswap32(dl); break; // be64 / bswap64
+      case 0x27: case 0x2f: lo = bpfMul64(dl, dh, bl, bh); hi = bpfArith.hi; break;
+      case 0x37: case 0x3f: lo = off === 1 ? bpfSdiv64(dl, dh, bl, bh) : bpfDiv64(dl, dh, bl, bh); hi = bpfArith.hi; break;
+      case 0x97: case 0x9f: lo = off === 1 ? bpfSmod64(dl, dh, bl, bh) : bpfMod64(dl, dh, bl, bh); hi = bpfArith.hi; break;
+      case 0x6f: lo = bpfLsh64(dl, dh, bl); hi = bpfArith.hi; break;
+      case 0x7f: lo = bpfRsh64(dl, dh, bl); hi = bpfArith.hi; break;
+      case 0xcf: lo = bpfArsh64(dl, dh, bl); hi = bpfArith.hi; break;
+      default:
+        throw rejected(-1, undefined, `unknown ALU opcode 0x${op.toString(16)}`);
+    }
+    R[d] = lo;
+    R[d + 16] = hi;
   }
 
   /** Calls a helper; r0 = its result. True when the helper ended the program (env.exit): r0 is then final. */
   private callHelper(id: number, pc: number): boolean {
-    const { lo, hi } = this;
-    const big = (r: number) => (BigInt(hi[r]! >>> 0) << 32n) | BigInt(lo[r]! >>> 0);
+    const R = this.regs;
+    const big = (r: number) => (BigInt(R[r + 16]! >>> 0) << 32n) | BigInt(R[r]! >>> 0);
     let r0: bigint;
     let exited = false;
     try {
@@ -645,8 +893,8 @@ export class BpfInterpreterEngine {
       r0 = e.r0;
       exited = true;
     }
-    lo[0] = Number(r0 & 0xffffffffn) | 0;
-    hi[0] = Number(r0 >> 32n) | 0;
+    R[0] = Number(r0 & 0xffffffffn) | 0;
+    R[16] = Number(r0 >> 32n) | 0;
     return exited;
   }
 }

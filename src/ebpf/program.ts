@@ -137,6 +137,11 @@ export class BpfProgram implements BpfExecutable {
   readonly helpers = new BpfHelperTable();
   private readonly compiled = new Map<string, BpfCompiledProgram>();
   private compiledGeneration = engineGeneration;
+  // run()'s one-entry cache (a per-packet caller pays no Map lookup or default-engine resolution): the
+  // compiled program for `runEngine` (undefined = the default, resolved under `runBackend`).
+  private runCompiled: BpfCompiledProgram | undefined;
+  private runEngine: BpfEngineName | undefined;
+  private runBackend = '';
 
   constructor(insns: readonly BpfInsn[] = [], options: BpfProgramOptions = {}) {
     this.name = options.name ?? 'prog';
@@ -158,6 +163,7 @@ export class BpfProgram implements BpfExecutable {
   addInstruction(...insns: BpfInsn[]): this {
     for (const i of insns) this.slots.push(bpfInsn(i.opcode, i.dst, i.src, i.off, i.imm));
     this.compiled.clear();
+    this.runCompiled = undefined;
     return this;
   }
 
@@ -169,6 +175,7 @@ export class BpfProgram implements BpfExecutable {
     this.mapList.push(map);
     this.maps.set(map.name, map);
     this.compiled.clear();
+    this.runCompiled = undefined;
     return this.mapList.length - 1;
   }
 
@@ -223,8 +230,21 @@ export class BpfProgram implements BpfExecutable {
   }
 
   /** Runs over `memory` (r1 = its address, r2 = its length); returns r0 as an unsigned 64-bit bigint. */
-  run(memory: Uint8Array, options: BpfProgramRunOptions = {}): bigint {
-    return this.compile(options.engine).run(memory, options);
+  run(memory: Uint8Array, options?: BpfProgramRunOptions): bigint {
+    const engine = options?.engine;
+    let c = this.runCompiled;
+    if (
+      c === undefined ||
+      engine !== this.runEngine ||
+      this.compiledGeneration !== engineGeneration ||
+      (engine === undefined && this.runBackend !== getBackend())
+    ) {
+      c = this.compile(engine);
+      this.runCompiled = c;
+      this.runEngine = engine;
+      this.runBackend = getBackend();
+    }
+    return c.run(memory, options);
   }
 
   /** Runs over every packet of a batch; r0's low 32 bits per packet. */
