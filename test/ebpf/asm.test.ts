@@ -1,10 +1,10 @@
 // Assembler and disassembler: the conformance syntax, errors naming the line, and disassemble → assemble
 // round trips over all 313 conformance programs and over random bytecode (fast-check).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { conformanceBpf } from '../helpers/conformance.js';
 import {
   assemble,
   assembleBpfInsns,
@@ -16,8 +16,6 @@ import {
   isNetworkError,
 } from '../../src/index.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dir = join(root, '..', 'shared', 'conformance', 'bpf', 'tests');
 
 describe('assembler', () => {
   it('encodes the conformance spellings', () => {
@@ -112,7 +110,7 @@ describe('disassembler round trip', () => {
     expect(disassembleBpfInsn([bpfInsn(0xdb, 10, 1, -8, 0xf1)], 0)).toBe('lock cmpxchg [%r10-8], %r1');
   });
 
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.data')) : [];
+  const { dir, files } = conformanceBpf();
   it.skipIf(files.length === 0)('round-trips every conformance program', () => {
     for (const f of files) {
       const text = readFileSync(join(dir, f), 'utf8');

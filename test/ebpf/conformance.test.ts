@@ -1,13 +1,12 @@
 // The 313 tests of the public bpf_conformance suite (../shared/conformance/bpf), run on the interpreter, the
 // JS JIT and every other registered engine (the native x86-64 JIT joins when it registers itself).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfProgram, assembleBpfInsns, bpfEngineNames, decodeInsnU64, type BpfHelperFn } from '../../src/ebpf/index.js';
+import { conformanceBpf } from '../helpers/conformance.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dir = join(root, '..', 'shared', 'conformance', 'bpf', 'tests');
+const { dir, files } = conformanceBpf();
 
 interface ConformanceCase {
   name: string;
@@ -50,11 +49,6 @@ const unwind: BpfHelperFn = (r1, _r2, _r3, _r4, _r5, env) => {
   return r1;
 };
 
-if (!existsSync(dir)) {
-  if (process.env.CI) throw new Error(`conformance suite missing at ${dir}: CI must place shared/ beside the clone`);
-}
-
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.data')).sort() : [];
 const cases = files.map((f) => parseConformance(f, readFileSync(join(dir, f), 'utf8')));
 
 describe.skipIf(files.length === 0)('bpf_conformance', () => {

@@ -1,13 +1,12 @@
 // The 313 tests of ../shared/conformance/bpf on the native x86-64 JIT, with its code really running natively
 // (no fallback) — and once more with every access checked (no proofs), so both code shapes are covered.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BpfProgram, assembleBpfInsns, decodeInsnU64, type BpfHelperFn } from '../../src/ebpf/index.js';
 import { X64CompiledProgram, x64JitAvailable } from '../../src/ebpf/jit-x64/index.js';
+import { conformanceBpf } from '../helpers/conformance.js';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance', 'bpf', 'tests');
 
 function parse(text: string): { asm: string; raw: bigint[] | null; mem: Uint8Array; result: bigint | null; error: boolean } {
   const sections = new Map<string, string[]>();
@@ -35,8 +34,7 @@ const unwind: BpfHelperFn = (r1, _r2, _r3, _r4, _r5, env) => {
   return r1;
 };
 
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.data')).sort() : [];
-if (files.length === 0 && process.env.CI) throw new Error(`conformance suite missing at ${dir}`);
+const { dir, files } = conformanceBpf();
 const cases = files.map((f) => [f, parse(readFileSync(join(dir, f), 'utf8'))] as const);
 
 describe.skipIf(files.length === 0 || !x64JitAvailable())('bpf_conformance on the x86-64 JIT', () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { assembleBpfInsns } from '../../src/ebpf/asm.js';
 import { decodeInsnU64, decodeInsns, type BpfInsn } from '../../src/ebpf/isa.js';
@@ -10,14 +11,15 @@ import {
   type BpfVerifyOptions,
 } from '../../src/ebpf/verifier.js';
 import { isNetworkError, NetworkError } from '../../src/errors.js';
+import { conformanceBpf } from '../helpers/conformance.js';
 
-const CONFORMANCE = new URL('../../../shared/conformance/bpf/tests/', import.meta.url);
+const conformance = conformanceBpf();
 
 /** Sections of a conformance .data file (format in ../shared/conformance/bpf/README.md). */
 function readConformance(name: string): { asm?: string; raw?: string; error?: string } {
   const out: Record<string, string> = {};
   let cur = '';
-  for (const line of readFileSync(new URL(name, CONFORMANCE), 'utf8').split('\n')) {
+  for (const line of readFileSync(join(conformance.dir, name), 'utf8').split('\n')) {
     if (line.includes('--')) {
       cur = ['asm', 'result', 'mem', 'raw', 'error'].find((k) => line.includes(k)) ?? 'doc';
       out[cur] = '';
@@ -41,8 +43,8 @@ function rejection(insns: BpfInsn[], options?: BpfVerifyOptions): NetworkError {
   throw new Error('program was accepted');
 }
 
-describe('verifier: conformance suite', () => {
-  const files = readdirSync(CONFORMANCE).filter((f) => f.endsWith('.data'));
+describe.skipIf(conformance.files.length === 0)('verifier: conformance suite', () => {
+  const files = conformance.files;
   it('has the suite', () => expect(files.length).toBe(313));
   it('accepts every valid program of the suite (those without an "-- error" section)', () => {
     let checked = 0;
