@@ -607,7 +607,7 @@ export class PacketAnalyzer {
       firstTime: fs + fn / 1e9, lastTime: ls + ln / 1e9,
       firstTimestamp: BigInt(fs) * 1_000_000_000n + BigInt(fn),
       lastTimestamp: BigInt(ls) * 1_000_000_000n + BigInt(ln),
-      duration: (ls - fs) + (ln - fn) / 1e9,
+      duration: conversationDuration(ls - fs, ln - fn),
       tcpFlagsAtoB: r[o + R_FLAGS_AB]!, tcpFlagsBtoA: r[o + R_FLAGS_BA]!,
       state,
       application: app === 0 ? null : (['http', 'tls', 'dns', 'quic'] as const)[app - 1]!,
@@ -721,4 +721,10 @@ export class PacketAnalyzer {
     this.rec = new Float64Array(0);
     this.grow(1024);
   }
+}
+
+/** Seconds between two timestamps, normalised first (0 ≤ ns < 1e9) as Wireshark's nstime_delta does, so the
+ * double (and its printed decimals) equal tshark's `conv` duration — `1 + (-0.9985)` and `0.0015` differ. */
+function conversationDuration(sec: number, ns: number): number {
+  return ns < 0 ? sec - 1 + (ns + 1e9) / 1e9 : sec + ns / 1e9;
 }

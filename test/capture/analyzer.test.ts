@@ -62,6 +62,16 @@ describe('PacketAnalyzer', () => {
     expect(c!.bytesAtoB + c!.bytesBtoA).toBe(c!.bytes);
   });
 
+  it('computes a duration across a second boundary exactly as tshark does (normalised before dividing)', () => {
+    const a = new PacketAnalyzer();
+    const frame = udpFrame(C, S, 5000, 53, ascii('x'));
+    a.analyzePacket({ data: frame, tsSec: 1_700_000_001, tsNsec: 999_500_000, linktype: 1 });
+    a.analyzePacket({ data: frame, tsSec: 1_700_000_002, tsNsec: 1_000_000, linktype: 1 });
+    const [c] = a.getConversations('udp');
+    // 1 + (0.001 - 0.9995) is not the double 0.0015; tshark prints %.4f of nsecs / 1e9 = 0.0015.
+    expect(c!.duration).toBe(1_500_000 / 1e9);
+  });
+
   it('estimates TCP states along the handshake, on a reset and for flows seen mid-stream', () => {
     const states = (frames: [Uint8Array][]) => {
       const a = new PacketAnalyzer();
