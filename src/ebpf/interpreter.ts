@@ -41,6 +41,7 @@ import {
   BPF_STACK_SIZE,
   bpfBranchOffset,
   bpfInsnProblem,
+  bpfMayWriteMemory,
   isBpfBranch,
   type BpfInsn,
 } from './isa.js';
@@ -237,7 +238,7 @@ export class BpfInterpreterEngine {
       // local calls move r10 (a run ended inside the callee by an LD_ABS miss or env.exit leaves it moved)
       return i.opcode === 0x8d || (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL);
     });
-    this.mayWriteStack = program.insns.some((i) => (i.opcode & 7) === 2 || (i.opcode & 7) === 3 || i.opcode === 0x85 || i.opcode === 0x8d);
+    this.mayWriteStack = bpfMayWriteMemory(program.insns);
   }
 
   /** Runs over `bytes` (region 1); r1 = its address, r2 = its length. Returns r0. */

@@ -202,6 +202,15 @@ export function isBpfExit(insn: BpfInsn): boolean {
   return insn.opcode === (BPF_JMP | BPF_EXIT);
 }
 
+/** True when a program may write memory itself: a store, an atomic, a helper or local call, or callx. Programs
+ * without any (packet filters) cannot dirty the stack, so engines skip zeroing it between runs. */
+export function bpfMayWriteMemory(insns: readonly BpfInsn[]): boolean {
+  return insns.some((i) => {
+    const cls = i.opcode & 7;
+    return cls === BPF_ST || cls === BPF_STX || i.opcode === (BPF_JMP | BPF_CALL) || i.opcode === (BPF_JMP | BPF_CALL | BPF_X);
+  });
+}
+
 /** Makes an instruction, normalising off to int16 and imm to int32 (so 0xffffffff becomes -1). */
 export function bpfInsn(opcode: number, dst = 0, src = 0, off = 0, imm = 0): BpfInsn {
   return { opcode: opcode & 0xff, dst: dst & 0xf, src: src & 0xf, off: (off << 16) >> 16, imm: imm | 0 };

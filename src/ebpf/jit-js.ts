@@ -31,7 +31,7 @@ import {
   type BpfPreparedCode,
   type BpfRunOptions,
 } from './interpreter.js';
-import { BPF_LDDW_OPCODE, BPF_MAX_CALL_DEPTH, BPF_STACK_SIZE, bpfBranchOffset, isBpfBranch, type BpfInsn } from './isa.js';
+import { BPF_LDDW_OPCODE, BPF_MAX_CALL_DEPTH, BPF_STACK_SIZE, bpfBranchOffset, bpfMayWriteMemory, isBpfBranch, type BpfInsn } from './isa.js';
 import { BpfProgramExit, BpfRuntimeEnv, callBpfHelper } from './helpers.js';
 import {
   BPF_REGION_CODE,
@@ -78,6 +78,9 @@ interface JitModule {
   runMany(P: Uint8Array, PV: DataView, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): void;
   resHi(): number;
 }
+
+/** Packets up to this size run on a scratch copy in `run()` (see there). */
+const RUN_SCRATCH_BYTES = 2048;
 
 const SIZE_OF: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
 
@@ -483,8 +486,11 @@ export class BpfJsJitEngine {
   private readonly rt: JitRuntime;
   private batchData: Uint8Array | undefined;
   private batchView: DataView | undefined;
+  private readonly mayWriteMemory: boolean;
+  private readonly scratch = new Uint8Array(RUN_SCRATCH_BYTES);
 
   constructor(program: BpfExecutable) {
+    this.mayWriteMemory = bpfMayWriteMemory(program.insns);
     const prepared = prepareBpfCode(program.insns, program.mapList.length);
     if (program.insns.length > BPF_JS_JIT_MAX_SLOTS) {
       // ~150 bytes of JavaScript per slot: beyond this, generating and parsing the source costs more than
@@ -533,11 +539,20 @@ export class BpfJsJitEngine {
 
   /** Runs over `bytes` (region 1); returns r0. */
   run(bytes: Uint8Array, options: BpfRunOptions = {}): bigint {
-    this.memory.setInput(bytes, 0, bytes.length);
+    // A program that cannot write memory runs on a copy in a scratch buffer whose DataView exists once: copying a
+    // packet costs ~20 ns, a DataView over each caller's packet ~125 ns. Writers run on the caller's bytes.
+    if (!this.mayWriteMemory && bytes.length <= this.scratch.length) {
+      this.scratch.set(bytes);
+      this.memory.setInput(this.scratch, 0, bytes.length);
+    } else {
+      this.memory.setInput(bytes, 0, bytes.length);
+    }
     this.env.traceSink = options.onTrace;
-    this.memory.stack.fill(0);
-    const lo = this.mod.runOne(bytes, this.memory.input.view, 0, bytes.length, options.budget ?? BPF_DEFAULT_BUDGET);
-    return (BigInt(this.mod.resHi() >>> 0) << 32n) | BigInt(lo >>> 0);
+    // Every run starts on a zeroed stack; a program that cannot write memory cannot have dirtied it.
+    if (this.mayWriteMemory) this.memory.stack.fill(0);
+    const lo = this.mod.runOne(this.memory.input.bytes, this.memory.input.view, 0, bytes.length, options.budget ?? BPF_DEFAULT_BUDGET);
+    const hi = this.mod.resHi();
+    return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
   }
 
   /** Runs once per packet window; writes r0's low 32 bits to `verdicts`. One call into generated code. */

@@ -346,3 +346,48 @@ describe('JS JIT run-time checks', () => {
     expect(loop.source).toContain('switch (pc)');
   });
 });
+
+describe('JS JIT run(): scratch copy for programs that cannot write memory', () => {
+  // Reads the byte at offset 100 (error when the packet is shorter) — no stores, so run() uses the scratch copy.
+  const reader = assemble(`
+    ldxb %r0, [%r1+100]
+    exit`);
+  // Writes the packet: must run on the caller's bytes.
+  const writer = assemble(`
+    stb [%r1+0], 0x5a
+    mov %r0, 7
+    exit`);
+  const runJs = (p: BpfProgram, bytes: Uint8Array) => p.run(bytes, { engine: 'js' });
+  const errorOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return isNetworkError(e) ? e.code : 'not a NetworkError';
+    }
+    return null;
+  };
+
+  it('never reads bytes a longer earlier packet left in the scratch buffer', () => {
+    const long = new Uint8Array(200).fill(0xee);
+    expect(runJs(reader, long)).toBe(0xeen);
+    const short = new Uint8Array(64);
+    const js = errorOf(() => runJs(reader, short));
+    expect(js).not.toBeNull();
+    expect(js).toBe(errorOf(() => reader.run(short, { engine: 'interpreter' })));
+  });
+
+  it('packets larger than the scratch buffer and packets that are views into a bigger buffer give the same r0', () => {
+    const big = new Uint8Array(9000);
+    big[100] = 0x42;
+    expect(runJs(reader, big)).toBe(0x42n);
+    const backing = new Uint8Array(4096);
+    backing[1000 + 100] = 0x17;
+    expect(runJs(reader, backing.subarray(1000, 1200))).toBe(0x17n);
+  });
+
+  it('a program that stores into the packet changes the caller\'s bytes', () => {
+    const pkt = new Uint8Array(64);
+    expect(runJs(writer, pkt)).toBe(7n);
+    expect(pkt[0]).toBe(0x5a);
+  });
+});
