@@ -98,6 +98,47 @@ __attribute__((target("avx2"))) uint64_t sumAvx2LE(const uint8_t* p, size_t len)
   }
   return total + (len ? sumScalarLE(p, len) : 0);
 }
+
+// sumAvx2LE's loops with a store of each block: the bytes are summed while they pass through the registers (GSO
+// writes every segment's payload and needs its sum). Kept apart from sumAvx2LE so the plain sum's code is untouched.
+__attribute__((target("avx2"))) uint64_t copySumAvx2LE(uint8_t* dst, const uint8_t* p, size_t len) {
+  uint64_t total = 0;
+  while (len >= 128) {
+    size_t steps = len / 128;
+    if (steps > 8192) steps = 8192;  // lane overflow bound, as in sumAvx2LE
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i < steps; i++) {
+      __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+      __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64));
+      __m256i v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 96));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v0);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32), v1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 64), v2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 96), v3);
+      a0 = add16x16(a0, v0);
+      a1 = add16x16(a1, v1);
+      a2 = add16x16(a2, v2);
+      a3 = add16x16(a3, v3);
+      p += 128;
+      dst += 128;
+    }
+    len -= steps * 128;
+    total += hsum32(a0) + hsum32(a1) + hsum32(a2) + hsum32(a3);
+  }
+  __m256i a = _mm256_setzero_si256();
+  for (; len >= 32; p += 32, dst += 32, len -= 32) {
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v);
+    a = add16x16(a, v);
+  }
+  total += hsum32(a);
+  if (len) {
+    std::memcpy(dst, p, len);
+    total += sumScalarLE(p, len);
+  }
+  return total;
+}
 #endif
 
 bool detectAvx2() {
@@ -163,6 +204,14 @@ uint16_t checksumSum16(const uint8_t* p, size_t len) {
   uint64_t s = sumScalarLE(p, len);
 #endif
   return swap16(fold64(s));
+}
+
+uint16_t checksumCopySum16(uint8_t* dst, const uint8_t* src, size_t len) {
+#ifdef ELYSIA_X86
+  if (hasAvx2 && !forceScalar && len >= 32) return swap16(fold64(copySumAvx2LE(dst, src, len)));
+#endif
+  std::memcpy(dst, src, len);
+  return checksumSum16(dst, len);
 }
 
 void registerChecksum(Napi::Env env, Napi::Object exports) {

@@ -1027,7 +1027,7 @@ int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out
     uint32_t n = i == nseg - 1 ? payload - i * mss : mss;
     uint8_t* o = out.data + out.reserve(hdr + n);
     std::memcpy(o, d, hdr);
-    std::memcpy(o + hdr, d + pos, n);
+    uint32_t payloadSum = checksumCopySum16(o + hdr, d + pos, n);
     uint32_t l3len = hdr - l2 + n;
     uint8_t* ipo = o + l2;
     if (ipv == 4) {
@@ -1059,7 +1059,7 @@ int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out
     put16(ck, 0);
     if (!udpZero) {
       uint32_t pseudo = addrSum + proto + (l4len >> 16) + (l4len & 0xffff);
-      uint32_t s = pseudo + sumBytes(t, hdr - l4) + checksumSum16(o + hdr, n);
+      uint32_t s = pseudo + sumBytes(t, hdr - l4) + payloadSum;
       uint32_t c = ~fold(s) & 0xffff;
       if (c == 0 && proto == 17) c = 0xffff;
       put16(ck, c);
