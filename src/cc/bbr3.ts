@@ -678,7 +678,8 @@ export class Bbr3CongestionControl extends CongestionControlBase {
       this.idleRestart = true;
       this.extraAckedIntervalStart = now;
       this.extraAckedDelivered = 0;
-      if (this.isProbeBw()) this.pacing = this.withMargin(this.bw, 1);
+      // Without any bandwidth sample yet (bw 0) the restart keeps the current rate: pacing at 0 would never send.
+      if (this.isProbeBw() && this.bw > 0) this.pacing = this.withMargin(this.bw, 1);
       else if (this.bbrState === 'ProbeRTT') this.checkProbeRttDone();
     }
   }

@@ -21,6 +21,18 @@ const event = fc.oneof(
   fc.record({ k: fc.constant('wait' as const), ms: fc.double({ min: 0, max: 20_000, noNaN: true }) }),
 );
 
+// fast-check found it (seed 55200999): BBRv3 left Startup on a loss before any bandwidth sample, and the
+// idle restart in ProbeBW then paced at bw × 1 = 0.
+it('bbr3: an idle restart before any bandwidth sample keeps a positive pacing rate', () => {
+  const cc = createCongestionControl('bbr3', 10 * MSS, { mss: MSS });
+  cc.onEcnCe(0.5, { ceBytes: 1 });
+  cc.onAck(1, undefined, 1);
+  cc.onPacketSent(1, 1.5);
+  cc.onLoss(2, { lostBytes: 1, sentTime: 2 });
+  cc.onPacketSent(1, 2.5);
+  expect(cc.pacingRate()).toBeGreaterThan(0);
+});
+
 describe.each(CC_ALGORITHMS)('%s under arbitrary event sequences', (alg: CcAlgorithmName) => {
   it('keeps cwnd and pacing rate finite and positive', () => {
     fc.assert(
