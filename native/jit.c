@@ -820,6 +820,26 @@ static int lanes_stay_put(const void* offs, const void* lens, uint64_t count, co
          !overlaps(data, dlen, offs, count * 4) && !overlaps(data, dlen, lens, count * 4);
 }
 
+/* The batch run shared by bpfJitRunBatch and bpfJitRunLanes once their arguments are unwrapped: the lanes are checked
+ * (unless the generated loop checks each packet itself), the regions bound and the loop state stored in the ctx. */
+static napi_value run_lanes(napi_env env, jit_prog* p, void* data, size_t dlen, const uint32_t* offs, const uint32_t* lens,
+                            uint64_t count, void* verd, uint64_t budget) {
+  if (!p->checks_lanes && !lanes_inside(offs, lens, count, dlen)) return throw_range(env, "a packet lies outside the batch data");
+  if (!p->checks_lanes && !lanes_stay_put(offs, lens, count, verd, data, dlen))
+    return throw_range(env, "the verdicts or the packet data overlap the offsets or lengths");
+  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
+  jit_ctx* ctx = p->ctx;
+  ctx->b_data = (uint64_t)(uintptr_t)data;
+  ctx->b_offs = (uint64_t)(uintptr_t)offs;
+  ctx->b_lens = (uint64_t)(uintptr_t)lens;
+  ctx->b_verd = (uint64_t)(uintptr_t)verd;
+  ctx->b_count = count;
+  ctx->b_dlen = dlen;
+  /* Region 0 is re-pointed at each packet by the generated loop; writable like the TypeScript input region. */
+  ctx->regions[0].writable = 1;
+  return run_common(env, p, budget);
+}
+
 /* bpfJitRunBatch(handle, data, offsets, lengths, count, verdicts, budget) → packets that hit an error. */
 static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -839,21 +859,7 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
   if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
   if (count > olen || count > llen || count > vlen) return throw_range(env, "count exceeds the offsets, lengths or verdicts arrays");
-  if (!p->checks_lanes && !lanes_inside((const uint32_t*)offs, (const uint32_t*)lens, count, dlen))
-    return throw_range(env, "a packet lies outside the batch data");
-  if (!p->checks_lanes && !lanes_stay_put(offs, lens, count, verd, data, dlen))
-    return throw_range(env, "the verdicts or the packet data overlap the offsets or lengths");
-  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
-  jit_ctx* ctx = p->ctx;
-  ctx->b_data = (uint64_t)(uintptr_t)data;
-  ctx->b_offs = (uint64_t)(uintptr_t)offs;
-  ctx->b_lens = (uint64_t)(uintptr_t)lens;
-  ctx->b_verd = (uint64_t)(uintptr_t)verd;
-  ctx->b_count = count;
-  ctx->b_dlen = dlen;
-  /* Region 0 is re-pointed at each packet by the generated loop; writable like the TypeScript input region. */
-  ctx->regions[0].writable = 1;
-  return run_common(env, p, budget);
+  return run_lanes(env, p, data, dlen, (const uint32_t*)offs, (const uint32_t*)lens, count, verd, budget);
 }
 
 /* bpfJitRunLanes(handle, data, offsetsByteOffset, lengthsByteOffset, count, verdicts, budget) → packets that hit an
@@ -889,19 +895,7 @@ static napi_value JitRunLanes(napi_env env, napi_callback_info info) {
   uint8_t* base = (uint8_t*)data - data_off;
   const uint32_t* offs = (const uint32_t*)(base + offs_off);
   const uint32_t* lens = (const uint32_t*)(base + lens_off);
-  if (!p->checks_lanes && !lanes_inside(offs, lens, count, dlen)) return throw_range(env, "a packet lies outside the batch data");
-  if (!p->checks_lanes && !lanes_stay_put(offs, lens, count, verd, data, dlen))
-    return throw_range(env, "the verdicts or the packet data overlap the offsets or lengths");
-  if (!bind_regions(env, p)) return throw_range(env, "the stack region is missing or detached");
-  jit_ctx* ctx = p->ctx;
-  ctx->b_data = (uint64_t)(uintptr_t)data;
-  ctx->b_offs = (uint64_t)(uintptr_t)offs;
-  ctx->b_lens = (uint64_t)(uintptr_t)lens;
-  ctx->b_verd = (uint64_t)(uintptr_t)verd;
-  ctx->b_count = count;
-  ctx->b_dlen = dlen;
-  ctx->regions[0].writable = 1;
-  return run_common(env, p, budget);
+  return run_lanes(env, p, data, dlen, offs, lens, count, verd, budget);
 }
 
 /* bpfJitRegionBases(handle) → BigUint64Array of [base, len] per region as bound by the last run (helpers use it). */
