@@ -530,6 +530,29 @@ export class ParallelPacketEngine {
     return this.statWords.slice();
   }
 
+  /** A new batch tag (never 0: tag 0 marks packets sent without a batch). */
+  private nextTag(): number {
+    return (this.epoch = (this.epoch + 1) >>> 0 || 1);
+  }
+
+  /**
+   * A finished batch's result from the workers' counters since `before`. Without `bytes`, the bytes are what the
+   * workers counted (every packet's, filtered and stage-dropped ones too): no pass over the batch here.
+   */
+  private batchResult(before: Float64Array, tag: number, t0: number, packets: number, dropped: number, bytes?: number): ParallelBatchResult {
+    const perWorker = this.perWorker(before);
+    let total = bytes ?? 0;
+    if (bytes === undefined) for (const s of perWorker) total += s.bytes;
+    return {
+      packets,
+      bytes: total,
+      dropped,
+      perWorker,
+      flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
   private perWorker(before?: Float64Array): WorkerPacketStats[] {
     const s = this.statWords;
     return Array.from({ length: this.workers }, (_, w) => {
@@ -784,63 +807,32 @@ export class ParallelPacketEngine {
       const zid = packets instanceof PacketBatch ? this.registered.get(packets.buffer) : undefined;
       if (zid !== undefined) {
         const t0 = performance.now();
-        const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+        const tag = this.nextTag();
         const before = this.snapshotStats();
         await this.runJob(packets as PacketBatch, zid, tag);
-        const perWorker = this.perWorker(before);
-        // The workers counted every packet's bytes (filtered and stage-dropped ones too): no pass over the batch here.
-        let bytes = 0;
-        for (const s of perWorker) bytes += s.bytes;
-        return {
-          packets: packets.length,
-          bytes,
-          dropped: 0,
-          perWorker,
-          flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
-          seconds: (performance.now() - t0) / 1000,
-        };
+        return this.batchResult(before, tag, t0, packets.length, 0);
       }
       if (this.backpressure === 'block') {
         // Copy into staging batches and run them as zero-copy jobs (policy 'drop' needs the pool path: a
         // dispatcher that never waits for the workers, dropping what does not fit).
         const t0 = performance.now();
-        const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+        const tag = this.nextTag();
         await this.flushAll('block');
         await this.waitDrained(this.submitted.slice());
         const before = this.snapshotStats();
         await this.ingestStaged(packets, tag);
         this.settleBusy();
-        const perWorker = this.perWorker(before);
-        let bytes = 0;
-        for (const s of perWorker) bytes += s.bytes;
-        return {
-          packets: packets.length,
-          bytes,
-          dropped: 0,
-          perWorker,
-          flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
-          seconds: (performance.now() - t0) / 1000,
-        };
+        return this.batchResult(before, tag, t0, packets.length, 0);
       }
       const t0 = performance.now();
-      const tag = (this.epoch = (this.epoch + 1) >>> 0 || 1);
+      const tag = this.nextTag();
       const before = this.snapshotStats();
-      const total = packets.length;
       const bytes0 = this.pushedBytes;
       const dropped = await this.ingest(packets, tag, this.backpressure);
       const bytes = this.pushedBytes - bytes0;
       await this.waitDrained(this.submitted.slice());
       this.settleBusy();
-      const perWorker = this.perWorker(before);
-      const flows = this.flowTables.flatMap((t, w) => t.snapshot(w, tag));
-      return {
-        packets: total - dropped,
-        bytes,
-        dropped,
-        perWorker,
-        flows,
-        seconds: (performance.now() - t0) / 1000,
-      };
+      return this.batchResult(before, tag, t0, packets.length - dropped, dropped, bytes);
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
