@@ -201,22 +201,35 @@ export class X64CompiledProgram implements BpfCompiledProgram {
 
   /** Calls the addon: a helper's own exception passes through as it is, the addon's argument errors become NetworkError. */
   private callNative<T>(fn: () => T): T {
+    this.enterNative();
+    try {
+      return fn();
+    } catch (e) {
+      return this.nativeFailed(e);
+    } finally {
+      this.leaveNative();
+    }
+  }
+
+  // callNative's three steps, also used inline by runBatch so a batch call allocates no closure.
+  private enterNative(): void {
     if (this.running) {
       throw new NetworkError('INVALID_ARGUMENT', 'this native eBPF program is already running (a helper ran it again); compile another instance', {});
     }
     this.running = true;
     this.helperError = undefined;
-    try {
-      return fn();
-    } catch (e) {
-      if (e === this.helperError) throw e;
-      return fromNative(() => {
-        throw e;
-      });
-    } finally {
-      this.running = false;
-      this.helperError = undefined;
-    }
+  }
+
+  private nativeFailed(e: unknown): never {
+    if (e === this.helperError) throw e;
+    return fromNative(() => {
+      throw e;
+    });
+  }
+
+  private leaveNative(): void {
+    this.running = false;
+    this.helperError = undefined;
   }
 
   private throwError(index: number): never {
@@ -283,11 +296,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     cur.start = 0;
     cur.len = 0;
     cur.batch = batch;
-    if (this.running) {
-      throw new NetworkError('INVALID_ARGUMENT', 'this native eBPF program is already running (a helper ran it again); compile another instance', {});
-    }
-    this.running = true;
-    this.helperError = undefined;
+    this.enterNative();
     let errors: number;
     try {
       const { data, offsets, lengths } = batch;
@@ -297,13 +306,9 @@ export class X64CompiledProgram implements BpfCompiledProgram {
           ? nativeAddon!.bpfJitRunLanes(h, data, offsets.byteOffset, lengths.byteOffset, n, v, budget)
           : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
     } catch (e) {
-      if (e === this.helperError) throw e;
-      return fromNative(() => {
-        throw e;
-      });
+      return this.nativeFailed(e);
     } finally {
-      this.running = false;
-      this.helperError = undefined;
+      this.leaveNative();
     }
     if (errors !== 0) this.throwError(Number(this.out[5]!));
     return v;
