@@ -4,11 +4,12 @@
 // JS JIT on random programs, and run()'s per-call shortcuts (stack zeroing, the cached bigint).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BpfMap, BpfProgram, PacketBatch, assemble, isNetworkError } from '../../src/index.js';
+import { BpfProgram, PacketBatch, assemble, isNetworkError } from '../../src/index.js';
 import { BpfInterpreterEngine, prepareBpfCode } from '../../src/ebpf/interpreter.js';
 import { interpResetMask } from '../../src/ebpf/interp-decode.js';
 import { assembleBpfInsns } from '../../src/ebpf/asm.js';
 import { BPF_FUZZ_HELPER_ID, bpfFuzzHelper, bpfFuzzRng, generateBpfFuzzCase } from '../../src/ebpf/jit-x64/fuzz-gen.js';
+import { bpfFuzzMaps } from '../../src/ebpf/jit-x64/differential.js';
 import { backends, useBackend } from '../helpers/backends.js';
 
 const mask = (asm: string): number => interpResetMask(prepareBpfCode(assembleBpfInsns(asm), 0));
@@ -27,14 +28,6 @@ function batchOutcome(prog: BpfProgram, engine: string, packets: Uint8Array[]): 
     result = `error ${e.code} pc=${String(e.detail.pc)} after ${verdicts.join(',')}`;
   }
   return { result, data: batch.data.slice(0, batch.bytesUsed) };
-}
-
-function freshMaps(): BpfMap[] {
-  const arr = BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 4, name: 'arr' });
-  const hash = BpfMap.create({ type: 'hash', keySize: 8, valueSize: 8, maxEntries: 4, name: 'hash' });
-  arr.set(1, 0x1122334455667788n);
-  hash.set(2n, 42n);
-  return [arr, hash];
 }
 
 describe('interpreter: registers read before written (interpResetMask)', () => {
@@ -249,7 +242,7 @@ describe.each(backends)('interpreter fast paths (%s backend)', (backend) => {
         const c = generateBpfFuzzCase(bpfFuzzRng(seed), { maps: true });
         const packets3 = [c.memory, c.memory.map((x) => x ^ 0x5a), c.memory.slice(0, c.memory.length >> 1)];
         const outcome = (engine: string) => {
-          const prog = new BpfProgram(c.insns, { maps: c.usesMaps ? freshMaps() : [] });
+          const prog = new BpfProgram(c.insns, { maps: c.usesMaps ? bpfFuzzMaps() : [] });
           prog.registerHelper(BPF_FUZZ_HELPER_ID, bpfFuzzHelper, 'fuzz_mix');
           return batchOutcome(prog, engine, packets3.map((p) => p.slice()));
         };

@@ -18,7 +18,8 @@ function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-function freshMaps(): BpfMap[] {
+/** The maps a fuzz case that uses maps runs with (an array and a hash, one entry each), made anew per run. */
+export function bpfFuzzMaps(): BpfMap[] {
   const arr = BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 4, name: 'arr' });
   const hash = BpfMap.create({ type: 'hash', keySize: 8, valueSize: 8, maxEntries: 4, name: 'hash' });
   arr.set(1, 0x1122334455667788n);
@@ -28,7 +29,7 @@ function freshMaps(): BpfMap[] {
 
 /** Runs the case on one engine. */
 export function runBpfFuzzCase(c: BpfFuzzCase, engine: string): BpfEngineOutcome {
-  const maps = c.usesMaps ? freshMaps() : [];
+  const maps = c.usesMaps ? bpfFuzzMaps() : [];
   const prog = new BpfProgram(c.insns, { maps });
   prog.registerHelper(BPF_FUZZ_HELPER_ID, bpfFuzzHelper, 'fuzz_mix');
   const mem = c.memory.slice();
