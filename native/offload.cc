@@ -193,22 +193,22 @@ struct Out {
   }
 };
 
-// Copies up to 64 bytes without a libc call (two overlapping fixed-size moves); longer runs use memcpy.
+// n bytes, W ≤ n ≤ 2W, as two overlapping fixed-size moves (the compiler turns them into register moves).
+template <uint32_t W>
+inline void copyTwoMoves(uint8_t* dst, const uint8_t* src, uint32_t n) {
+  uint8_t a[W], b[W];
+  std::memcpy(a, src, W);
+  std::memcpy(b, src + n - W, W);
+  std::memcpy(dst, a, W);
+  std::memcpy(dst + n - W, b, W);
+}
+
+// Copies up to 64 bytes without a libc call; longer runs use memcpy.
 inline void copySmall(uint8_t* dst, const uint8_t* src, uint32_t n) {
-  if (n >= 16 && n <= 64) {
-    if (n <= 32) {
-      uint8_t a[16], b[16];
-      std::memcpy(a, src, 16);
-      std::memcpy(b, src + n - 16, 16);
-      std::memcpy(dst, a, 16);
-      std::memcpy(dst + n - 16, b, 16);
-    } else {
-      uint8_t a[32], b[32];
-      std::memcpy(a, src, 32);
-      std::memcpy(b, src + n - 32, 32);
-      std::memcpy(dst, a, 32);
-      std::memcpy(dst + n - 32, b, 32);
-    }
+  if (n >= 16 && n <= 32) {
+    copyTwoMoves<16>(dst, src, n);
+  } else if (n > 32 && n <= 64) {
+    copyTwoMoves<32>(dst, src, n);
   } else {
     std::memcpy(dst, src, n);
   }
