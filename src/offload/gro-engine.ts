@@ -5,6 +5,7 @@
 // net/ipv4/af_inet.c inet_gro_receive(), net/ipv6/ip6_offload.c ipv6_gro_receive(),
 // net/ipv4/udp_offload.c udp_gro_receive_segment().
 import { onesComplementSum } from '../wire/checksum.js';
+import { ipv6PseudoDst, ipv6Upper, l2Length } from './headers.js';
 import {
   OFFLOAD_META_STRIDE,
   VIRTIO_NET_HDR_F_DATA_VALID,
@@ -59,7 +60,7 @@ const M_CSUMZERO = 17;
 const M_ADDRSUM = 18;
 export const META_INTS = 20;
 
-/** Bytes of arena per flow: the largest merged frame (18-byte L2 header + 65535-byte IP datagram), rounded. */
+/** Bytes of arena per flow: the largest merged frame (46-byte L2 header with 8 tags + 65535-byte IP datagram), rounded. */
 export const GRO_SLOT_SIZE = 65600;
 /** Linux's UDP_GRO_CNT_MAX: a UDP aggregate never exceeds this many datagrams. */
 export const UDP_GRO_MAX_SEGMENTS = 64;
@@ -210,15 +211,10 @@ export class GroEngineTs {
     const A = this.arena;
     const dv = this.dv;
     const av = this.av;
-    // ---- parse enough to find the flow (Ethernet, one optional 802.1Q/802.1ad tag, IPv4/IPv6, ports) ----
-    if (len < 14) return this.pass(d, off, len, sink, -1);
-    let l2 = 14;
-    let et = be16(d, off + 12);
-    if (et === 0x8100 || et === 0x88a8) {
-      if (len < 18) return this.pass(d, off, len, sink, -1);
-      et = be16(d, off + 16);
-      l2 = 18;
-    }
+    // ---- parse enough to find the flow (Ethernet, its VLAN tag stack, IPv4/IPv6, ports) ----
+    const l2 = l2Length(d, off, len);
+    if (l2 < 0) return this.pass(d, off, len, sink, -1);
+    const et = be16(d, off + l2 - 2);
     const ip = off + l2;
     let ipv: number;
     let proto: number;
@@ -237,11 +233,18 @@ export class GroEngineTs {
       ipv = 4;
     } else if (et === 0x86dd) {
       if (len < l2 + 44 || d[ip]! >> 4 !== 6) return this.pass(d, off, len, sink, -1);
-      proto = d[ip + 6]!;
-      l4 = l2 + 40;
-      // ipv6_gro_receive merges only when TCP/UDP follows directly: extension headers are passed as they came.
-      if (proto !== 6 && proto !== 17) return this.pass(d, off, len, sink, -1);
+      // ipv6_gro_receive skips hop-by-hop, routing and destination-options headers (ipv6_gso_pull_exthdrs)
+      // and merges behind them when they are byte-identical (they are part of the flow, compared in
+      // lookup); a fragment header, AH or ESP ends the walk and the packet passes as it came.
+      const u = ipv6Upper(d, off, l2, len);
+      if (u < 0) return this.pass(d, off, len, sink, -1);
+      proto = u & 0xff;
+      l4 = u >>> 8;
+      if ((proto !== 6 && proto !== 17) || len < l4 + 4) return this.pass(d, off, len, sink, -1);
       if (be16(d, ip + 4) !== len - l2 - 40) mergeable = false;
+      // A routing header with segments left: the sender's checksum covers the final destination (RFC 8200
+      // §8.1), so tcp6_gro_receive's validation against this header's destination fails and Linux flushes it.
+      if (l4 !== l2 + 40 && ipv6PseudoDst(d, off, l2, l4) !== l2 + 24) mergeable = false;
       ipv = 6;
     } else {
       return this.pass(d, off, len, sink, -1);
@@ -438,8 +441,14 @@ export class GroEngineTs {
           if (ipv === 4) {
             same = av.getUint32(b + l2 + 12) === dv.getUint32(off + l2 + 12) && av.getUint32(b + l2 + 16) === dv.getUint32(off + l2 + 16);
           } else {
-            // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF).
-            same = ((av.getUint32(b + l2) ^ dv.getUint32(off + l2)) & 0xf00fffff) === 0 && eqDv(av, b + l2 + 8, dv, off + l2 + 8, 32);
+            // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF), and so do
+            // the next header and the extension headers, byte for byte (its memcmp over nlen).
+            same =
+              ((av.getUint32(b + l2) ^ dv.getUint32(off + l2)) & 0xf00fffff) === 0 &&
+              eqDv(av, b + l2 + 8, dv, off + l2 + 8, 32) &&
+              st[mb + M_L4OFF] === l4 &&
+              this.arena[b + l2 + 6] === d[off + l2 + 6] &&
+              eqDv(av, b + l2 + 40, dv, off + l2 + 40, l4 - l2 - 40);
           }
           if (same) return s;
         }

@@ -6,12 +6,16 @@ import { isNetworkError } from '../../src/errors.js';
 import { GroContext, GsoContext, gsoBatch, type GroPacket } from '../../src/offload/index.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH } from '../../src/wire/tcp.js';
 import { backends, useBackend } from '../helpers/backends.js';
-import { checksumsValid, payloadBytes, tcpFrame, tcpStream, udpFrame } from './frames.js';
+import { checksumsValid, payloadBytes, srhData, tcpFrame, tcpStream, udpFrame } from './frames.js';
+import type { Ipv6ExtensionRepr } from '../../src/wire/ipv6.js';
 import { groRun, hex } from './run.js';
 
 const tcpSegmentArb = fc.record({
   v6: fc.boolean(),
   vlan: fc.option(fc.integer({ min: 0, max: 4095 }), { nil: undefined }),
+  // A deeper tag stack (QinQ) instead of the single tag, and IPv6 extension headers GSO walks and GRO skips.
+  vlans: fc.option(fc.array(fc.record({ tpid: fc.constantFrom(0x8100, 0x88a8, 0x9100), id: fc.integer({ min: 0, max: 4095 }) }), { minLength: 2, maxLength: 8 }), { nil: undefined }),
+  ext: fc.subarray(['hopByHop', 'routing', 'destination'] as const),
   len: fc.integer({ min: 1, max: 4000 }),
   mss: fc.integer({ min: 1, max: 3000 }),
   seq: fc.integer({ min: 0, max: 0xffffffff }),
@@ -24,6 +28,12 @@ const tcpSegmentArb = fc.record({
   seed: fc.integer({ min: 1, max: 1000 }),
 });
 
+/** One extension header of each kind GSO walks (hop-by-hop first, as RFC 8200 §4.1 orders them). */
+function extOf(kind: 'hopByHop' | 'routing' | 'destination'): Ipv6ExtensionRepr {
+  if (kind === 'routing') return { type: 'routing', routingType: 4, segmentsLeft: 0, data: srhData('2001:db8::2', '2001:db8::9') };
+  return { type: kind, options: kind === 'hopByHop' ? new Uint8Array(6) : Uint8Array.of(1, 12, ...new Uint8Array(12)) };
+}
+
 describe.each(backends)('offload properties (%s backend)', (backend) => {
   useBackend(backend);
 
@@ -31,7 +41,7 @@ describe.each(backends)('offload properties (%s backend)', (backend) => {
     fc.assert(
       fc.property(tcpSegmentArb, (a) => {
         const x = tcpFrame({
-          v6: a.v6, vlan: a.vlan, seq: a.seq, ack: a.ack, id: a.id, df: a.df, window: a.window,
+          v6: a.v6, vlan: a.vlan, vlans: a.vlans, extensions: a.v6 ? a.ext.map(extOf) : [], seq: a.seq, ack: a.ack, id: a.id, df: a.df, window: a.window,
           flags: a.extra.reduce((f, b) => f | b, TCP_ACK),
           options: a.ts === undefined ? [] : [{ type: 'nop' }, { type: 'nop' }, { type: 'timestamps', value: a.ts, echo: 1 }],
           payload: payloadBytes(a.len, a.seed),
@@ -68,10 +78,13 @@ describe.each(backends)('offload properties (%s backend)', (backend) => {
         fc.integer({ min: 1, max: 1448 }),
         fc.boolean(),
         fc.integer({ min: 0, max: 0xffffffff }),
-        (count, size, last, v6, seq) => {
+        fc.boolean(),
+        (count, size, last, v6, seq, deep) => {
           const lastSize = Math.min(last, size);
           fc.pre(count * size <= 60000);
-          const stream = tcpStream(count, size, { v6, seq }, lastSize);
+          // deep: a QinQ stack, and for IPv6 hop-by-hop + routing + destination options headers.
+          const more = deep ? { vlans: [{ tpid: 0x88a8, id: 3 }, { tpid: 0x8100, id: 4 }], extensions: v6 ? [extOf('hopByHop'), extOf('routing'), extOf('destination')] : [] } : {};
+          const stream = tcpStream(count, size, { v6, seq, ...more }, lastSize);
           const merged = groRun(new GroContext(), stream, 'batch', { batchSize: 16 });
           expect(merged).toHaveLength(1);
           const again = new GsoContext(merged[0]!.gso.gsoSize || size).segment(merged[0]!.frame);
@@ -163,7 +176,7 @@ describe.each(backends)('offload properties (%s backend)', (backend) => {
 const both = availableBackends().includes('native');
 describe.runIf(both)('TypeScript and native give identical results', () => {
   const frameArb = fc.record({
-    kind: fc.constantFrom('tcp', 'tcp', 'tcp', 'udp', 'v6', 'junk'),
+    kind: fc.constantFrom('tcp', 'tcp', 'tcp', 'udp', 'v6', 'junk', 'qinq', 'v6ext'),
     flow: fc.integer({ min: 0, max: 4 }),
     step: fc.integer({ min: 0, max: 8 }),
     size: fc.constantFrom(0, 1, 100, 100, 100, 1448),
@@ -179,7 +192,14 @@ describe.runIf(both)('TypeScript and native give identical results', () => {
     let f: Uint8Array;
     if (s.kind === 'udp') f = udpFrame({ srcPort: 7000 + s.flow, id, df: s.df, payload: payloadBytes(Math.max(1, s.size), s.step) });
     else if (s.kind === 'junk') f = payloadBytes(10 + s.size, i + 1);
-    else f = tcpFrame({ v6: s.kind === 'v6', srcPort: 4000 + s.flow, seq, id, df: s.df, flags: s.flags, payload: payloadBytes(s.size, s.step) });
+    else {
+      const v6 = s.kind === 'v6' || s.kind === 'v6ext';
+      // qinq: two stacks for the same 5-tuple (the inner tag follows the flow parity); v6ext: hop-by-hop, and
+      // for odd flows a routing header too (a different header chain, so another flow).
+      const vlans = s.kind === 'qinq' ? [{ tpid: 0x88a8, id: 7 }, { tpid: 0x8100, id: s.flow & 1 }] : undefined;
+      const extensions = s.kind === 'v6ext' ? (s.flow & 1 ? [extOf('hopByHop'), extOf('routing')] : [extOf('hopByHop')]) : [];
+      f = tcpFrame({ v6, vlans, extensions, srcPort: 4000 + (s.kind === 'qinq' || s.kind === 'v6ext' ? s.flow >> 1 : s.flow), seq, id, df: s.df, flags: s.flags, payload: payloadBytes(s.size, s.step) });
+    }
     if (s.mutate) {
       f = f.slice();
       f[s.mutate[0] % f.length] ^= s.mutate[1];
