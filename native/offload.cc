@@ -611,41 +611,53 @@ struct Gro {
   // and one() decides it by the full rules. Accepting exactly what one() would merge keeps the backends'
   // bytes identical.
   __attribute__((always_inline)) bool fast(int32_t idx, const uint8_t* d, uint32_t len, Out& out, int32_t cfg) {
-    uint32_t l2 = l2Length(d, len);
-    if (l2 == 0 || len < l2 + 44) return false;  // every read below stays inside the packet (l2 + 40 + 4)
-    uint32_t et = be16(d + l2 - 2);
+    if (len < 58) return false;  // 14 + 44: the shortest packet the reads below need
+    uint32_t l2 = 14;
+    uint32_t et = be16(d + 12);
+    if (isVlanTpid(et)) {
+      l2 = l2Length(d, len);
+      if (l2 == 0) return false;
+      et = be16(d + l2 - 2);
+    }
+    if (len < l2 + 44) return false;  // every read below stays inside the packet (l2 + 40 + 4)
     const uint8_t* ip = d + l2;
     uint32_t proto, l4, ipv;
-    uint32_t h;
     if (et == 0x0800) {
       if (ip[0] != 0x45) return false;
       proto = ip[9];
       l4 = l2 + 20;
       ipv = 4;
-      h = hashMix(0x9e3779b9u, proto | (4u << 8));
-      h = hashMix(h, be32(ip + 12));
-      h = hashMix(h, be32(ip + 16));
     } else if (et == 0x86dd) {
       if ((ip[0] >> 4) != 6) return false;
       proto = ip[6];
       l4 = l2 + 40;
       ipv = 6;
-      h = hashMix(0x9e3779b9u, proto | (6u << 8));
-      for (int k = 8; k < 40; k += 4) h = hashMix(h, be32(ip + k));
     } else {
       return false;
     }
     if (!(proto == 6 ? (cfg & CFG_TCP) : proto == 17 ? (cfg & CFG_UDP) : 0)) return false;
-    h = hashMix(h, be32(d + l4));
-    int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
-    int32_t slot = st[bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1))];
-    int guard = maxFlows + 1;
+    int32_t slot;
     int32_t* m = nullptr;
-    while (slot >= 0) {
-      if (--guard < 0) throw Corrupt{"bucket chain loops"};
-      m = rec(slot);
-      if (m[M_HASH] == hh && m[M_L2LEN] == static_cast<int32_t>(l2)) break;
-      slot = m[M_CHAIN];
+    {
+      uint32_t h;
+      if (ipv == 4) {
+        h = hashMix(0x9e3779b9u, proto | (4u << 8));
+        h = hashMix(h, be32(ip + 12));
+        h = hashMix(h, be32(ip + 16));
+      } else {
+        h = hashMix(0x9e3779b9u, proto | (6u << 8));
+        for (int k = 8; k < 40; k += 4) h = hashMix(h, be32(ip + k));
+      }
+      h = hashMix(h, be32(d + l4));
+      int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
+      slot = st[bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1))];
+      int guard = maxFlows + 1;
+      while (slot >= 0) {
+        if (--guard < 0) throw Corrupt{"bucket chain loops"};
+        m = rec(slot);
+        if (m[M_HASH] == hh && m[M_L2LEN] == static_cast<int32_t>(l2)) break;
+        slot = m[M_CHAIN];
+      }
     }
     if (slot < 0) return false;
     held(slot);
