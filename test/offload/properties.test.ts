@@ -151,14 +151,21 @@ describe.each(backends)('offload properties (%s backend)', (backend) => {
   });
 
   it('hostile bytes: GRO passes them or merges them, GSO segments them or throws a NetworkError; nothing else', () => {
-    const seeds = [tcpFrame({ payload: payloadBytes(3000) }), tcpFrame({ v6: true, vlan: 3, payload: payloadBytes(2000) }), udpFrame({ payload: payloadBytes(2500) })];
+    const seeds = [
+      tcpFrame({ payload: payloadBytes(3000) }),
+      tcpFrame({ v6: true, vlan: 3, payload: payloadBytes(2000) }),
+      udpFrame({ payload: payloadBytes(2500) }),
+      // A tag stack and an extension-header chain for the walks to trip over.
+      tcpFrame({ v6: true, vlans: [{ tpid: 0x88a8, id: 1 }, { tpid: 0x8100, id: 2 }], extensions: [extOf('hopByHop'), extOf('routing'), extOf('destination')], payload: payloadBytes(2000) }),
+    ];
     fc.assert(
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 200 }),
-          fc.record({ i: fc.integer({ min: 0, max: 2 }), at: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), cut: fc.nat() }).map((e) => {
+          fc.record({ i: fc.integer({ min: 0, max: seeds.length - 1 }), at: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), cut: fc.nat() }).map((e) => {
             const f = seeds[e.i]!.slice();
-            for (const [p, v] of e.at) f[p % 60] = v;
+            // Headers only: the first 60 bytes, or 150 for the deep seed (tags, IPv6, 64 bytes of extensions, TCP).
+            for (const [p, v] of e.at) f[p % (e.i === 3 ? 150 : 60)] = v;
             return f.subarray(0, Math.max(0, f.length - (e.cut % 40)));
           }),
         ),
