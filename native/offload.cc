@@ -99,9 +99,10 @@ inline uint16_t ld16(const uint8_t* p) {
   return v;
 }
 // Short fixed-size compares inline (a memcmp call costs more than the compare for 4..40 bytes).
+// The whole MAC header: addresses, every VLAN tag (vlan_gro_receive compares each TCI and inner type), EtherType.
 inline bool eqMac(const uint8_t* a, const uint8_t* b, uint32_t l2) {
   bool e = ld64(a) == ld64(b) && ld32(a + 8) == ld32(b + 8) && ld16(a + 12) == ld16(b + 12);
-  if (l2 == 18) e = e && ld32(a + 14) == ld32(b + 14);
+  for (uint32_t k = 14; e && k < l2; k += 4) e = ld32(a + k) == ld32(b + k);
   return e;
 }
 inline bool eqWords(const uint8_t* a, const uint8_t* b, uint32_t len) {
@@ -145,6 +146,56 @@ __attribute__((always_inline)) inline uint32_t sumWords(const uint8_t* p, uint32
   return ((x & 0xff) << 8) | (x >> 8);
 }
 inline uint32_t swap16(uint32_t x) { return ((x & 0xff) << 8) | (x >> 8); }
+
+// ---- header walks: twins of src/offload/headers.ts (see there for the Linux functions they follow) ----
+constexpr uint32_t MAX_VLAN_TAGS = 8;
+constexpr uint32_t MAX_L2 = 14 + 4 * MAX_VLAN_TAGS;
+inline bool isVlanTpid(uint32_t t) { return t == 0x8100 || t == 0x88a8 || t == 0x9100; }
+// Ethernet header plus its whole VLAN tag stack, or 0 when the frame ends inside it or has too many tags.
+inline uint32_t l2Length(const uint8_t* d, uint32_t len) {
+  if (len < 14) return 0;
+  uint32_t l2 = 14;
+  while (isVlanTpid(be16(d + l2 - 2))) {
+    if (l2 >= MAX_L2) return 0;
+    l2 += 4;
+    if (len < l2) return 0;
+  }
+  return l2;
+}
+// ipv6_gso_pull_exthdrs: skips hop-by-hop, routing and destination options; returns upper offset * 256 +
+// next header, or -1 when a header runs past end.
+inline int64_t ipv6Upper(const uint8_t* d, uint32_t ip, uint32_t end) {
+  uint32_t nh = d[ip + 6];
+  uint64_t p = ip + 40;
+  while (nh == 0 || nh == 43 || nh == 60) {
+    if (p + 8 > end) return -1;
+    uint64_t l = (static_cast<uint64_t>(d[p + 1]) + 1) * 8;
+    if (p + l > end) return -1;
+    nh = d[p];
+    p += l;
+  }
+  return static_cast<int64_t>(p * 256 + nh);
+}
+// RFC 8200 §8.1: where the pseudo-header's destination address is (a routing header with segments left
+// names the final destination: type 0 last address, type 2 home address, type 4 Segment List[0]); -1 if
+// unknown. Every header before l4 was bounds-checked by ipv6Upper.
+inline int64_t ipv6PseudoDst(const uint8_t* d, uint32_t ip, uint32_t l4) {
+  uint32_t nh = d[ip + 6];
+  uint32_t p = ip + 40;
+  int64_t dst = ip + 24;
+  while (p < l4) {
+    uint32_t hl = d[p + 1];
+    if (nh == 43 && d[p + 3] != 0) {
+      uint32_t type = d[p + 2];
+      if ((type == 0 || type == 2) && hl >= 2 && (hl & 1) == 0) dst = p + 8 + 16 * (hl / 2 - 1);
+      else if (type == 4 && hl >= 2) dst = p + 8;
+      else return -1;
+    }
+    nh = d[p];
+    p += (hl + 1) * 8;
+  }
+  return dst;
+}
 inline uint32_t hashMix(uint32_t h, uint32_t w) {
   h = (h ^ w) * 0x85ebca6bu;
   return h ^ (h >> 13);
@@ -218,15 +269,15 @@ inline void copySmall(uint8_t* dst, const uint8_t* src, uint32_t n) {
 // 0 bits are checked field by field (lengths, IP ID, checksums, TCP sequence number, urgent pointer is not
 // compared, as in tcp_gro_receive). One table per (VLAN tag, IP version, protocol).
 struct HeaderMasks {
-  static constexpr uint32_t LEN = 144;  // beyond the longest header (18 + 40 + 60), 8-byte loads included
-  uint8_t m[2][2][2][LEN];
+  static constexpr uint32_t LEN = 160;  // beyond the longest header (46 + 40 + 60), 16-byte loads included
+  uint8_t m[MAX_VLAN_TAGS + 1][2][2][LEN];
   HeaderMasks() {
-    for (int v = 0; v < 2; v++) {
+    for (uint32_t v = 0; v <= MAX_VLAN_TAGS; v++) {
       for (int i = 0; i < 2; i++) {
         for (int t = 0; t < 2; t++) {
           uint8_t* k = m[v][i][t];
           std::memset(k, 0xff, LEN);
-          uint32_t l2 = v ? 18 : 14, l4;
+          uint32_t l2 = 14 + 4 * v, l4;
           if (i == 0) {
             // IPv4 (0x45 only): total length, ID and checksum differ; frag_off must equal (same DF, no fragment).
             k[l2 + 2] = k[l2 + 3] = k[l2 + 4] = k[l2 + 5] = k[l2 + 10] = k[l2 + 11] = 0;
@@ -248,8 +299,9 @@ struct HeaderMasks {
     }
   }
   const uint8_t* of(uint32_t l2, uint32_t ipv, uint32_t proto) const {
-    // l2 is 14 or 18, ipv 4 or 6, proto 6 or 17: (l2 - 14) | (ipv & 2) | (proto & 1) is the table index.
-    return &m[0][0][0][0] + (((l2 - 14) | (ipv & 2) | (proto & 1)) & 7) * LEN;
+    // l2 is 14 + 4·tags, ipv 4 or 6, proto 6 or 17: (l2 - 14) | (ipv & 2) | (proto & 1) is the table index.
+    uint32_t i = (l2 - 14) | (ipv & 2) | (proto & 1);
+    return &m[0][0][0][0] + (i < (MAX_VLAN_TAGS + 1) * 4 ? i : 0) * LEN;
   }
 };
 const HeaderMasks kMasks;
@@ -387,7 +439,9 @@ struct Gro {
     // Checked once per call: after that only this call's own (consistent) writes touch the record.
     if (sc && sc[s].validated == epoch) return m;
     int32_t l2 = m[M_L2LEN], l4 = m[M_L4OFF], hdr = m[M_HDRLEN], fl = m[M_FRAMELEN];
-    if (m[M_USED] != 1 || (l2 != 14 && l2 != 18) || l4 < l2 + 20 || l4 > l2 + 60 || hdr < l4 + 8 || hdr > l4 + 60 ||
+    // IPv4: 20..60 header bytes; IPv6: 40 plus extension headers (multiples of 8).
+    bool l3ok = m[M_IPV] == 4 ? l4 >= l2 + 20 && l4 <= l2 + 60 : l4 >= l2 + 40 && ((l4 - l2 - 40) & 7) == 0;
+    if (m[M_USED] != 1 || l2 < 14 || l2 > static_cast<int32_t>(MAX_L2) || ((l2 - 14) & 3) != 0 || !l3ok || hdr < l4 + 8 || hdr > l4 + 60 ||
         ((hdr - l4) & 3) != 0 || fl < hdr || fl >= static_cast<int32_t>(SLOT) || m[M_COUNT] < 1 || (m[M_IPV] != 4 && m[M_IPV] != 6) ||
         (m[M_PROTO] != 6 && m[M_PROTO] != 17) || m[M_GSOSIZE] < 0 || m[M_GSOSIZE] > 65535) {
       throw Corrupt{"flow record inconsistent"};
@@ -422,7 +476,10 @@ struct Gro {
           if (ipv == 4) {
             same = ld64(b + l2 + 12) == ld64(d + l2 + 12);
           } else {
-            same = ((be32(b + l2) ^ be32(d + l2)) & 0xf00fffffu) == 0 && eqWords(b + l2 + 8, d + l2 + 8, 32);
+            // Flow label, addresses, next header and the extension headers byte for byte (ipv6_gro_receive).
+            same = ((be32(b + l2) ^ be32(d + l2)) & 0xf00fffffu) == 0 && eqWords(b + l2 + 8, d + l2 + 8, 32) &&
+                   m[M_L4OFF] == static_cast<int32_t>(l4) && b[l2 + 6] == d[l2 + 6] &&
+                   std::memcmp(b + l2 + 40, d + l2 + 40, l4 - l2 - 40) == 0;
           }
           if (same) return s;
         }
@@ -554,45 +611,53 @@ struct Gro {
   // and one() decides it by the full rules. Accepting exactly what one() would merge keeps the backends'
   // bytes identical.
   __attribute__((always_inline)) bool fast(int32_t idx, const uint8_t* d, uint32_t len, Out& out, int32_t cfg) {
-    if (len < 62) return false;  // every read below stays inside the packet (18 + 40 + 4)
+    if (len < 58) return false;  // 14 + 44: the shortest packet the reads below need
     uint32_t l2 = 14;
     uint32_t et = be16(d + 12);
-    if (et == 0x8100 || et == 0x88a8) {
-      et = be16(d + 16);
-      l2 = 18;
+    if (isVlanTpid(et)) {
+      l2 = l2Length(d, len);
+      if (l2 == 0) return false;
+      et = be16(d + l2 - 2);
     }
+    if (len < l2 + 44) return false;  // every read below stays inside the packet (l2 + 40 + 4)
     const uint8_t* ip = d + l2;
     uint32_t proto, l4, ipv;
-    uint32_t h;
     if (et == 0x0800) {
       if (ip[0] != 0x45) return false;
       proto = ip[9];
       l4 = l2 + 20;
       ipv = 4;
-      h = hashMix(0x9e3779b9u, proto | (4u << 8));
-      h = hashMix(h, be32(ip + 12));
-      h = hashMix(h, be32(ip + 16));
     } else if (et == 0x86dd) {
       if ((ip[0] >> 4) != 6) return false;
       proto = ip[6];
       l4 = l2 + 40;
       ipv = 6;
-      h = hashMix(0x9e3779b9u, proto | (6u << 8));
-      for (int k = 8; k < 40; k += 4) h = hashMix(h, be32(ip + k));
     } else {
       return false;
     }
     if (!(proto == 6 ? (cfg & CFG_TCP) : proto == 17 ? (cfg & CFG_UDP) : 0)) return false;
-    h = hashMix(h, be32(d + l4));
-    int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
-    int32_t slot = st[bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1))];
-    int guard = maxFlows + 1;
+    int32_t slot;
     int32_t* m = nullptr;
-    while (slot >= 0) {
-      if (--guard < 0) throw Corrupt{"bucket chain loops"};
-      m = rec(slot);
-      if (m[M_HASH] == hh && m[M_L2LEN] == static_cast<int32_t>(l2)) break;
-      slot = m[M_CHAIN];
+    {
+      uint32_t h;
+      if (ipv == 4) {
+        h = hashMix(0x9e3779b9u, proto | (4u << 8));
+        h = hashMix(h, be32(ip + 12));
+        h = hashMix(h, be32(ip + 16));
+      } else {
+        h = hashMix(0x9e3779b9u, proto | (6u << 8));
+        for (int k = 8; k < 40; k += 4) h = hashMix(h, be32(ip + k));
+      }
+      h = hashMix(h, be32(d + l4));
+      int32_t hh = static_cast<int32_t>(h ^ (h >> 16));
+      slot = st[bk + (static_cast<uint32_t>(hh) & static_cast<uint32_t>(nb - 1))];
+      int guard = maxFlows + 1;
+      while (slot >= 0) {
+        if (--guard < 0) throw Corrupt{"bucket chain loops"};
+        m = rec(slot);
+        if (m[M_HASH] == hh && m[M_L2LEN] == static_cast<int32_t>(l2)) break;
+        slot = m[M_CHAIN];
+      }
     }
     if (slot < 0) return false;
     held(slot);
@@ -636,14 +701,9 @@ struct Gro {
   }
 
   __attribute__((always_inline)) bool one(int32_t idx, const uint8_t* d, uint32_t len, double now, Out& out, int32_t cfg, bool verify) {
-    if (len < 14) return pass(d, len, out, -1);
-    uint32_t l2 = 14;
-    uint32_t et = be16(d + 12);
-    if (et == 0x8100 || et == 0x88a8) {
-      if (len < 18) return pass(d, len, out, -1);
-      et = be16(d + 16);
-      l2 = 18;
-    }
+    uint32_t l2 = l2Length(d, len);
+    if (l2 == 0) return pass(d, len, out, -1);
+    uint32_t et = be16(d + l2 - 2);
     const uint8_t* ip = d + l2;
     int ipv;
     uint32_t proto, l4;
@@ -658,10 +718,13 @@ struct Gro {
       ipv = 4;
     } else if (et == 0x86dd) {
       if (len < l2 + 44 || (ip[0] >> 4) != 6) return pass(d, len, out, -1);
-      proto = ip[6];
-      l4 = l2 + 40;
-      if (proto != 6 && proto != 17) return pass(d, len, out, -1);
+      int64_t u = ipv6Upper(d, l2, len);
+      if (u < 0) return pass(d, len, out, -1);
+      proto = static_cast<uint32_t>(u & 0xff);
+      l4 = static_cast<uint32_t>(u >> 8);
+      if ((proto != 6 && proto != 17) || len < l4 + 4) return pass(d, len, out, -1);
       if (be16(ip + 4) != len - l2 - 40) mergeable = false;
+      if (l4 != l2 + 40 && ipv6PseudoDst(d, l2, l4) != l2 + 24) mergeable = false;
       ipv = 6;
     } else {
       return pass(d, len, out, -1);
@@ -964,14 +1027,10 @@ int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out
     std::memcpy(out.data + o, d, len);
     return GSO_OK;
   };
-  if ((cfg & GSO_CFG_PASSTHROUGH) || len < 14) return copyWhole();
-  uint32_t l2 = 14;
-  uint32_t et = be16(d + 12);
-  if (et == 0x8100 || et == 0x88a8) {
-    if (len < 18) return copyWhole();
-    et = be16(d + 16);
-    l2 = 18;
-  }
+  if (cfg & GSO_CFG_PASSTHROUGH) return copyWhole();
+  uint32_t l2 = l2Length(d, len);
+  if (l2 == 0) return copyWhole();
+  uint32_t et = be16(d + l2 - 2);
   const uint8_t* ip = d + l2;
   int ipv;
   uint32_t proto, l4, l3end, frag = 0;
@@ -988,10 +1047,12 @@ int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out
     if (len < l2 + 40 || (ip[0] >> 4) != 6) return GSO_ERR_MALFORMED;
     uint32_t plen = be16(ip + 4);
     if (l2 + 40 + plen > len) return GSO_ERR_MALFORMED;
-    proto = ip[6];
-    l4 = l2 + 40;
     l3end = l2 + 40 + plen;
     ipv = 6;
+    int64_t u = ipv6Upper(d, l2, l3end);
+    if (u < 0) return plen > mss ? GSO_ERR_MALFORMED : copyWhole();
+    proto = static_cast<uint32_t>(u & 0xff);
+    l4 = static_cast<uint32_t>(u >> 8);
     if (isIpv6Ext(proto)) {
       if (plen > mss) return GSO_ERR_UNSUPPORTED;
       return copyWhole();
@@ -1016,7 +1077,14 @@ int gsoFrame(const uint8_t* d, uint32_t len, uint32_t mss, int32_t cfg, Out& out
   uint32_t nseg = (payload + mss - 1) / mss;
   if (!out.fits(nseg, static_cast<uint64_t>(nseg) * hdr + payload)) return -1;
 
-  uint32_t addrSum = ipv == 4 ? sumBytes(ip + 12, 8) : sumBytes(ip + 8, 32);
+  uint32_t addrSum;
+  if (ipv == 4) {
+    addrSum = sumBytes(ip + 12, 8);
+  } else {
+    int64_t dst = ipv6PseudoDst(d, l2, l4);
+    if (dst < 0) return GSO_ERR_UNSUPPORTED;
+    addrSum = sumBytes(ip + 8, 16) + sumBytes(d + dst, 16);
+  }
   uint32_t ihl = l4 - l2;
   uint32_t id0 = ipv == 4 ? be16(ip + 4) : 0;
   uint32_t seq0 = proto == 6 ? be32(d + l4 + 4) : 0;

@@ -5,6 +5,8 @@
 // net/ipv4/af_inet.c inet_gro_receive(), net/ipv6/ip6_offload.c ipv6_gro_receive(),
 // net/ipv4/udp_offload.c udp_gro_receive_segment().
 import { onesComplementSum } from '../wire/checksum.js';
+import { MAX_VLAN_TAGS } from '../wire/ethernet.js';
+import { ipv6PseudoDst, ipv6Upper, l2Length } from './headers.js';
 import {
   OFFLOAD_META_STRIDE,
   VIRTIO_NET_HDR_F_DATA_VALID,
@@ -59,7 +61,7 @@ const M_CSUMZERO = 17;
 const M_ADDRSUM = 18;
 export const META_INTS = 20;
 
-/** Bytes of arena per flow: the largest merged frame (18-byte L2 header + 65535-byte IP datagram), rounded. */
+/** Bytes of arena per flow: the largest merged frame (46-byte L2 header with 8 tags + 65535-byte IP datagram), rounded. */
 export const GRO_SLOT_SIZE = 65600;
 /** Linux's UDP_GRO_CNT_MAX: a UDP aggregate never exceeds this many datagrams. */
 export const UDP_GRO_MAX_SEGMENTS = 64;
@@ -73,6 +75,45 @@ const TCP_CWR = 0x80;
 // tcp_gro_receive: any flag difference except CWR/FIN/PSH ends the merge; these flags on a segment flush it.
 const TCP_FLAGS_NOCMP = TCP_CWR | TCP_FIN | TCP_PSH;
 const TCP_FLAGS_FINAL = TCP_URG | TCP_PSH | TCP_RST | TCP_SYN | TCP_FIN;
+
+// Which header bytes of a segment must equal the held flow's for fast() to merge it (0 bits: checked field
+// by field, or free to differ: lengths, IP ID, checksums, TCP sequence number, urgent pointer, CWR/FIN/PSH),
+// as big-endian words, one table per (VLAN tags, IP version, protocol); native/offload.cc HeaderMasks.
+const MASK_WORDS = 40;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const HEADER_MASKS = new Int32Array((MAX_VLAN_TAGS + 1) * 4 * MASK_WORDS);
+/** The same masks as little-endian words, for Int32Array views of the bytes. */
+const HEADER_MASKS_LE = new Int32Array(HEADER_MASKS.length);
+((out: Int32Array, le: Int32Array): void => {
+  const k = new Uint8Array(MASK_WORDS * 4);
+  for (let v = 0; v <= MAX_VLAN_TAGS; v++) {
+    for (let i = 0; i < 2; i++) {
+      for (let t = 0; t < 2; t++) {
+        k.fill(0xff);
+        const l2 = 14 + 4 * v;
+        let l4: number;
+        if (i === 0) {
+          for (const o of [2, 3, 4, 5, 10, 11]) k[l2 + o] = 0; // IPv4 total length, ID, checksum
+          l4 = l2 + 20;
+        } else {
+          k[l2 + 4] = k[l2 + 5] = 0; // IPv6 payload length
+          l4 = l2 + 40;
+        }
+        if (t === 0) {
+          for (const o of [4, 5, 6, 7, 16, 17, 18, 19]) k[l4 + o] = 0; // TCP sequence, checksum, urgent pointer
+          k[l4 + 13] = ~TCP_FLAGS_NOCMP & 0xff;
+        } else {
+          for (const o of [4, 5, 6, 7]) k[l4 + o] = 0; // UDP length and checksum
+        }
+        const base = ((l2 - 14) | (i << 1) | t) * MASK_WORDS;
+        for (let w = 0; w < MASK_WORDS; w++) {
+          out[base + w] = (k[4 * w]! << 24) | (k[4 * w + 1]! << 16) | (k[4 * w + 2]! << 8) | k[4 * w + 3]!;
+          le[base + w] = k[4 * w]! | (k[4 * w + 1]! << 8) | (k[4 * w + 2]! << 16) | (k[4 * w + 3]! << 24);
+        }
+      }
+    }
+  }
+})(HEADER_MASKS, HEADER_MASKS_LE);
 
 /** Where the buckets, the free stack and the flow records start inside the state array. */
 export function groLayout(maxFlows: number, nbuckets: number) {
@@ -164,6 +205,8 @@ function be16(d: Uint8Array, p: number): number {
  * the Linux rules; `flushAll` / `flushOlder` drain held flows. All output goes to a sink.
  */
 export class GroEngineTs {
+  /** Whether process() tries fast() first (tests turn it off to check it against the full rules of one()). */
+  static fastPath = true;
   readonly state: Int32Array;
   readonly times: Float64Array;
   readonly arena: Uint8Array;
@@ -172,6 +215,9 @@ export class GroEngineTs {
   private readonly av: DataView;
   private dv: DataView = new DataView(new ArrayBuffer(0));
   private dvOf: Uint8Array | null = null;
+  /** Word views for aligned compares and copies (the arena's always; the input's when 4-aligned on a little-endian host). */
+  private d32: Int32Array | null = null;
+  private readonly a32: Int32Array;
 
   constructor(state: Int32Array, times: Float64Array, arena: Uint8Array) {
     this.state = state;
@@ -180,6 +226,7 @@ export class GroEngineTs {
     this.maxFlows = state[C_MAX_FLOWS]!;
     this.lay = groLayout(this.maxFlows, state[C_NBUCKETS]!);
     this.av = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
+    this.a32 = new Int32Array(arena.buffer, arena.byteOffset, arena.byteLength >> 2);
   }
 
   /** Processes input packets until done or the sink is full; returns the index of the first unprocessed one. */
@@ -188,6 +235,7 @@ export class GroEngineTs {
     const cfg = st[C_CFG]!;
     if (data !== this.dvOf) {
       this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      this.d32 = LITTLE_ENDIAN && (data.byteOffset & 3) === 0 ? new Int32Array(data.buffer, data.byteOffset, data.byteLength >> 2) : null;
       this.dvOf = data;
     }
     for (let i = start; i < end; i++) {
@@ -199,6 +247,7 @@ export class GroEngineTs {
         st[C_STAT_PASSED]!++;
         continue;
       }
+      if (!(cfg & CFG_VERIFY) && GroEngineTs.fastPath && this.fast(data, off, len, sink, cfg)) continue;
       if (!this.one(data, off, len, now, sink, cfg)) return i;
     }
     return end;
@@ -210,15 +259,10 @@ export class GroEngineTs {
     const A = this.arena;
     const dv = this.dv;
     const av = this.av;
-    // ---- parse enough to find the flow (Ethernet, one optional 802.1Q/802.1ad tag, IPv4/IPv6, ports) ----
-    if (len < 14) return this.pass(d, off, len, sink, -1);
-    let l2 = 14;
-    let et = be16(d, off + 12);
-    if (et === 0x8100 || et === 0x88a8) {
-      if (len < 18) return this.pass(d, off, len, sink, -1);
-      et = be16(d, off + 16);
-      l2 = 18;
-    }
+    // ---- parse enough to find the flow (Ethernet, its VLAN tag stack, IPv4/IPv6, ports) ----
+    const l2 = l2Length(d, off, len);
+    if (l2 < 0) return this.pass(d, off, len, sink, -1);
+    const et = be16(d, off + l2 - 2);
     const ip = off + l2;
     let ipv: number;
     let proto: number;
@@ -237,11 +281,18 @@ export class GroEngineTs {
       ipv = 4;
     } else if (et === 0x86dd) {
       if (len < l2 + 44 || d[ip]! >> 4 !== 6) return this.pass(d, off, len, sink, -1);
-      proto = d[ip + 6]!;
-      l4 = l2 + 40;
-      // ipv6_gro_receive merges only when TCP/UDP follows directly: extension headers are passed as they came.
-      if (proto !== 6 && proto !== 17) return this.pass(d, off, len, sink, -1);
+      // ipv6_gro_receive skips hop-by-hop, routing and destination-options headers (ipv6_gso_pull_exthdrs)
+      // and merges behind them when they are byte-identical (they are part of the flow, compared in
+      // lookup); a fragment header, AH or ESP ends the walk and the packet passes as it came.
+      const u = ipv6Upper(d, off, l2, len);
+      if (u < 0) return this.pass(d, off, len, sink, -1);
+      proto = u & 0xff;
+      l4 = u >>> 8;
+      if ((proto !== 6 && proto !== 17) || len < l4 + 4) return this.pass(d, off, len, sink, -1);
       if (be16(d, ip + 4) !== len - l2 - 40) mergeable = false;
+      // A routing header with segments left: the sender's checksum covers the final destination (RFC 8200
+      // §8.1), so tcp6_gro_receive's validation against this header's destination fails and Linux flushes it.
+      if (l4 !== l2 + 40 && ipv6PseudoDst(d, off, l2, l4) !== l2 + 24) mergeable = false;
       ipv = 6;
     } else {
       return this.pass(d, off, len, sink, -1);
@@ -349,31 +400,7 @@ export class GroEngineTs {
         ok = (csum === 0 ? 1 : 0) === st[mb + M_CSUMZERO];
       }
       if (ok) {
-        // ---- merge: append the payload, account its checksum contribution ----
-        const n = st[mb + M_COUNT]!;
-        const fl = st[mb + M_FRAMELEN]!;
-        if (n === 1) st[mb + M_DSUM] = this.payloadSumOfFirst(slot, mb);
-        if (proto === 6 || csum !== 0) {
-          // The segment's payload sum falls out of its own checksum: sum(pseudo + header incl. checksum)
-          // complemented. No payload read; a corrupt input checksum stays visible in the merged one.
-          let ds = ~fold(pseudo + sumDv(dv, off + l4, hdrLen - l4)) & 0xffff;
-          if ((fl - hdrLen) & 1) ds = swap16(ds);
-          st[mb + M_DSUM] = fold(st[mb + M_DSUM]! + ds);
-        }
-        if (payload > 96) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
-        else copyDv(dv, off + hdrLen, av, hb + fl, payload);
-        st[mb + M_FRAMELEN] = fl + payload;
-        st[mb + M_COUNT] = n + 1;
-        st[C_STAT_MERGED]!++;
-        let done: boolean;
-        if (proto === 6) {
-          st[mb + M_NEXTSEQ] = (seq + payload) | 0;
-          A[hb + l4 + 13] = A[hb + l4 + 13]! | (flags & (TCP_FIN | TCP_PSH));
-          done = payload < st[mb + M_GSOSIZE]! || (flags & TCP_FLAGS_FINAL) !== 0;
-        } else {
-          done = payload < st[mb + M_GSOSIZE]! || n + 1 >= UDP_GRO_MAX_SEGMENTS;
-        }
-        if (done) this.flushSlot(slot, sink);
+        this.append(slot, mb, d, off, len, l4, hdrLen, payload, proto, flags, seq, csum, pseudo, sink);
         return true;
       }
       // Not a continuation: the held packet goes up first, then this one starts afresh.
@@ -421,6 +448,166 @@ export class GroEngineTs {
     return true;
   }
 
+
+  /**
+   * Appends a segment that continues held flow `slot` (every rule already checked): its payload joins the
+   * held frame, its checksum contribution is derived from its own checksum, and a final segment flushes.
+   */
+  private append(slot: number, mb: number, d: Uint8Array, off: number, len: number, l4: number, hdrLen: number, payload: number, proto: number, flags: number, seq: number, csum: number, pseudo: number, sink: GroSink): void {
+    const st = this.state;
+    const A = this.arena;
+    const dv = this.dv;
+    const av = this.av;
+    const hb = slot * GRO_SLOT_SIZE;
+    // ---- merge: append the payload, account its checksum contribution ----
+    const n = st[mb + M_COUNT]!;
+    const fl = st[mb + M_FRAMELEN]!;
+    if (n === 1) st[mb + M_DSUM] = this.payloadSumOfFirst(slot, mb);
+    if (proto === 6 || csum !== 0) {
+      // The segment's payload sum falls out of its own checksum: sum(pseudo + header incl. checksum)
+      // complemented. No payload read; a corrupt input checksum stays visible in the merged one.
+      let ds = ~fold(pseudo + sumDv(dv, off + l4, hdrLen - l4)) & 0xffff;
+      if ((fl - hdrLen) & 1) ds = swap16(ds);
+      st[mb + M_DSUM] = fold(st[mb + M_DSUM]! + ds);
+    }
+    if (payload > 96) A.set(d.subarray(off + hdrLen, off + len), hb + fl);
+    else if (this.d32 !== null && ((off + hdrLen) & 3) === ((hb + fl) & 3)) this.copyWords(d, off + hdrLen, hb + fl, payload);
+    else copyDv(dv, off + hdrLen, av, hb + fl, payload);
+    st[mb + M_FRAMELEN] = fl + payload;
+    st[mb + M_COUNT] = n + 1;
+    st[C_STAT_MERGED]!++;
+    let done: boolean;
+    if (proto === 6) {
+      st[mb + M_NEXTSEQ] = (seq + payload) | 0;
+      A[hb + l4 + 13] = A[hb + l4 + 13]! | (flags & (TCP_FIN | TCP_PSH));
+      done = payload < st[mb + M_GSOSIZE]! || (flags & TCP_FLAGS_FINAL) !== 0;
+    } else {
+      done = payload < st[mb + M_GSOSIZE]! || n + 1 >= UDP_GRO_MAX_SEGMENTS;
+    }
+    if (done) this.flushSlot(slot, sink);
+  }
+
+  /** Copies len input bytes at ps to the arena at pd (ps ≡ pd mod 4): bytes up to a word boundary, then words. */
+  private copyWords(d: Uint8Array, ps: number, pd: number, len: number): void {
+    const A = this.arena;
+    const d32 = this.d32!;
+    const a32 = this.a32;
+    let k = 0;
+    for (; k < len && ((ps + k) & 3) !== 0; k++) A[pd + k] = d[ps + k]!;
+    const s = (ps + k) >> 2;
+    const t = (pd + k) >> 2;
+    const nw = (len - k) >> 2;
+    for (let w = 0; w < nw; w++) a32[t + w] = d32[s + w]!;
+    for (k += nw << 2; k < len; k++) A[pd + k] = d[ps + k]!;
+  }
+
+  /**
+   * The twin of native fast(): a segment that continues a held flow, in one pass. One masked compare of its
+   * whole header against the held one stands for the flow-identity compare and the per-field rules of
+   * one(); the fields that may differ (lengths, IP ID, checksums, sequence number) are checked one by one.
+   * Anything else returns false without touching the state, and one() decides it by the full rules.
+   */
+  private fast(d: Uint8Array, off: number, len: number, sink: GroSink, cfg: number): boolean {
+    if (len < 58) return false; // 14 + 44: the shortest packet the reads below need
+    const dv = this.dv;
+    let l2 = 14;
+    let et = (d[off + 12]! << 8) | d[off + 13]!;
+    if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
+      l2 = l2Length(d, off, len);
+      if (l2 < 0 || len < l2 + 44) return false;
+      et = (d[off + l2 - 2]! << 8) | d[off + l2 - 1]!;
+    }
+    const ip = off + l2;
+    let proto: number;
+    let l4: number;
+    let ipv: number;
+    let h: number;
+    if (et === 0x0800) {
+      if (d[ip] !== 0x45) return false;
+      proto = d[ip + 9]!;
+      l4 = l2 + 20;
+      ipv = 4;
+      h = hashMix(0x9e3779b9, proto | 0x400);
+      h = hashMix(h, dv.getUint32(ip + 12));
+      h = hashMix(h, dv.getUint32(ip + 16));
+    } else if (et === 0x86dd) {
+      if (d[ip]! >> 4 !== 6) return false;
+      proto = d[ip + 6]!;
+      l4 = l2 + 40;
+      ipv = 6;
+      h = hashMix(0x9e3779b9, proto | 0x600);
+      for (let k = 8; k < 40; k += 4) h = hashMix(h, dv.getUint32(ip + k));
+    } else {
+      return false;
+    }
+    if (proto === 6 ? (cfg & CFG_TCP) === 0 : proto === 17 ? (cfg & CFG_UDP) === 0 : true) return false;
+    h = hashMix(h, dv.getUint32(off + l4));
+    h = (h ^ (h >>> 16)) | 0;
+    const st = this.state;
+    const lay = this.lay;
+    let slot = st[lay.buckets + (h & (st[C_NBUCKETS]! - 1))]!;
+    let mb = 0;
+    while (slot >= 0) {
+      mb = lay.meta + slot * META_INTS;
+      if (st[mb + M_HASH] === h && st[mb + M_L2LEN] === l2) break;
+      slot = st[mb + M_CHAIN]!;
+    }
+    if (slot < 0 || st[mb + M_IPV] !== ipv || st[mb + M_PROTO] !== proto || st[mb + M_L4OFF] !== l4) return false;
+    const hdrLen = st[mb + M_HDRLEN]!;
+    if (len <= hdrLen) return false;
+    const hb = slot * GRO_SLOT_SIZE;
+    const av = this.av;
+    // Headers here are 2 bytes past a multiple of 4 long (14 + 4·tags + 20|40 + 4·n): whole words, then 2 bytes.
+    const mo = ((l2 - 14) | (ipv & 2) | (proto & 1)) * MASK_WORDS;
+    let k = 0;
+    const d32 = this.d32;
+    if (d32 !== null && (off & 3) === 0) {
+      // Aligned packet: native-order words through Int32Array views (cheaper than DataView loads), LE masks.
+      const a32 = this.a32;
+      const pa = hb >> 2;
+      const pd = off >> 2;
+      const nw = hdrLen >> 2;
+      for (let w = 0; w < nw; w++) if (((a32[pa + w]! ^ d32[pd + w]!) & HEADER_MASKS_LE[mo + w]!) !== 0) return false;
+      k = nw << 2;
+    } else {
+      for (; k + 4 <= hdrLen; k += 4) if (((av.getInt32(hb + k) ^ dv.getInt32(off + k)) & HEADER_MASKS[mo + (k >> 2)]!) !== 0) return false;
+    }
+    if (k < hdrLen && ((av.getUint16(hb + k) ^ dv.getUint16(off + k)) & (HEADER_MASKS[mo + (k >> 2)]! >>> 16)) !== 0) return false;
+    const payload = len - hdrLen;
+    const fl = st[mb + M_FRAMELEN]!;
+    if (!sink.fits(2, len + fl)) return false;
+    if (payload > st[mb + M_GSOSIZE]! || fl - l2 + payload > 65535) return false;
+    let mode = 0;
+    if (ipv === 4) {
+      if (((d[ip + 2]! << 8) | d[ip + 3]!) !== len - l2 || fold(sumDv(dv, ip, 20)) !== 0xffff) return false;
+      const id = (d[ip + 4]! << 8) | d[ip + 5]!;
+      const cur = st[mb + M_IDMODE]!;
+      if (id === ((st[mb + M_FIRSTID]! + st[mb + M_COUNT]!) & 0xffff) && cur !== 2) mode = 1;
+      else if (id === st[mb + M_FIRSTID] && d[ip + 6]! & 0x40 && cur !== 1) mode = 2;
+      else return false;
+    } else if (((d[ip + 4]! << 8) | d[ip + 5]!) !== len - l2 - 40) {
+      return false;
+    }
+    let flags = 0;
+    let seq = 0;
+    let csum: number;
+    const t = off + l4;
+    if (proto === 6) {
+      flags = d[t + 13]!;
+      seq = dv.getUint32(t + 4);
+      if (flags & TCP_CWR || seq !== st[mb + M_NEXTSEQ]! >>> 0) return false;
+      csum = (d[t + 16]! << 8) | d[t + 17]!;
+    } else {
+      csum = (d[t + 6]! << 8) | d[t + 7]!;
+      if (((d[t + 4]! << 8) | d[t + 5]!) !== len - l4 || (ipv === 6 && csum === 0) || (csum === 0 ? 1 : 0) !== st[mb + M_CSUMZERO]) return false;
+    }
+    if (ipv === 4) st[mb + M_IDMODE] = mode;
+    const l4len = len - l4;
+    const pseudo = st[mb + M_ADDRSUM]! + proto + (l4len >>> 16) + (l4len & 0xffff);
+    this.append(slot, mb, d, off, len, l4, hdrLen, payload, proto, flags, seq, csum, pseudo, sink);
+    return true;
+  }
+
   private lookup(d: Uint8Array, off: number, l2: number, ipv: number, proto: number, l4: number, h: number): number {
     const st = this.state;
     const dv = this.dv;
@@ -438,8 +625,14 @@ export class GroEngineTs {
           if (ipv === 4) {
             same = av.getUint32(b + l2 + 12) === dv.getUint32(off + l2 + 12) && av.getUint32(b + l2 + 16) === dv.getUint32(off + l2 + 16);
           } else {
-            // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF).
-            same = ((av.getUint32(b + l2) ^ dv.getUint32(off + l2)) & 0xf00fffff) === 0 && eqDv(av, b + l2 + 8, dv, off + l2 + 8, 32);
+            // Version and flow label belong to the flow (ipv6_gro_receive: first_word & 0xF00FFFFF), and so do
+            // the next header and the extension headers, byte for byte (its memcmp over nlen).
+            same =
+              ((av.getUint32(b + l2) ^ dv.getUint32(off + l2)) & 0xf00fffff) === 0 &&
+              eqDv(av, b + l2 + 8, dv, off + l2 + 8, 32) &&
+              st[mb + M_L4OFF] === l4 &&
+              this.arena[b + l2 + 6] === d[off + l2 + 6] &&
+              eqDv(av, b + l2 + 40, dv, off + l2 + 40, l4 - l2 - 40);
           }
           if (same) return s;
         }

@@ -108,8 +108,8 @@ function checkMeta(meta: Int32Array | undefined, output: PacketBatch): void {
 
 /**
  * Generic receive offload. `aggregate(frame)` returns the packets this frame completed (maybe none);
- * `flush()` and `flushTimeouts(now?)` return the rest. Frames are whole Ethernet frames (one optional
- * 802.1Q/802.1ad tag allowed); the merged frame carries correct lengths and checksums.
+ * `flush()` and `flushTimeouts(now?)` return the rest. Frames are whole Ethernet frames (up to 8 stacked
+ * VLAN tags, all part of the flow); the merged frame carries correct lengths and checksums.
  */
 export class GroContext {
   /** Held-flow timeout in milliseconds. */

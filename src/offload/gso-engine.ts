@@ -2,6 +2,7 @@
 // payloads larger than the MSS / gso_size the way Linux does in net/ipv4/tcp_offload.c tcp_gso_segment(),
 // net/ipv4/af_inet.c inet_gso_segment() and net/ipv4/udp_offload.c __udp_gso_segment().
 import { onesComplementSum } from '../wire/checksum.js';
+import { ipv6PseudoDst, ipv6Upper, l2Length } from './headers.js';
 
 /** Why a frame could not be segmented (the batch paths stop there and report it). */
 export const GSO_OK = 0;
@@ -38,7 +39,7 @@ function sumBytes(d: Uint8Array, p: number, len: number): number {
   return s;
 }
 
-// IPv6 extension headers (RFC 8200 §4, IANA): segmenting behind them is not supported.
+// IPv6 extension headers (RFC 8200 §4, IANA) ipv6Upper does not walk: segmenting behind them is not supported.
 function isIpv6Ext(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 50 || nh === 135 || nh === 139 || nh === 140;
 }
@@ -60,14 +61,11 @@ export function gsoFrameTs(d: Uint8Array, off: number, len: number, mss: number,
     sink.buf.set(d.subarray(off, off + len), o);
     return GSO_OK;
   };
-  if (cfg & GSO_CFG_PASSTHROUGH || len < 14) return copyWhole();
-  let l2 = 14;
-  let et = be16(d, off + 12);
-  if (et === 0x8100 || et === 0x88a8) {
-    if (len < 18) return copyWhole();
-    et = be16(d, off + 16);
-    l2 = 18;
-  }
+  if (cfg & GSO_CFG_PASSTHROUGH) return copyWhole();
+  // The whole VLAN tag stack is copied to every segment (skb_mac_gso_segment walks it, __vlan_get_protocol).
+  const l2 = l2Length(d, off, len);
+  if (l2 < 0) return copyWhole();
+  const et = be16(d, off + l2 - 2);
   const ip = off + l2;
   let ipv: number;
   let proto: number;
@@ -88,12 +86,19 @@ export function gsoFrameTs(d: Uint8Array, off: number, len: number, mss: number,
     if (len < l2 + 40 || d[ip]! >> 4 !== 6) return fail(err, GSO_ERR_MALFORMED, 'IPv6 header truncated or wrong version');
     const plen = be16(d, ip + 4);
     if (l2 + 40 + plen > len) return fail(err, GSO_ERR_MALFORMED, 'IPv6 payload length exceeds the frame');
-    proto = d[ip + 6]!;
-    l4 = l2 + 40;
     l3end = l2 + 40 + plen;
     ipv = 6;
+    // ipv6_gso_segment: hop-by-hop, routing and destination-options headers are walked (and copied to
+    // every segment); a fragment header, AH or ESP is not, and such a packet cannot be segmented.
+    const u = ipv6Upper(d, off, l2, l3end);
+    if (u < 0) {
+      if (plen > mss) return fail(err, GSO_ERR_MALFORMED, 'IPv6 extension header runs past the payload');
+      return copyWhole();
+    }
+    proto = u & 0xff;
+    l4 = u >>> 8;
     if (isIpv6Ext(proto)) {
-      if (plen > mss) return fail(err, GSO_ERR_UNSUPPORTED, 'IPv6 extension headers are not segmented');
+      if (plen > mss) return fail(err, GSO_ERR_UNSUPPORTED, 'IPv6 fragment, AH or ESP headers are not segmented');
       return copyWhole();
     }
   } else {
@@ -118,8 +123,13 @@ export function gsoFrameTs(d: Uint8Array, off: number, len: number, mss: number,
 
   const buf = sink.buf;
   let addrSum = 0;
-  if (ipv === 4) addrSum = sumBytes(d, ip + 12, 8);
-  else addrSum = sumBytes(d, ip + 8, 32);
+  if (ipv === 4) {
+    addrSum = sumBytes(d, ip + 12, 8);
+  } else {
+    const dst = ipv6PseudoDst(d, off, l2, l4);
+    if (dst < 0) return fail(err, GSO_ERR_UNSUPPORTED, 'routing header with segments left of a type whose final destination is unknown');
+    addrSum = sumBytes(d, ip + 8, 16) + sumBytes(d, off + dst, 16);
+  }
   const ihl = l4 - l2;
   const id0 = ipv === 4 ? be16(d, ip + 4) : 0;
   const seq0 = proto === 6 ? ((d[off + l4 + 4]! << 24) | (d[off + l4 + 5]! << 16) | (d[off + l4 + 6]! << 8) | d[off + l4 + 7]!) >>> 0 : 0;

@@ -4,6 +4,7 @@ import { activeNative } from '../backend.js';
 import { PacketBatch } from '../batch.js';
 import { NetworkError, fromNative } from '../errors.js';
 import { BatchSink } from './batch-sink.js';
+import { ipv6PseudoDst, ipv6Upper, l2Length } from './headers.js';
 import {
   GSO_CFG_FIXED_ID,
   GSO_CFG_PASSTHROUGH,
@@ -103,13 +104,15 @@ export function gsoBatch(input: PacketBatch, output: PacketBatch, mss: number, o
 
 function segmentOne(frame: Uint8Array, mss: number, cfg: number): Uint8Array[] {
   if (!(frame instanceof Uint8Array)) throw new NetworkError('INVALID_ARGUMENT', 'segment() takes a Uint8Array', { field: 'frame' });
-  // Worst case: every payload byte its own segment with up to 18+60+60 bytes of headers.
   const segs = Math.max(1, Math.ceil(frame.length / mss) + 1);
   const cap = Math.min(segs, frame.length + 1);
   const input = PacketBatch.fromArray([frame]);
-  const output = new PacketBatch({ capacity: cap, byteCapacity: frame.length + cap * (138 + 8) });
-  runBatch(input, output, mss, cfg, 0);
-  return output.toArray();
+  // Room for every segment with 138 bytes of headers (18 + 60 + 60) at first; deeper tag stacks or IPv6
+  // extension headers can need more, and then the output is grown until the frame's segments fit.
+  for (let per = 138 + 8; ; per *= 2) {
+    const output = new PacketBatch({ capacity: cap, byteCapacity: frame.length + cap * per });
+    if (runBatch(input, output, mss, cfg, 0).next === 1) return output.toArray();
+  }
 }
 
 /** Generic segmentation offload: `new GsoContext(1448).segment(bigFrame)` → wire-size frames. */
@@ -173,13 +176,9 @@ export function gsoVirtioHeader(frame: Uint8Array, mss: number, partial = true):
   const d = frame;
   const bad = (why: string) => new NetworkError('INVALID_PACKET', `gsoVirtioHeader: ${why}`, { reason: why });
   if (d.length < 14) throw bad('frame shorter than an Ethernet header');
-  let l2 = 14;
-  let et = (d[12]! << 8) | d[13]!;
-  if (et === 0x8100 || et === 0x88a8) {
-    if (d.length < 18) throw bad('VLAN tag truncated');
-    et = (d[16]! << 8) | d[17]!;
-    l2 = 18;
-  }
+  const l2 = l2Length(d, 0, d.length);
+  if (l2 < 0) throw bad('VLAN tag stack truncated or deeper than 8 tags');
+  const et = (d[l2 - 2]! << 8) | d[l2 - 1]!;
   let l4: number;
   let l3end: number;
   let proto: number;
@@ -193,10 +192,17 @@ export function gsoVirtioHeader(frame: Uint8Array, mss: number, partial = true):
     for (let k = 12; k < 20; k += 2) addrSum += (d[l2 + k]! << 8) | d[l2 + k + 1]!;
   } else if (et === 0x86dd) {
     if (d.length < l2 + 40) throw bad('IPv6 header truncated');
-    l4 = l2 + 40;
-    l3end = l4 + ((d[l2 + 4]! << 8) | d[l2 + 5]!);
-    proto = d[l2 + 6]!;
-    for (let k = 8; k < 40; k += 2) addrSum += (d[l2 + k]! << 8) | d[l2 + k + 1]!;
+    l3end = l2 + 40 + ((d[l2 + 4]! << 8) | d[l2 + 5]!);
+    if (l3end > d.length) throw bad('lengths disagree with the frame');
+    // csum_start lies behind hop-by-hop, routing and destination options, as ipv6_gso_segment expects.
+    const u = ipv6Upper(d, 0, l2, l3end);
+    if (u < 0) throw bad('IPv6 extension header runs past the payload');
+    proto = u & 0xff;
+    l4 = u >>> 8;
+    const dst = ipv6PseudoDst(d, 0, l2, l4);
+    if (dst < 0) throw new NetworkError('UNSUPPORTED', 'gsoVirtioHeader: routing header with segments left of a type whose final destination is unknown', { reason: 'routing type' });
+    for (let k = 8; k < 24; k += 2) addrSum += (d[l2 + k]! << 8) | d[l2 + k + 1]!;
+    for (let k = 0; k < 16; k += 2) addrSum += (d[dst + k]! << 8) | d[dst + k + 1]!;
   } else {
     throw bad('not IPv4 or IPv6');
   }

@@ -15,7 +15,8 @@ import {
 } from '../../src/offload/index.js';
 import { TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../../src/wire/tcp.js';
 import { backends, useBackend } from '../helpers/backends.js';
-import { checksumsValid, payloadBytes, tcpFrame, tcpStream, udpFrame } from './frames.js';
+import { checksumsValid, payloadBytes, srhData, tcpFrame, tcpStream, udpFrame, type VlanSpec } from './frames.js';
+import type { Ipv6ExtensionRepr } from '../../src/wire/ipv6.js';
 import { groRun, hex, type GroMode } from './run.js';
 
 const be16 = (f: Uint8Array, p: number) => (f[p]! << 8) | f[p + 1]!;
@@ -209,12 +210,71 @@ describe.each(backends)('GRO (%s backend)', (backend) => {
       expect(run([frag, frag2]).map((p) => p.gso.segments)).toEqual([1, 1]);
     });
 
-    it('IPv6 extension headers are not merged', () => {
-      const ext = [0, 1].map((i) =>
-        tcpFrame({ v6: true, seq: 1000 + i * 100, payload: payloadBytes(100, i), extensions: [{ type: 'hopByHop', options: new Uint8Array(6) }] as never }),
+    it('merges behind QinQ tag stacks (802.1ad + 802.1Q, 0x9100, three tags); every tag is part of the flow', () => {
+      const stacks: VlanSpec[][] = [
+        [{ tpid: 0x88a8, id: 100 }, { tpid: 0x8100, id: 200 }],
+        [{ tpid: 0x9100, id: 5 }, { tpid: 0x8100, id: 6 }],
+        [{ tpid: 0x88a8, id: 1 }, { tpid: 0x8100, id: 2 }, { tpid: 0x8100, id: 3 }],
+      ];
+      for (const vlans of stacks) {
+        for (const v6 of [false, true]) {
+          const stream = tcpStream(5, 700, { vlans, v6 });
+          const out = run(stream);
+          expect(out).toHaveLength(1);
+          const l2 = 14 + 4 * vlans.length;
+          const hdr = l2 + (v6 ? 40 : 20) + 20;
+          const p = out[0]!;
+          expect(p.gso).toEqual({ flags: 0, gsoType: v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4, gsoSize: 700, segments: 5, hdrLen: hdr, csumStart: hdr - 20, csumOffset: 16 });
+          expect(checksumsValid(p.frame)).toBe(true);
+          expect(hex(p.frame.subarray(0, l2))).toBe(hex(stream[0]!.subarray(0, l2)));
+          expect(hex(p.frame.subarray(hdr))).toBe(hex(concatPayloads(stream, hdr)));
+        }
+      }
+      // Same addresses and ports, another inner tag: another flow (vlan_gro_receive compares each tag).
+      const a = tcpStream(4, 300, { vlans: stacks[0] });
+      const b = tcpStream(4, 300, { vlans: [{ tpid: 0x88a8, id: 100 }, { tpid: 0x8100, id: 201 }] });
+      const out = run(a.flatMap((f, i) => [f, b[i]!]));
+      expect(out.map((p) => p.gso.segments)).toEqual([4, 4]);
+      expect(out.map((p) => hex(p.frame.subarray(0, 22)))).toEqual([hex(a[0]!.subarray(0, 22)), hex(b[0]!.subarray(0, 22))]);
+      expect(out.map((p) => hex(p.frame.subarray(62)))).toEqual([hex(concatPayloads(a, 62)), hex(concatPayloads(b, 62))]);
+    });
+
+    it('IPv6: merges behind identical hop-by-hop, destination-options and routing headers, as ipv6_gro_receive does', () => {
+      const hbh: Ipv6ExtensionRepr = { type: 'hopByHop', options: new Uint8Array(6) };
+      const dopt: Ipv6ExtensionRepr = { type: 'destination', options: Uint8Array.of(1, 12, ...new Uint8Array(12)) };
+      const rt: Ipv6ExtensionRepr = { type: 'routing', routingType: 4, segmentsLeft: 0, data: srhData('2001:db8::2', '2001:db8::7') };
+      for (const extensions of [[hbh], [hbh, dopt], [hbh, rt, dopt]]) {
+        const stream = tcpStream(6, 500, { v6: true, extensions });
+        const l4 = 14 + (stream[0]!.length - 500 - 20 - 14);
+        const out = run(stream);
+        expect(out).toHaveLength(1);
+        const p = out[0]!;
+        expect(p.gso).toEqual({ flags: 0, gsoType: VIRTIO_NET_HDR_GSO_TCPV6, gsoSize: 500, segments: 6, hdrLen: l4 + 20, csumStart: l4, csumOffset: 16 });
+        expect(be16(p.frame, 18)).toBe(p.frame.length - 54);
+        expect(checksumsValid(p.frame)).toBe(true);
+        expect(hex(p.frame.subarray(54, l4))).toBe(hex(stream[0]!.subarray(54, l4)));
+        expect(hex(p.frame.subarray(l4 + 20))).toBe(hex(concatPayloads(stream, l4 + 20)));
+      }
+      // Other extension-header bytes: another flow, each merged apart (its memcmp over the headers).
+      const a = tcpStream(3, 200, { v6: true, extensions: [hbh] });
+      const b = tcpStream(3, 200, { v6: true, extensions: [{ type: 'hopByHop', options: Uint8Array.of(1, 4, 0, 0, 0, 0) }] });
+      const c = tcpStream(3, 200, { v6: true });
+      const out = run(a.flatMap((f, i) => [f, b[i]!, c[i]!]));
+      expect(out.map((p) => p.gso.segments)).toEqual([3, 3, 3]);
+      expect(out.map((p) => p.frame.length)).toEqual([62, 62, 54].map((h) => h + 20 + 600));
+    });
+
+    it('IPv6: a fragment header or a routing header with segments left is not merged', () => {
+      const frag = [0, 1].map((i) =>
+        tcpFrame({ v6: true, seq: 1000 + i * 100, payload: payloadBytes(100, i), extensions: [{ type: 'fragment', fragmentOffset: 0, moreFragments: false, identification: 9 }] }),
       );
-      const out = run(ext);
-      expect(out.map((p) => hex(p.frame))).toEqual(ext.map(hex));
+      expect(run(frag).map((p) => hex(p.frame))).toEqual(frag.map(hex));
+      // The sender summed the final destination (RFC 8200 §8.1); tcp6_gro_receive validates against the
+      // header's destination, fails, and flushes.
+      const rt: Ipv6ExtensionRepr = { type: 'routing', routingType: 4, segmentsLeft: 1, data: srhData('2001:db8::99', '2001:db8::2') };
+      const sl = [0, 1, 2].map((i) => tcpFrame({ v6: true, seq: 1000 + i * 100, payload: payloadBytes(100, i), extensions: [rt], pseudoDst: '2001:db8::99' }));
+      expect(sl.every(checksumsValid)).toBe(true);
+      expect(run(sl).map((p) => hex(p.frame))).toEqual(sl.map(hex));
     });
 
     it('a bad IPv4 header checksum is not merged', () => {

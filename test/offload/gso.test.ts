@@ -16,7 +16,8 @@ import {
 } from '../../src/offload/index.js';
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH } from '../../src/wire/tcp.js';
 import { backends, useBackend } from '../helpers/backends.js';
-import { checksumsValid, payloadBytes, tcpFrame, udpFrame } from './frames.js';
+import { checksumsValid, homeAddressData, payloadBytes, srhData, tcpFrame, udpFrame, type VlanSpec } from './frames.js';
+import type { Ipv6ExtensionRepr } from '../../src/wire/ipv6.js';
 import { hex } from './run.js';
 
 const be16 = (f: Uint8Array, p: number) => (f[p]! << 8) | f[p + 1]!;
@@ -54,6 +55,77 @@ describe.each(backends)('GSO (%s backend)', (backend) => {
     const vl = new GsoContext(999).segment(tcpFrame({ vlan: 7, payload: payloadBytes(2000) }));
     expect(vl.map((s) => s.length - 58)).toEqual([999, 999, 2]);
     for (const s of vl) expect(checksumsValid(s)).toBe(true);
+  });
+
+  it('splits behind QinQ tag stacks, copying the whole stack to every segment', () => {
+    const stacks: VlanSpec[][] = [
+      [{ tpid: 0x88a8, id: 10 }, { tpid: 0x8100, id: 20 }],
+      [{ tpid: 0x9100, id: 1 }, { tpid: 0x8100, id: 2 }, { tpid: 0x8100, id: 3 }],
+    ];
+    for (const vlans of stacks) {
+      const l2 = 14 + 4 * vlans.length;
+      const tcp = tcpFrame({ vlans, payload: payloadBytes(3000, 2) });
+      const segs = new GsoContext(1000).segment(tcp);
+      expect(segs.map((f) => f.length - l2 - 40)).toEqual([1000, 1000, 1000]);
+      for (const f of segs) {
+        expect(hex(f.subarray(0, l2))).toBe(hex(tcp.subarray(0, l2)));
+        expect(be16(f, l2 + 2)).toBe(f.length - l2);
+        expect(checksumsValid(f)).toBe(true);
+      }
+      const udp = new GsoContext(700).segment(udpFrame({ v6: true, vlans, payload: payloadBytes(2000, 3) }));
+      expect(udp.map((f) => f.length - l2 - 48)).toEqual([700, 700, 600]);
+      for (const f of udp) expect(checksumsValid(f)).toBe(true);
+    }
+  });
+
+  it('splits IPv6 behind hop-by-hop, routing and destination options (ipv6_gso_segment), copying them to every segment', () => {
+    const exts: Ipv6ExtensionRepr[] = [
+      { type: 'hopByHop', options: new Uint8Array(6) },
+      { type: 'routing', routingType: 4, segmentsLeft: 0, data: srhData('2001:db8::2', '2001:db8::5') },
+      { type: 'destination', options: Uint8Array.of(1, 4, 0, 0, 0, 0) },
+    ];
+    const payload = payloadBytes(4000, 6);
+    const big = tcpFrame({ v6: true, seq: 77, flags: TCP_ACK | TCP_PSH, extensions: exts, payload });
+    const l4 = big.length - 4000 - 20;
+    const segs = new GsoContext(1448).segment(big);
+    expect(segs.map((f) => f.length - l4 - 20)).toEqual([1448, 1448, 1104]);
+    segs.forEach((f, i) => {
+      expect(hex(f.subarray(54, l4))).toBe(hex(big.subarray(54, l4)));
+      expect(be16(f, 18)).toBe(f.length - 54);
+      expect(be32(f, l4 + 4)).toBe(77 + i * 1448);
+      expect(f[l4 + 13]! & TCP_PSH).toBe(i === 2 ? TCP_PSH : 0);
+      expect(checksumsValid(f)).toBe(true);
+      expect(hex(f.subarray(l4 + 20))).toBe(hex(payload.subarray(i * 1448, i * 1448 + f.length - l4 - 20)));
+    });
+    const udp = new GsoContext(1000).segment(udpFrame({ v6: true, extensions: exts, payload: payloadBytes(2500, 7) }));
+    expect(udp).toHaveLength(3);
+    for (const f of udp) expect(checksumsValid(f)).toBe(true);
+  });
+
+  it('a routing header with segments left: the checksums cover its final destination (RFC 8200 §8.1)', () => {
+    const cases: Ipv6ExtensionRepr[] = [
+      { type: 'routing', routingType: 4, segmentsLeft: 2, data: srhData('2001:db8::99', '2001:db8::3', '2001:db8::2') },
+      { type: 'routing', routingType: 2, segmentsLeft: 1, data: homeAddressData('2001:db8::77') },
+    ];
+    for (const rt of cases) {
+      const final = rt.type === 'routing' && rt.routingType === 2 ? '2001:db8::77' : '2001:db8::99';
+      const big = tcpFrame({ v6: true, extensions: [rt], pseudoDst: final, payload: payloadBytes(3000, 8) });
+      expect(checksumsValid(big)).toBe(true);
+      const segs = new GsoContext(1200).segment(big);
+      expect(segs).toHaveLength(3);
+      for (const f of segs) expect(checksumsValid(f)).toBe(true);
+    }
+  });
+
+  it('IPv6 fragment headers, unknown routing types with segments left and broken extension headers are refused when they need splitting', () => {
+    const frag = tcpFrame({ v6: true, extensions: [{ type: 'fragment', fragmentOffset: 0, moreFragments: true, identification: 5 }], payload: payloadBytes(3000) });
+    expect(() => new GsoContext(500).segment(frag)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    expect(new GsoContext(5000).segment(frag).map(hex)).toEqual([hex(frag)]);
+    const rpl = tcpFrame({ v6: true, extensions: [{ type: 'routing', routingType: 3, segmentsLeft: 1, data: new Uint8Array(20) }], payload: payloadBytes(3000) });
+    expect(() => new GsoContext(500).segment(rpl)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    const broken = tcpFrame({ v6: true, extensions: [{ type: 'hopByHop', options: new Uint8Array(6) }], payload: payloadBytes(1500) });
+    broken[55] = 250; // hop-by-hop length (251 × 8 bytes) beyond the 1528-byte payload
+    expect(() => new GsoContext(500).segment(broken)).toThrow(expect.objectContaining({ code: 'INVALID_PACKET' }));
   });
 
   it('fixedId keeps the IPv4 ID', () => {
@@ -144,6 +216,9 @@ describe('virtio_net_hdr for a kernel', () => {
     expect(gsoVirtioHeader(tcpFrame({ v6: true, payload: payloadBytes(3000) }), 1448).gsoType).toBe(VIRTIO_NET_HDR_GSO_TCPV6);
     expect(gsoVirtioHeader(udpFrame({ payload: payloadBytes(3000) }), 1200).gsoType).toBe(VIRTIO_NET_HDR_GSO_UDP_L4);
     expect(gsoVirtioHeader(tcpFrame({ payload: payloadBytes(100) }), 1448).gsoType).toBe(VIRTIO_NET_HDR_GSO_NONE);
+    // csum_start lies behind a tag stack and IPv6 extension headers.
+    const deep = tcpFrame({ v6: true, vlans: [{ tpid: 0x88a8, id: 1 }, { tpid: 0x8100, id: 2 }], extensions: [{ type: 'hopByHop', options: new Uint8Array(6) }], payload: payloadBytes(3000) });
+    expect(gsoVirtioHeader(deep, 1448)).toEqual({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: VIRTIO_NET_HDR_GSO_TCPV6, gsoSize: 1448, hdrLen: 90, csumStart: 70, csumOffset: 16, segments: 3 });
   });
 
   it('encodes and decodes the little-endian struct', () => {
