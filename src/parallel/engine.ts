@@ -18,6 +18,7 @@ import { dirname, join, resolve as resolvePath, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { getBackend } from '../backend.js';
 import { PacketBatch, type PacketBatchOptions } from '../batch.js';
 import { NetworkError, isNetworkError } from '../errors.js';
 import { BpfProgram } from '../ebpf/index.js';
@@ -31,7 +32,10 @@ import {
   CTL_BYTES,
   CTL_DONE_EPOCH,
   CTL_EXITED,
+  CTL_FILTER_ENGINE,
   CTL_MAIN_WAITERS,
+  CTL_STATE,
+  FILTER_ENGINES,
   JOB_BATCH_ID,
   JOB_COUNT,
   JOB_DONE,
@@ -88,7 +92,9 @@ export interface ParallelEngineOptions {
   /**
    * eBPF filter run in every worker before the stages: eBPF assembly text, instruction bytes, or
    * `{ expression: 'tcp dst port 80' }` (a pcap-filter expression compiled by src/filter). r0 = 0 drops.
-   * It is verified here (errors throw from the constructor) and compiled again inside each worker.
+   * It is verified here (errors throw from the constructor) and compiled again inside each worker, by `engine`
+   * when named, else by the default of the backend selected when the engine was created (the native x86-64
+   * JIT on 'native', the JavaScript JIT on 'ts'); results and stats() report which one runs (filterEngine).
    */
   filter?: string | Uint8Array | EngineFilterSpec | { expression: string; engine?: string };
   /** Full pool/ring behaviour for processBatch/send (default 'block'). */
@@ -129,6 +135,8 @@ export interface ParallelBatchResult {
   flows: FlowStat[];
   /** Wall time from submit to the last completion. */
   seconds: number;
+  /** The eBPF engine the workers ran the filter on ('native' = x86-64 JIT, 'js', 'interpreter'); null without a filter. */
+  filterEngine: string | null;
 }
 
 /** Cumulative counters of an engine. */
@@ -140,6 +148,8 @@ export interface ParallelEngineStats {
   abandoned: number;
   flowOverflow: number;
   perWorker: WorkerPacketStats[];
+  /** As in ParallelBatchResult; also null while the workers are still starting. */
+  filterEngine: string | null;
 }
 
 /**
@@ -220,6 +230,7 @@ export class ParallelPacketEngine {
   private wordSrc: Int32Array | null = null;
   private wordSrcBuffer: ArrayBufferLike | null = null;
   private activeSince = -1;
+  private readonly hasFilter: boolean;
 
   constructor(workers: number, bufferBytes: number, options: ParallelEngineOptions = {}) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
@@ -259,6 +270,8 @@ export class ParallelPacketEngine {
     this.stagedLen = new Int32Array(workers);
 
     const filter = ParallelPacketEngine.prepareFilter(options.filter, this.link);
+    this.hasFilter = filter !== null;
+    const backend = getBackend();
     const stages = (options.stages ?? []).map(stageSpec);
     const workerUrl = defaultWorkerUrl();
     if (!existsSync(fileURLToPath(workerUrl))) {
@@ -295,6 +308,7 @@ export class ParallelPacketEngine {
         link: this.link,
         stages,
         filter,
+        backend,
         burst: options.burst ?? 256,
       };
       return (this.piscina.run(init, { transferList: [port2] }) as Promise<EngineWorkerSummary>).catch((e: unknown) => {
@@ -550,6 +564,7 @@ export class ParallelPacketEngine {
       perWorker,
       flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
       seconds: (performance.now() - t0) / 1000,
+      filterEngine: this.filterEngine(),
     };
   }
 
@@ -922,7 +937,22 @@ export class ParallelPacketEngine {
       flowOverflow += this.statWords[w * STAT_SLOTS + STAT_FLOW_OVERFLOW]!;
       if (Atomics.load(this.ctl[w]!, CTL_EXITED) !== 0) abandoned += (this.submitted[w]! - this.processedOf(w)) | 0;
     }
-    return { submitted: this.submittedTotal, processed, dropped: this.droppedTotal, abandoned, flowOverflow, perWorker: this.perWorker() };
+    return { submitted: this.submittedTotal, processed, dropped: this.droppedTotal, abandoned, flowOverflow, perWorker: this.perWorker(), filterEngine: this.filterEngine() };
+  }
+
+  /**
+   * The filter's engine as the workers report it once they run (names joined by '+' if workers differ,
+   * which only a worker that could not load the addon would cause).
+   */
+  private filterEngine(): string | null {
+    if (!this.hasFilter) return null;
+    const names = new Set<string>();
+    for (let w = 0; w < this.workers; w++) {
+      if (Atomics.load(this.ctl[w]!, CTL_STATE) === 0) return null;
+      const name = FILTER_ENGINES[this.ctl[w]![CTL_FILTER_ENGINE]!];
+      if (name) names.add(name);
+    }
+    return names.size === 0 ? null : [...names].join('+');
   }
 
   /** Buffers in the shared pool (bufferBytes / bufSize rounded up to 64). */
