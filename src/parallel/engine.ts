@@ -711,46 +711,82 @@ export class ParallelPacketEngine {
 
   /**
    * Copies packets from position p on into staging batch b (packets cut to bufSize, their wire lengths in
-   * `wire`) until it is full; returns how many. Packets that follow each other in one buffer (a PacketBatch,
-   * or views into one capture buffer) move as one run with one copy: a TypedArray.set per 64-byte packet
-   * costs more than the bytes (~35 ns against ~5 ns for its share of a long copy).
+   * `wire`) until it is full; returns how many. A PacketBatch goes through copyRuns as it is; a Uint8Array[]
+   * in spans of views into one buffer, described as offset/length lanes over that buffer (its only own step).
    */
   private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
-    return Array.isArray(packets) ? this.fillFromArray(b, wire, packets, p) : this.fillFromBatch(b, wire, packets as PacketBatch, p);
+    const n = Math.min(packets.length - p, b.capacity);
+    this.copyUsed = 0;
+    if (!Array.isArray(packets)) {
+      const src = packets as PacketBatch;
+      return this.copyRuns(b, wire, 0, src.data.buffer, src.data.byteOffset, src.data.length, src.offsets, src.lengths, p, n);
+    }
+    const offs = (this.spanOffsets ??= new Uint32Array(b.capacity));
+    const lens = (this.spanLengths ??= new Uint32Array(b.capacity));
+    // Views in [k, k + m) lie in `buf` (read .buffer once per view: on small arrays it is not free).
+    let k = 0;
+    let m = 0;
+    let buf: ArrayBufferLike | null = null;
+    for (let i = 0; i < n; i++) {
+      const v = packets[p + i]!;
+      const vb = v.buffer;
+      if (vb !== buf && m > 0) {
+        const got = this.copyRuns(b, wire, k, buf!, 0, buf!.byteLength, offs, lens, 0, m);
+        k += got;
+        if (got < m) return k;
+        m = 0;
+      }
+      buf = vb;
+      offs[m] = v.byteOffset;
+      lens[m] = v.length;
+      m++;
+    }
+    if (m > 0) k += this.copyRuns(b, wire, k, buf!, 0, buf!.byteLength, offs, lens, 0, m);
+    return k;
   }
 
-  /** fillStaging from a PacketBatch: its packets lie in one buffer, mostly back to back (one run). */
-  private fillFromBatch(b: PacketBatch, wire: Uint32Array, src: PacketBatch, p: number): number {
+  /** Bytes of the staging batch used so far by the chunk being filled (copyRuns' state between calls). */
+  private copyUsed = 0;
+  private spanOffsets: Uint32Array | null = null;
+  private spanLengths: Uint32Array | null = null;
+
+  /**
+   * Copies packets [p, p + n) of a source into staging batch b from position k0 on; returns how many fit. The
+   * source: offset/length lanes into a data region of `srcLen` bytes from byte `base` of `buffer`. Packets that follow each other in `data` move as one run
+   * with one copy: a TypedArray.set per 64-byte packet costs more than the bytes (~35 ns against ~5 ns for
+   * its share of a long copy).
+   */
+  private copyRuns(
+    b: PacketBatch, wire: Uint32Array, k0: number, buffer: ArrayBufferLike, base: number, srcLen: number,
+    srcOffsets: Uint32Array, srcLengths: Uint32Array, p: number, n: number,
+  ): number {
     const bufSize = this.pool.bufSize;
     const dst = b.data;
     const offsets = b.offsets;
     const lengths = b.lengths;
     const room = b.byteCapacity;
-    const n = Math.min(src.length - p, b.capacity);
-    const srcOffsets = src.offsets;
-    const srcLengths = src.lengths;
-    const srcLen = src.data.length;
-    // The open run: src.data[runStart, runEnd) lands at dst[runDst].
+    // The open run: bytes [runStart, runEnd) of the region land at dst[runDst].
     let runStart = 0;
     let runEnd = 0;
     let runDst = 0;
-    let used = 0;
-    let k = 0;
-    for (; k < n; k++) {
-      const off = srcOffsets[p + k]!;
-      const len = srcLengths[p + k]!;
+    let used = this.copyUsed;
+    let j = 0;
+    for (; j < n; j++) {
+      const off = srcOffsets[p + j]!;
+      const len = srcLengths[p + j]!;
       let cap = len < bufSize ? len : bufSize;
-      // Never read outside the batch's data region (as subarray would clamp): copy what is there.
+      // Never read outside the source's data region (as subarray would clamp): copy what is there.
       const start = off < srcLen ? off : srcLen;
       if (cap > srcLen - start) cap = srcLen - start;
       const at = runDst + (start - runStart);
+      const k = k0 + j;
       // Extend the run when this packet follows the last one (at most 7 bytes of padding between).
       if (start >= runEnd && start - runEnd < 8 && runEnd > runStart && at + cap <= room) {
         offsets[k] = at;
         runEnd = start + cap;
         used = (at + cap + 7) & ~7;
       } else {
-        if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+        if (runEnd > runStart) dst.set(new Uint8Array(buffer, base + runStart, runEnd - runStart), runDst);
         runEnd = runStart;
         if (used + cap > room) break;
         runStart = start;
@@ -762,51 +798,9 @@ export class ParallelPacketEngine {
       lengths[k] = cap;
       wire[k] = len;
     }
-    if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
-    return k;
-  }
-
-  /** fillStaging from Uint8Array[]: views that follow each other in one buffer (a capture's) form runs. */
-  private fillFromArray(b: PacketBatch, wire: Uint32Array, arr: Uint8Array[], p: number): number {
-    const bufSize = this.pool.bufSize;
-    const dst = b.data;
-    const offsets = b.offsets;
-    const lengths = b.lengths;
-    const room = b.byteCapacity;
-    const n = Math.min(arr.length - p, b.capacity);
-    let runBuf: ArrayBufferLike | null = null;
-    let runStart = 0;
-    let runEnd = 0;
-    let runDst = 0;
-    let used = 0;
-    let k = 0;
-    for (; k < n; k++) {
-      const pkt = arr[p + k]!;
-      const buf = pkt.buffer;
-      const start = pkt.byteOffset;
-      const len = pkt.length;
-      const cap = len < bufSize ? len : bufSize;
-      const at = runDst + (start - runStart);
-      if (buf === runBuf && start >= runEnd && start - runEnd < 8 && at + cap <= room) {
-        offsets[k] = at;
-        runEnd = start + cap;
-        used = (at + cap + 7) & ~7;
-      } else {
-        if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
-        runEnd = runStart;
-        if (used + cap > room) break;
-        runBuf = buf;
-        runStart = start;
-        runEnd = start + cap;
-        runDst = used;
-        offsets[k] = used;
-        used = (used + cap + 7) & ~7;
-      }
-      lengths[k] = cap;
-      wire[k] = len;
-    }
-    if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
-    return k;
+    if (runEnd > runStart) dst.set(new Uint8Array(buffer, base + runStart, runEnd - runStart), runDst);
+    this.copyUsed = used;
+    return j;
   }
 
   /**
