@@ -562,10 +562,17 @@ export class ParallelPacketEngine {
       bytes: total,
       dropped,
       perWorker,
-      flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+      flows: this.flowsOf(tag),
       seconds: (performance.now() - t0) / 1000,
       filterEngine: this.filterEngine(),
     };
+  }
+
+  /** Every worker's flows (of batch `tag`, or all) in one array. */
+  private flowsOf(tag: number | undefined): FlowStat[] {
+    const out: FlowStat[] = [];
+    for (let w = 0; w < this.workers; w++) this.flowTables[w]!.snapshot(w, tag, out);
+    return out;
   }
 
   private perWorker(before?: Float64Array): WorkerPacketStats[] {
@@ -918,7 +925,7 @@ export class ParallelPacketEngine {
 
   /** All flows seen so far with their total counts (exact after flush()/processBatch). */
   flows(): FlowStat[] {
-    return this.flowTables.flatMap((t, w) => t.snapshot(w));
+    return this.flowsOf(undefined);
   }
 
   /** Cumulative counters. */

@@ -350,6 +350,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         }
         publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
         processed += jobPackets;
+        flows.publishBatch(tag);
         Atomics.add(job, JOB_DONE, 1);
         wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
         return;
@@ -376,6 +377,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         processBurst(data, k);
         processed += k;
       }
+      // The batch's flows in one sequential lane for the main thread's result (the SC add publishes it).
+      flows.publishBatch(tag);
       Atomics.add(job, JOB_DONE, 1);
       wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
     };
