@@ -51,7 +51,7 @@ import {
   type EngineWorkerSummary,
 } from './engine-layout.js';
 import { rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED } from './flow-key.js';
+import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED, type FlowLinkType } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
@@ -155,7 +155,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     // The SC store publishes CTL_FILTER_ENGINE with the state.
     Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
 
-    const link = init.link;
+    // The literal, not init.link: a string that came through postMessage is a fresh copy, so every
+    // `link === 'ethernet'` in locateFlowTuple would compare characters (~40 instructions per packet).
+    const link: FlowLinkType = init.link === 'raw' ? 'raw' : 'ethernet';
     const burst = init.burst;
     const idx = new Uint32Array(burst);
     // One burst, whatever its source: byte offset and captured length in `data`, wire length, RSS hash,
