@@ -247,6 +247,23 @@ describe('ParallelPacketEngine', () => {
     );
   });
 
+  it("link 'raw' (bare IP frames): the same flows as the Ethernet frames they came from, on both paths", async () => {
+    const flows = (makeFlows(200, 43) as Flow[]).filter((f) => f.vlan < 0);
+    const frames = flows.map((f, i) => frameFor(f, 64 + (i % 7) * 10) as Uint8Array);
+    const raw = frames.map((b) => b.slice(14));
+    const eth = engine(2, 1 << 20);
+    const ip = engine(2, 1 << 20, { link: 'raw' });
+    const want = (await eth.processBatch(frames)).flows.map((f) => `${f.key} ${f.packets} ${f.worker}`).sort();
+    expect(want.length).toBe(flows.length);
+    const zb = ip.createBatch({ capacity: raw.length, byteCapacity: raw.length * 128 });
+    for (const r of raw) zb.push(r);
+    for (const input of [raw, zb]) {
+      const got = await ip.processBatch(input);
+      expect(got.flows.map((f) => `${f.key} ${f.packets} ${f.worker}`).sort()).toEqual(want);
+      expect(got.perWorker.reduce((a, w) => a + w.nonIp, 0)).toBe(0);
+    }
+  });
+
   it('a hostile PacketBatch (offsets and lengths past its data) never fails a worker on either path', async () => {
     const flows = makeFlows(20, 5) as Flow[];
     const b = PacketBatch.fromArray(flows.map((f) => frameFor(f)), { capacity: 64, byteCapacity: 64 * 128 });
