@@ -5,6 +5,7 @@
 // Documentation/scheduler/sched-stats.rst: time on the CPU, time runnable but waiting, timeslices).
 //
 //   node scripts/engine-scaling.mjs [rounds=8] [batchesPerRound=8] [filter]
+//   BASELINE_DIST=/path/to/other/dist node scripts/engine-scaling.mjs …   (A/B: the same rows for another build)
 //
 // Per variant it prints the median wall rate, the CPU time per packet of all threads (the work), the
 // run-queue wait per packet (time threads wanted a core and another tenant had it), and the busiest
@@ -13,6 +14,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { PacketBatch } from '../dist/src/batch.js';
 import { ParallelPacketEngine } from '../dist/src/parallel/index.js';
+
+const baseline = process.env.BASELINE_DIST ? await import(`${process.env.BASELINE_DIST}/src/parallel/index.js`) : null;
 
 const rounds = Number(process.argv[2] ?? 8);
 const perRound = Number(process.argv[3] ?? 8);
@@ -48,8 +51,15 @@ function schedstat() {
 const plain = makeBatch(new PacketBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 }));
 const variants = [];
 function add(name, workers, zero, filter) {
+  if (baseline) {
+    addWith(baseline.ParallelPacketEngine, `base ${name}`, workers, zero, filter);
+    name = `this ${name}`;
+  }
+  addWith(ParallelPacketEngine, name, workers, zero, filter);
+}
+function addWith(Engine, name, workers, zero, filter) {
   if (only && !name.includes(only)) return;
-  const e = new ParallelPacketEngine(workers, zero ? 1 << 20 : 32 << 20, { bufSize: 128, filter });
+  const e = new Engine(workers, zero ? 1 << 20 : 32 << 20, { bufSize: 128, filter });
   let b = plain;
   if (zero) {
     b = e.createBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 });
@@ -59,9 +69,9 @@ function add(name, workers, zero, filter) {
 }
 for (const w of [1, 2]) add(`zero-copy ${w}w`, w, true);
 for (const w of [1, 2]) add(`copying ${w}w`, w, false);
-for (const w of [1, 2]) add(`zero-copy+filter(native) ${w}w`, w, true, { expression: 'udp' });
+for (const w of [1, 2]) add(`zero-copy+filter(native) ${w}w`, w, true, { expression: 'udp', engine: 'native' });
 for (const w of [1, 2]) add(`zero-copy+filter(js) ${w}w`, w, true, { expression: 'udp', engine: 'js' });
-for (const w of [1, 2]) add(`copying+filter(native) ${w}w`, w, false, { expression: 'udp' });
+for (const w of [1, 2]) add(`copying+filter(native) ${w}w`, w, false, { expression: 'udp', engine: 'native' });
 
 for (const v of variants) for (let k = 0; k < 24; k++) await v.e.processBatch(v.b);
 const mainTid = String(process.pid);
@@ -97,7 +107,7 @@ console.log(`${rounds} rounds × ${perRound} batches of ${PACKETS} 64-byte packe
 console.log('variant                              wall Mpps  (best)   ratio   cpu ns/pkt  main ns/pkt  runq-wait ns/pkt  busiest thread ms/batch  cpu-bound 2w/1w');
 for (let i = 0; i < variants.length; i++) {
   const v = variants[i];
-  const one = v.workers === 2 ? variants[i - 1] : null;
+  const one = v.workers === 2 ? variants.find((o) => o.workers === 1 && o.name === v.name.replace(' 2w', ' 1w')) : null;
   const ratio = one ? (med(v.wall) / med(one.wall)).toFixed(2) + '×' : '';
   const cpuBound = one ? (med(one.maxThread) / med(v.maxThread)).toFixed(2) + '×' : '';
   console.log(
