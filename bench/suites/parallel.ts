@@ -1,4 +1,5 @@
-// ParallelPacketEngine throughput at 64 B: parse + flow statistics with 1 and 2 workers (+ an eBPF filter),
+// ParallelPacketEngine throughput at 64 B: parse + flow statistics with 1 and 2 workers (+ an eBPF filter on
+// the native x86-64 JIT and on the JS JIT),
 // through the copying path (a PacketBatch not made by the engine: copied into staging batches, then processed
 // like a zero-copy batch) and zero-copy (a batch from createBatch()), and, to explain the scaling, pieces of
 // the per-packet work measured alone on one thread.
@@ -9,6 +10,7 @@
 // loop would submit them.
 import { PacketBatch } from '../../src/batch.js';
 import { FlowTable, ParallelPacketEngine, frameRssHash, locateFlowTuple, toeplitzHasher } from '../../src/parallel/index.js';
+import { x64JitAvailable } from '../../src/ebpf/index.js';
 import { PacketPool } from '../../src/ring/index.js';
 import { defineSuite, type BenchCase } from '../harness.js';
 
@@ -30,6 +32,12 @@ function makeBatch(): PacketBatch {
 }
 
 const engines: ParallelPacketEngine[] = [];
+
+/** A row's label names the filter's JIT: make sure the workers really run that one. */
+function checkEngine(e: ParallelPacketEngine, filter?: { engine: string }): void {
+  const ran = e.stats().filterEngine;
+  if (filter && ran !== filter.engine) throw new Error(`bench: the workers run the filter on '${ran}', not '${filter.engine}'`);
+}
 let sink = 0;
 
 /** One op: BATCHES_PER_OP batches through the engine, each awaited (its flows and counts are the result). */
@@ -47,11 +55,12 @@ export default defineSuite({
     const batch = makeBatch();
     const cases: BenchCase[] = [];
     const warm: (() => Promise<void>)[] = [];
-    const mk = (workers: number, filter?: { expression: string }) => {
+    const mk = (workers: number, filter?: { expression: string; engine: string }) => {
       const e = new ParallelPacketEngine(workers, 32 << 20, { bufSize: 128, filter });
       engines.push(e);
       warm.push(async () => {
         for (let k = 0; k < WARMUP; k++) await e.processBatch(batch);
+        checkEngine(e, filter);
       });
       return () => run(e, batch);
     };
@@ -65,13 +74,14 @@ export default defineSuite({
         { name: '2 workers', fnAsync: mk(2) },
       ],
     });
-    const mkZero = (workers: number, filter?: { expression: string }) => {
+    const mkZero = (workers: number, filter?: { expression: string; engine: string }) => {
       const e = new ParallelPacketEngine(workers, 1 << 20, { bufSize: 128, filter });
       engines.push(e);
       const zb = e.createBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 });
       for (const p of batch) zb.push(p);
       warm.push(async () => {
         for (let k = 0; k < WARMUP; k++) await e.processBatch(zb);
+        checkEngine(e, filter);
       });
       return () => run(e, zb);
     };
@@ -85,26 +95,36 @@ export default defineSuite({
         { name: '2 workers', fnAsync: mkZero(2) },
       ],
     });
-    cases.push({
-      name: 'engine zero-copy: + eBPF filter "udp" (JS JIT), 64 B',
-      unit: 'packets',
-      perOp: PACKETS * BATCHES_PER_OP,
-      baseline: '1 worker',
-      variants: [
-        { name: '1 worker', fnAsync: mkZero(1, { expression: 'udp' }) },
-        { name: '2 workers', fnAsync: mkZero(2, { expression: 'udp' }) },
-      ],
-    });
-    cases.push({
-      name: 'engine (copying): + eBPF filter "udp" (JS JIT), 64 B',
-      unit: 'packets',
-      perOp: PACKETS * BATCHES_PER_OP,
-      baseline: '1 worker',
-      variants: [
-        { name: '1 worker', fnAsync: mk(1, { expression: 'udp' }) },
-        { name: '2 workers', fnAsync: mk(2, { expression: 'udp' }) },
-      ],
-    });
+    // The filter stage on each JIT, named explicitly (without `engine` the workers follow the backend: the
+    // native JIT when the addon is loaded). The native rows exist only where the x86-64 JIT can run.
+    const jits: { engine: 'native' | 'js'; label: string }[] = [
+      ...(x64JitAvailable() ? [{ engine: 'native' as const, label: 'native x86-64 JIT' }] : []),
+      { engine: 'js', label: 'JS JIT' },
+    ];
+    for (const { engine, label } of jits) {
+      cases.push({
+        name: `engine zero-copy: + eBPF filter "udp" (${label}), 64 B`,
+        unit: 'packets',
+        perOp: PACKETS * BATCHES_PER_OP,
+        baseline: '1 worker',
+        variants: [
+          { name: '1 worker', fnAsync: mkZero(1, { expression: 'udp', engine }) },
+          { name: '2 workers', fnAsync: mkZero(2, { expression: 'udp', engine }) },
+        ],
+      });
+    }
+    for (const { engine, label } of jits) {
+      cases.push({
+        name: `engine (copying): + eBPF filter "udp" (${label}), 64 B`,
+        unit: 'packets',
+        perOp: PACKETS * BATCHES_PER_OP,
+        baseline: '1 worker',
+        variants: [
+          { name: '1 worker', fnAsync: mk(1, { expression: 'udp', engine }) },
+          { name: '2 workers', fnAsync: mk(2, { expression: 'udp', engine }) },
+        ],
+      });
+    }
 
     // Warm every engine before the first sample (they run one after another: the machine has 2 cores).
     for (const w of warm) await w();

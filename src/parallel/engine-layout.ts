@@ -1,5 +1,6 @@
 // Shared-memory layout between ParallelPacketEngine and its workers (both sides import this).
 import type { MessagePort } from 'node:worker_threads';
+import type { Backend } from '../backend.js';
 import type { FlowLinkType } from './flow-key.js';
 
 /**
@@ -14,6 +15,10 @@ export const CTL_EXITED = 4;
 export const CTL_PROCESSED = 16;
 /** 0 starting, 1 running, 2 exited, 3 failed. */
 export const CTL_STATE = 32;
+/** The engine the worker compiled the filter with, as an index into FILTER_ENGINES (written once, before RUNNING). */
+export const CTL_FILTER_ENGINE = 33;
+/** Names of CTL_FILTER_ENGINE's values: 0 = no filter; 'native' only when the x86-64 code really runs. */
+export const FILTER_ENGINES = [null, 'interpreter', 'js', 'native', 'other'] as const;
 export const CTL_MAIN_WAITERS = 48;
 export const CTL_DONE_EPOCH = 64;
 /** Word of the global block (after the per-worker blocks): 1 = stop now, leave queued packets. */
@@ -71,7 +76,10 @@ export interface EngineStageSpec {
   options?: unknown;
 }
 
-/** An eBPF filter as the worker receives it: assembly text or instruction bytes; r0 = 0 drops. */
+/**
+ * An eBPF filter as the worker receives it: assembly text or instruction bytes; r0 = 0 drops. Without
+ * `engine`, the worker's default (program.defaultEngine(): the native x86-64 JIT on the native backend).
+ */
 export interface EngineFilterSpec {
   source: string | Uint8Array;
   engine?: string;
@@ -92,6 +100,8 @@ export interface EngineWorkerInit {
   link: FlowLinkType;
   stages: EngineStageSpec[];
   filter: EngineFilterSpec | null;
+  /** The creating thread's backend: the worker selects it too (so a filter without `engine` follows it). */
+  backend: Backend;
   burst: number;
   spin: number;
   /** The zero-copy job blocks (JOB_SLOTS × JOB_WORDS Int32). */

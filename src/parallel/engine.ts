@@ -18,6 +18,7 @@ import { dirname, join, resolve as resolvePath, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { getBackend } from '../backend.js';
 import { PacketBatch, type PacketBatchOptions } from '../batch.js';
 import { NetworkError, isNetworkError } from '../errors.js';
 import { BpfProgram } from '../ebpf/index.js';
@@ -31,7 +32,10 @@ import {
   CTL_BYTES,
   CTL_DONE_EPOCH,
   CTL_EXITED,
+  CTL_FILTER_ENGINE,
   CTL_MAIN_WAITERS,
+  CTL_STATE,
+  FILTER_ENGINES,
   JOB_BATCH_ID,
   JOB_COUNT,
   JOB_DONE,
@@ -88,7 +92,9 @@ export interface ParallelEngineOptions {
   /**
    * eBPF filter run in every worker before the stages: eBPF assembly text, instruction bytes, or
    * `{ expression: 'tcp dst port 80' }` (a pcap-filter expression compiled by src/filter). r0 = 0 drops.
-   * It is verified here (errors throw from the constructor) and compiled again inside each worker.
+   * It is verified here (errors throw from the constructor) and compiled again inside each worker, by `engine`
+   * when named, else by the default of the backend selected when the engine was created (the native x86-64
+   * JIT on 'native', the JavaScript JIT on 'ts'); results and stats() report which one runs (filterEngine).
    */
   filter?: string | Uint8Array | EngineFilterSpec | { expression: string; engine?: string };
   /** Full pool/ring behaviour for processBatch/send (default 'block'). */
@@ -129,6 +135,8 @@ export interface ParallelBatchResult {
   flows: FlowStat[];
   /** Wall time from submit to the last completion. */
   seconds: number;
+  /** The eBPF engine the workers ran the filter on ('native' = x86-64 JIT, 'js', 'interpreter'); null without a filter. */
+  filterEngine: string | null;
 }
 
 /** Cumulative counters of an engine. */
@@ -140,6 +148,8 @@ export interface ParallelEngineStats {
   abandoned: number;
   flowOverflow: number;
   perWorker: WorkerPacketStats[];
+  /** As in ParallelBatchResult; also null while the workers are still starting. */
+  filterEngine: string | null;
 }
 
 /**
@@ -220,6 +230,7 @@ export class ParallelPacketEngine {
   private wordSrc: Int32Array | null = null;
   private wordSrcBuffer: ArrayBufferLike | null = null;
   private activeSince = -1;
+  private readonly hasFilter: boolean;
 
   constructor(workers: number, bufferBytes: number, options: ParallelEngineOptions = {}) {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
@@ -259,6 +270,8 @@ export class ParallelPacketEngine {
     this.stagedLen = new Int32Array(workers);
 
     const filter = ParallelPacketEngine.prepareFilter(options.filter, this.link);
+    this.hasFilter = filter !== null;
+    const backend = getBackend();
     const stages = (options.stages ?? []).map(stageSpec);
     const workerUrl = defaultWorkerUrl();
     if (!existsSync(fileURLToPath(workerUrl))) {
@@ -295,6 +308,7 @@ export class ParallelPacketEngine {
         link: this.link,
         stages,
         filter,
+        backend,
         burst: options.burst ?? 256,
       };
       return (this.piscina.run(init, { transferList: [port2] }) as Promise<EngineWorkerSummary>).catch((e: unknown) => {
@@ -548,9 +562,17 @@ export class ParallelPacketEngine {
       bytes: total,
       dropped,
       perWorker,
-      flows: this.flowTables.flatMap((t, w) => t.snapshot(w, tag)),
+      flows: this.flowsOf(tag),
       seconds: (performance.now() - t0) / 1000,
+      filterEngine: this.filterEngine(),
     };
+  }
+
+  /** Every worker's flows (of batch `tag`, or all) in one array. */
+  private flowsOf(tag: number | undefined): FlowStat[] {
+    const out: FlowStat[] = [];
+    for (let w = 0; w < this.workers; w++) this.flowTables[w]!.snapshot(w, tag, out);
+    return out;
   }
 
   private perWorker(before?: Float64Array): WorkerPacketStats[] {
@@ -696,46 +718,82 @@ export class ParallelPacketEngine {
 
   /**
    * Copies packets from position p on into staging batch b (packets cut to bufSize, their wire lengths in
-   * `wire`) until it is full; returns how many. Packets that follow each other in one buffer (a PacketBatch,
-   * or views into one capture buffer) move as one run with one copy: a TypedArray.set per 64-byte packet
-   * costs more than the bytes (~35 ns against ~5 ns for its share of a long copy).
+   * `wire`) until it is full; returns how many. A PacketBatch goes through copyRuns as it is; a Uint8Array[]
+   * in spans of views into one buffer, described as offset/length lanes over that buffer (its only own step).
    */
   private fillStaging(b: PacketBatch, wire: Uint32Array, packets: Uint8Array[] | PacketBatch, p: number): number {
-    return Array.isArray(packets) ? this.fillFromArray(b, wire, packets, p) : this.fillFromBatch(b, wire, packets as PacketBatch, p);
+    const n = Math.min(packets.length - p, b.capacity);
+    this.copyUsed = 0;
+    if (!Array.isArray(packets)) {
+      const src = packets as PacketBatch;
+      return this.copyRuns(b, wire, 0, src.data.buffer, src.data.byteOffset, src.data.length, src.offsets, src.lengths, p, n);
+    }
+    const offs = (this.spanOffsets ??= new Uint32Array(b.capacity));
+    const lens = (this.spanLengths ??= new Uint32Array(b.capacity));
+    // Views in [k, k + m) lie in `buf` (read .buffer once per view: on small arrays it is not free).
+    let k = 0;
+    let m = 0;
+    let buf: ArrayBufferLike | null = null;
+    for (let i = 0; i < n; i++) {
+      const v = packets[p + i]!;
+      const vb = v.buffer;
+      if (vb !== buf && m > 0) {
+        const got = this.copyRuns(b, wire, k, buf!, 0, buf!.byteLength, offs, lens, 0, m);
+        k += got;
+        if (got < m) return k;
+        m = 0;
+      }
+      buf = vb;
+      offs[m] = v.byteOffset;
+      lens[m] = v.length;
+      m++;
+    }
+    if (m > 0) k += this.copyRuns(b, wire, k, buf!, 0, buf!.byteLength, offs, lens, 0, m);
+    return k;
   }
 
-  /** fillStaging from a PacketBatch: its packets lie in one buffer, mostly back to back (one run). */
-  private fillFromBatch(b: PacketBatch, wire: Uint32Array, src: PacketBatch, p: number): number {
+  /** Bytes of the staging batch used so far by the chunk being filled (copyRuns' state between calls). */
+  private copyUsed = 0;
+  private spanOffsets: Uint32Array | null = null;
+  private spanLengths: Uint32Array | null = null;
+
+  /**
+   * Copies packets [p, p + n) of a source into staging batch b from position k0 on; returns how many fit. The
+   * source: offset/length lanes into a data region of `srcLen` bytes from byte `base` of `buffer`. Packets that follow each other in `data` move as one run
+   * with one copy: a TypedArray.set per 64-byte packet costs more than the bytes (~35 ns against ~5 ns for
+   * its share of a long copy).
+   */
+  private copyRuns(
+    b: PacketBatch, wire: Uint32Array, k0: number, buffer: ArrayBufferLike, base: number, srcLen: number,
+    srcOffsets: Uint32Array, srcLengths: Uint32Array, p: number, n: number,
+  ): number {
     const bufSize = this.pool.bufSize;
     const dst = b.data;
     const offsets = b.offsets;
     const lengths = b.lengths;
     const room = b.byteCapacity;
-    const n = Math.min(src.length - p, b.capacity);
-    const srcOffsets = src.offsets;
-    const srcLengths = src.lengths;
-    const srcLen = src.data.length;
-    // The open run: src.data[runStart, runEnd) lands at dst[runDst].
+    // The open run: bytes [runStart, runEnd) of the region land at dst[runDst].
     let runStart = 0;
     let runEnd = 0;
     let runDst = 0;
-    let used = 0;
-    let k = 0;
-    for (; k < n; k++) {
-      const off = srcOffsets[p + k]!;
-      const len = srcLengths[p + k]!;
+    let used = this.copyUsed;
+    let j = 0;
+    for (; j < n; j++) {
+      const off = srcOffsets[p + j]!;
+      const len = srcLengths[p + j]!;
       let cap = len < bufSize ? len : bufSize;
-      // Never read outside the batch's data region (as subarray would clamp): copy what is there.
+      // Never read outside the source's data region (as subarray would clamp): copy what is there.
       const start = off < srcLen ? off : srcLen;
       if (cap > srcLen - start) cap = srcLen - start;
       const at = runDst + (start - runStart);
+      const k = k0 + j;
       // Extend the run when this packet follows the last one (at most 7 bytes of padding between).
       if (start >= runEnd && start - runEnd < 8 && runEnd > runStart && at + cap <= room) {
         offsets[k] = at;
         runEnd = start + cap;
         used = (at + cap + 7) & ~7;
       } else {
-        if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
+        if (runEnd > runStart) dst.set(new Uint8Array(buffer, base + runStart, runEnd - runStart), runDst);
         runEnd = runStart;
         if (used + cap > room) break;
         runStart = start;
@@ -747,51 +805,9 @@ export class ParallelPacketEngine {
       lengths[k] = cap;
       wire[k] = len;
     }
-    if (runEnd > runStart) dst.set(src.data.subarray(runStart, runEnd), runDst);
-    return k;
-  }
-
-  /** fillStaging from Uint8Array[]: views that follow each other in one buffer (a capture's) form runs. */
-  private fillFromArray(b: PacketBatch, wire: Uint32Array, arr: Uint8Array[], p: number): number {
-    const bufSize = this.pool.bufSize;
-    const dst = b.data;
-    const offsets = b.offsets;
-    const lengths = b.lengths;
-    const room = b.byteCapacity;
-    const n = Math.min(arr.length - p, b.capacity);
-    let runBuf: ArrayBufferLike | null = null;
-    let runStart = 0;
-    let runEnd = 0;
-    let runDst = 0;
-    let used = 0;
-    let k = 0;
-    for (; k < n; k++) {
-      const pkt = arr[p + k]!;
-      const buf = pkt.buffer;
-      const start = pkt.byteOffset;
-      const len = pkt.length;
-      const cap = len < bufSize ? len : bufSize;
-      const at = runDst + (start - runStart);
-      if (buf === runBuf && start >= runEnd && start - runEnd < 8 && at + cap <= room) {
-        offsets[k] = at;
-        runEnd = start + cap;
-        used = (at + cap + 7) & ~7;
-      } else {
-        if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
-        runEnd = runStart;
-        if (used + cap > room) break;
-        runBuf = buf;
-        runStart = start;
-        runEnd = start + cap;
-        runDst = used;
-        offsets[k] = used;
-        used = (used + cap + 7) & ~7;
-      }
-      lengths[k] = cap;
-      wire[k] = len;
-    }
-    if (runEnd > runStart) dst.set(new Uint8Array(runBuf!, runStart, runEnd - runStart), runDst);
-    return k;
+    if (runEnd > runStart) dst.set(new Uint8Array(buffer, base + runStart, runEnd - runStart), runDst);
+    this.copyUsed = used;
+    return j;
   }
 
   /**
@@ -909,7 +925,7 @@ export class ParallelPacketEngine {
 
   /** All flows seen so far with their total counts (exact after flush()/processBatch). */
   flows(): FlowStat[] {
-    return this.flowTables.flatMap((t, w) => t.snapshot(w));
+    return this.flowsOf(undefined);
   }
 
   /** Cumulative counters. */
@@ -922,7 +938,22 @@ export class ParallelPacketEngine {
       flowOverflow += this.statWords[w * STAT_SLOTS + STAT_FLOW_OVERFLOW]!;
       if (Atomics.load(this.ctl[w]!, CTL_EXITED) !== 0) abandoned += (this.submitted[w]! - this.processedOf(w)) | 0;
     }
-    return { submitted: this.submittedTotal, processed, dropped: this.droppedTotal, abandoned, flowOverflow, perWorker: this.perWorker() };
+    return { submitted: this.submittedTotal, processed, dropped: this.droppedTotal, abandoned, flowOverflow, perWorker: this.perWorker(), filterEngine: this.filterEngine() };
+  }
+
+  /**
+   * The filter's engine as the workers report it once they run (names joined by '+' if workers differ,
+   * which only a worker that could not load the addon would cause).
+   */
+  private filterEngine(): string | null {
+    if (!this.hasFilter) return null;
+    const names = new Set<string>();
+    for (let w = 0; w < this.workers; w++) {
+      if (Atomics.load(this.ctl[w]!, CTL_STATE) === 0) return null;
+      const name = FILTER_ENGINES[this.ctl[w]![CTL_FILTER_ENGINE]!];
+      if (name) names.add(name);
+    }
+    return names.size === 0 ? null : [...names].join('+');
   }
 
   /** Buffers in the shared pool (bufferBytes / bufSize rounded up to 64). */

@@ -4,6 +4,7 @@
 // with JOB_ITEM set instead runs a zero-copy job over a registered batch (see runJob). Packets are never
 // copied or posted: only 32-bit indices cross threads.
 import { receiveMessageOnPort } from 'node:worker_threads';
+import { availableBackends, getBackend, setBackend } from '../backend.js';
 import { PacketBatch } from '../batch.js';
 import { PacketPool } from '../ring/pool.js';
 import { SpscRing } from '../ring/spsc.js';
@@ -30,8 +31,10 @@ import {
   CTL_EXITED,
   CTL_MAIN_WAITERS,
   CTL_PROCESSED,
+  CTL_FILTER_ENGINE,
   CTL_STATE,
   CTL_WORDS,
+  FILTER_ENGINES,
   STATE_EXITED,
   STATE_FAILED,
   STATE_RUNNING,
@@ -48,12 +51,15 @@ import {
   type EngineWorkerSummary,
 } from './engine-layout.js';
 import { rssIndirectionTable, RSS_RETA_SIZE } from './distributor.js';
-import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED } from './flow-key.js';
+import { locateFlowTuple, packTuple, unpackTuple, TUPLE_ADDR, TUPLE_PORTS, TUPLE_PROTOCOL, TUPLE_UNPACKED, type FlowLinkType } from './flow-key.js';
 import { ToeplitzHasher } from './rss.js';
 import { FlowTable } from './flow-table.js';
 
 /** Probes a worker spins at the zero-copy barrier before it sleeps (tens of µs, about the skew between workers). */
 const BARRIER_SPIN = 4096;
+
+/** Packets per processBurst call inside a zero-copy job (the ring path pops `burst` at a time). */
+const JOB_BURST = 2048;
 
 /** What a user stage receives with each packet (one object reused for every packet: do not keep it). */
 export interface StagePacketInfo {
@@ -79,12 +85,21 @@ export interface PacketStageModule {
 
 type Verdicts = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array) => void;
 
-async function compileFilter(spec: EngineFilterSpec): Promise<Verdicts> {
-  // Loaded only when a filter is configured, so workers without one never load the eBPF module.
-  const { BpfProgram } = await import('../ebpf/index.js');
+/** A compiled filter and the engine that really runs it (a 'native' program may run on its JS fallback). */
+interface WorkerFilter {
+  run: Verdicts;
+  engine: string;
+}
+
+async function compileFilter(spec: EngineFilterSpec): Promise<WorkerFilter> {
+  // Loaded only when a filter is configured, so workers without one never load the eBPF module. Importing
+  // it also registers the x86-64 JIT ('native') in this worker's own module graph.
+  const { BpfProgram, X64CompiledProgram } = await import('../ebpf/index.js');
   const program = typeof spec.source === 'string' ? BpfProgram.fromAssembly(spec.source) : BpfProgram.fromBytes(spec.source);
   program.verify();
-  const compiled = program.compile(spec.engine ?? 'js');
+  // No engine named: the program's default, which follows this worker's backend (set from the engine's).
+  const compiled = program.compile(spec.engine ?? program.defaultEngine());
+  const engine = compiled instanceof X64CompiledProgram && compiled.fallbackReason !== null ? 'js' : compiled.engine;
   // runBatch reads data/offsets/lengths/length of the batch it is given: here, the burst's view of the pool.
   const view: { data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; length: number; verdicts: null } = {
     data: new Uint8Array(0),
@@ -93,13 +108,14 @@ async function compileFilter(spec: EngineFilterSpec): Promise<Verdicts> {
     length: 0,
     verdicts: null,
   };
-  return (data, offsets, lengths, n, out) => {
+  const run: Verdicts = (data, offsets, lengths, n, out) => {
     view.data = data;
     view.offsets = offsets;
     view.lengths = lengths;
     view.length = n;
     compiled.runBatch(view as unknown as Parameters<typeof compiled.runBatch>[0], out);
   };
+  return { run, engine };
 }
 
 /** Runs one worker until its ring is closed and drained (or the engine aborts). */
@@ -125,6 +141,9 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
     // `tuples` carries, from the worker that hashed a packet to the one that counts it, where its flow tuple
     // lies (see packTuple), so the second one need not parse it again.
     const batches = new Map<number, { batch: PacketBatch; wire: Uint32Array; tuples: Uint32Array; owners: Int32Array }>();
+    // A worker is a fresh module graph whose backend comes from ELYSIA_NET_BACKEND: select the engine
+    // creator's instead (it may have called setBackend), so stages and the filter run what the caller runs.
+    if (init.backend !== getBackend() && availableBackends().includes(init.backend)) setBackend(init.backend);
     const stageFns: PacketStageModule['default'][] = [];
     for (const s of init.stages) {
       const mod = (await import(s.module)) as Partial<PacketStageModule>;
@@ -132,23 +151,32 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
       await mod.init?.(s.options, { worker: w, workers: init.workers });
       stageFns.push(mod.default);
     }
-    const filter = init.filter ? await compileFilter(init.filter) : null;
+    const compiledFilter = init.filter ? await compileFilter(init.filter) : null;
+    const filter = compiledFilter ? compiledFilter.run : null;
+    const fe = FILTER_ENGINES.indexOf((compiledFilter?.engine ?? null) as (typeof FILTER_ENGINES)[number]);
+    ctl[CTL_FILTER_ENGINE] = compiledFilter === null ? 0 : fe > 0 ? fe : FILTER_ENGINES.length - 1;
+    // The SC store publishes CTL_FILTER_ENGINE with the state.
     Atomics.store(ctl, CTL_STATE, STATE_RUNNING);
 
-    const link = init.link;
+    // The literal, not init.link: a string that came through postMessage is a fresh copy, so every
+    // `link === 'ethernet'` in locateFlowTuple would compare characters (~40 instructions per packet).
+    const link: FlowLinkType = init.link === 'raw' ? 'raw' : 'ethernet';
     const burst = init.burst;
     const idx = new Uint32Array(burst);
+    // A zero-copy job's packets are all there: it groups them in longer bursts, so the filter's per-call cost
+    // (the native JIT's entry resolves four typed arrays and binds its regions) is paid per JOB_BURST packets.
+    const jobBurst = Math.max(burst, JOB_BURST);
     // One burst, whatever its source: byte offset and captured length in `data`, wire length, RSS hash,
     // batch tag and index (pool index or batch position) of each packet.
-    const offs = new Uint32Array(burst);
-    const caps = new Uint32Array(burst);
-    const wiresB = new Uint32Array(burst);
-    const hashesB = new Uint32Array(burst);
-    const tagsB = new Uint32Array(burst);
-    const ids = new Uint32Array(burst);
+    const offs = new Uint32Array(jobBurst);
+    const caps = new Uint32Array(jobBurst);
+    const wiresB = new Uint32Array(jobBurst);
+    const hashesB = new Uint32Array(jobBurst);
+    const tagsB = new Uint32Array(jobBurst);
+    const ids = new Uint32Array(jobBurst);
     // Packed flow tuples (packTuple) of the burst when the hashing step already located them, else 3 (parse).
-    const tuplesB = new Uint32Array(burst);
-    const verdicts = new Uint32Array(burst);
+    const tuplesB = new Uint32Array(jobBurst);
+    const verdicts = new Uint32Array(jobBurst);
     const tuple = new Int32Array(4);
     const info: StagePacketInfo = { worker: w, index: 0, wireLength: 0, ipVersion: 0, protocol: 0, hash: 0 };
     const nStages = stageFns.length;
@@ -330,6 +358,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         }
         publish(jobPackets, jobBytes, jobNonIp, 0, 0, jobPackets);
         processed += jobPackets;
+        flows.publishBatch(tag);
         Atomics.add(job, JOB_DONE, 1);
         wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
         return;
@@ -346,7 +375,7 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         tuplesB[k] = tuples[i]!;
         tagsB[k] = tag;
         ids[k] = i;
-        if (++k === burst) {
+        if (++k === jobBurst) {
           processBurst(data, k);
           processed += k;
           k = 0;
@@ -356,6 +385,8 @@ export default async function runEngineWorker(init: EngineWorkerInit): Promise<E
         processBurst(data, k);
         processed += k;
       }
+      // The batch's flows in one sequential lane for the main thread's result (the SC add publishes it).
+      flows.publishBatch(tag);
       Atomics.add(job, JOB_DONE, 1);
       wakeIfWaiting(job, JOB_MAIN_WAITERS, JOB_DONE_EPOCH);
     };
