@@ -12,7 +12,7 @@
 // worker's CPU per batch. "cpu-bound 2w/1w" = (1-worker CPU per batch) / (busiest 2-worker thread's CPU per
 // batch): the speed-up two free cores would give, all else equal.
 import { readdirSync, readFileSync } from 'node:fs';
-import { PacketBatch } from '../dist/src/batch.js';
+import { makeBatch } from '../dist/bench/suites/parallel.js';
 import { ParallelPacketEngine } from '../dist/src/parallel/index.js';
 
 const baseline = process.env.BASELINE_DIST ? await import(`${process.env.BASELINE_DIST}/src/parallel/index.js`) : null;
@@ -20,19 +20,9 @@ const baseline = process.env.BASELINE_DIST ? await import(`${process.env.BASELIN
 const rounds = Number(process.argv[2] ?? 8);
 const perRound = Number(process.argv[3] ?? 8);
 const only = process.argv[4];
-const PACKETS = 1 << 16;
-const FLOWS = 1024;
-
-/** The bench suite's batch: 64-byte UDP/IPv4 frames of FLOWS flows, round robin, back to back. */
-function makeBatch(b) {
-  for (let i = 0; i < PACKETS; i++) {
-    const f = i % FLOWS;
-    const { view: p } = b.reserve(64);
-    p.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 17], 0);
-    p.set([10, 1, f >> 8, f & 0xff, 192, 168, 0, 1, (f * 7) >> 8, (f * 7) & 0xff, 0, 53, 0, 30], 26);
-  }
-  return b;
-}
+// The bench suite's batch: 64-byte UDP/IPv4 frames of 1024 flows, round robin, back to back.
+const plain = makeBatch();
+const PACKETS = plain.length;
 
 /** ns on CPU and ns waiting on the run queue, per thread id. */
 function schedstat() {
@@ -48,7 +38,6 @@ function schedstat() {
   return m;
 }
 
-const plain = makeBatch(new PacketBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 }));
 const variants = [];
 function add(name, workers, zero, filter) {
   if (baseline) {

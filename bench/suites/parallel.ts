@@ -20,7 +20,7 @@ const BATCHES_PER_OP = 4;
 const WARMUP = 24;
 
 /** 64-byte UDP/IPv4 frames of FLOWS flows, round robin, back to back in one batch (as a capture delivers them). */
-function makeBatch(): PacketBatch {
+export function makeBatch(): PacketBatch {
   const b = new PacketBatch({ capacity: PACKETS, byteCapacity: PACKETS * 64 });
   for (let i = 0; i < PACKETS; i++) {
     const f = i % FLOWS;
@@ -101,29 +101,19 @@ export default defineSuite({
       ...(x64JitAvailable() ? [{ engine: 'native' as const, label: 'native x86-64 JIT' }] : []),
       { engine: 'js', label: 'JS JIT' },
     ];
-    for (const { engine, label } of jits) {
-      cases.push({
-        name: `engine zero-copy: + eBPF filter "udp" (${label}), 64 B`,
-        unit: 'packets',
-        perOp: PACKETS * BATCHES_PER_OP,
-        baseline: '1 worker',
-        variants: [
-          { name: '1 worker', fnAsync: mkZero(1, { expression: 'udp', engine }) },
-          { name: '2 workers', fnAsync: mkZero(2, { expression: 'udp', engine }) },
-        ],
-      });
-    }
-    for (const { engine, label } of jits) {
-      cases.push({
-        name: `engine (copying): + eBPF filter "udp" (${label}), 64 B`,
-        unit: 'packets',
-        perOp: PACKETS * BATCHES_PER_OP,
-        baseline: '1 worker',
-        variants: [
-          { name: '1 worker', fnAsync: mk(1, { expression: 'udp', engine }) },
-          { name: '2 workers', fnAsync: mk(2, { expression: 'udp', engine }) },
-        ],
-      });
+    for (const [path, make] of [['engine zero-copy', mkZero], ['engine (copying)', mk]] as const) {
+      for (const { engine, label } of jits) {
+        cases.push({
+          name: `${path}: + eBPF filter "udp" (${label}), 64 B`,
+          unit: 'packets',
+          perOp: PACKETS * BATCHES_PER_OP,
+          baseline: '1 worker',
+          variants: [
+            { name: '1 worker', fnAsync: make(1, { expression: 'udp', engine }) },
+            { name: '2 workers', fnAsync: make(2, { expression: 'udp', engine }) },
+          ],
+        });
+      }
     }
 
     // Warm every engine before the first sample (they run one after another: the machine has 2 cores).

@@ -51,6 +51,12 @@ const C_BYTES = 1;
 const C_BATCH_PACKETS = 2;
 const C_BATCH_BYTES = 3;
 
+/** A flow's statistics from its formatted name and counts (fields spelled out: one object shape for V8). */
+function flowStat(name: FlowName, packets: number, bytes: number, worker: number): FlowStat {
+  const { key, ipVersion, protocol, src, dst, srcPort, dstPort } = name;
+  return { key, ipVersion, protocol, src, dst, srcPort, dstPort, packets, bytes, worker };
+}
+
 function rd32(d: Uint8Array, o: number): number {
   return (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!;
 }
@@ -307,18 +313,7 @@ export class FlowTable {
       if (epoch !== undefined && keys[base + E_EPOCH] !== epoch) continue;
       const name = names[slot] ?? this.nameOf(names, slot, w0);
       const c = slot * 4;
-      out.push({
-        key: name.key,
-        ipVersion: name.ipVersion,
-        protocol: name.protocol,
-        src: name.src,
-        dst: name.dst,
-        srcPort: name.srcPort,
-        dstPort: name.dstPort,
-        packets: this.counters[c + packetsAt]!,
-        bytes: this.counters[c + bytesAt]!,
-        worker,
-      });
+      out.push(flowStat(name, this.counters[c + packetsAt]!, this.counters[c + bytesAt]!, worker));
     }
     return out;
   }
@@ -331,18 +326,7 @@ export class FlowTable {
     for (let j = 0; j < n; j++) {
       const slot = r[j * RESULT_WORDS]!;
       const name = names[slot] ?? this.nameOf(names, slot, Atomics.load(this.keys, slot * ENTRY_WORDS));
-      out.push({
-        key: name.key,
-        ipVersion: name.ipVersion,
-        protocol: name.protocol,
-        src: name.src,
-        dst: name.dst,
-        srcPort: name.srcPort,
-        dstPort: name.dstPort,
-        packets: r[j * RESULT_WORDS + 1]!,
-        bytes: r[j * RESULT_WORDS + 2]!,
-        worker,
-      });
+      out.push(flowStat(name, r[j * RESULT_WORDS + 1]!, r[j * RESULT_WORDS + 2]!, worker));
     }
     return out;
   }

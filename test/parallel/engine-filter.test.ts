@@ -1,35 +1,21 @@
 // The engine's eBPF filter stage on both backends: the workers compile the filter with the backend's default
 // engine (the native x86-64 JIT on 'native', the JavaScript JIT on 'ts'), report which one runs, and accept
 // exactly the packets the same program accepts single-threaded on this thread.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { PacketBatch } from '../../src/batch.js';
 import { x64JitAvailable } from '../../src/ebpf/index.js';
 import { compileFilter } from '../../src/filter/index.js';
-import { ParallelPacketEngine, flowKeyString, type FlowStat } from '../../src/parallel/index.js';
-import { formatIpAddressBytes } from '../../src/wire/address.js';
+import { type FlowStat } from '../../src/parallel/index.js';
+import { trackedEngines, synthFlowKey } from '../helpers/engines.js';
 import { backends, useBackend } from '../helpers/backends.js';
 // @ts-expect-error -- plain ESM helper without types
 import { arpFrame, headerLength, makeFlows, writeFrame } from './synth.mjs';
 
 interface Flow { v: 4 | 6; proto: number; src: Uint8Array; dst: Uint8Array; sport: number; dport: number; vlan: number; ext: boolean }
 
-const keyOf = (f: Flow) => flowKeyString(f.v, f.proto, formatIpAddressBytes(f.src), formatIpAddressBytes(f.dst), f.sport, f.dport);
+const keyOf = (f: Flow) => synthFlowKey(f);
 
-const engines: ParallelPacketEngine[] = [];
-function engine(...args: ConstructorParameters<typeof ParallelPacketEngine>): ParallelPacketEngine {
-  const e = new ParallelPacketEngine(...args);
-  engines.push(e);
-  return e;
-}
-
-beforeAll(() => {
-  if (!existsSync(new URL('../../dist/src/parallel/worker.js', import.meta.url))) throw new Error('dist/ missing: run `npx tsc -p .` (npm test does)');
-});
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close({ drain: false })));
-});
+const engine = trackedEngines();
 
 /**
  * Traffic where the verdict differs packet by packet: every packet of the first part is a flow of its own

@@ -1,15 +1,15 @@
 // ParallelPacketEngine end to end: real worker threads (piscina) over the compiled dist/ (npm test builds
 // first). The suite pushes 10^6 packets; scripts/stress-rings.mjs runs the 10^7-packet version.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError } from '../../src/errors.js';
 import { ParallelPacketEngine, flowKeyString, frameRssHash, toeplitzHasher, type FlowStat } from '../../src/parallel/index.js';
-import { formatIpAddressBytes } from '../../src/wire/address.js';
 import { readCaptureSync } from '../../src/capture/index.js';
+import { trackedEngines, synthFlowKey } from '../helpers/engines.js';
 import { itWithTools } from '../helpers/tools.js';
 // @ts-expect-error -- plain ESM helper without types
 import { arpFrame, frameFor, headerLength, makeFlows, reverseFlow, trafficPlan, writeFrame } from './synth.mjs';
@@ -17,23 +17,10 @@ import { arpFrame, frameFor, headerLength, makeFlows, reverseFlow, trafficPlan, 
 interface Flow { v: 4 | 6; proto: number; src: Uint8Array; dst: Uint8Array; sport: number; dport: number; vlan: number; ext: boolean }
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const keyOf = (f: Flow) => flowKeyString(f.v, f.proto, formatIpAddressBytes(f.src), formatIpAddressBytes(f.dst), f.sport, f.dport);
+const keyOf = (f: Flow) => synthFlowKey(f);
 const lenOf = (f: Flow, k: number) => Math.max(64, headerLength(f)) + (k % 3) * 37;
 
-const engines: ParallelPacketEngine[] = [];
-function engine(...args: ConstructorParameters<typeof ParallelPacketEngine>): ParallelPacketEngine {
-  const e = new ParallelPacketEngine(...args);
-  engines.push(e);
-  return e;
-}
-
-beforeAll(() => {
-  if (!existsSync(new URL('../../dist/src/parallel/worker.js', import.meta.url))) throw new Error('dist/ missing: run `npx tsc -p .` (npm test does)');
-});
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close({ drain: false })));
-});
+const engine = trackedEngines();
 
 describe('ParallelPacketEngine', () => {
   it('10^6 packets over 2 workers: per-flow counts equal the construction, each flow on one worker', async () => {
