@@ -266,6 +266,12 @@ export class X64CompiledProgram implements BpfCompiledProgram {
   }
 
   private lastBudget = BPF_DEFAULT_BUDGET;
+  // The typed arrays bound in the shim by bpfJitBind (runBatch's fast path), and whether binding succeeded.
+  private boundData: Uint8Array | null = null;
+  private boundOffsets: Uint32Array | null = null;
+  private boundLengths: Uint32Array | null = null;
+  private boundVerdicts: Uint32Array | null = null;
+  private bound = false;
 
   run(memory: Uint8Array, options: BpfRunOptions = {}): bigint {
     if (this.fallbackReason !== null) return this.jsFallback().run(memory, options);
@@ -280,7 +286,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     return this.out[0]!;
   }
 
-  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options: BpfRunOptions = {}): Uint32Array {
+  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options?: BpfRunOptions): Uint32Array {
     if (this.fallbackReason !== null) return this.jsFallback().runBatch(batch, verdicts, options);
     const n = batch.length;
     const v = verdicts ?? batch.verdicts ?? new Uint32Array(n);
@@ -288,9 +294,9 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       throw new NetworkError('INVALID_ARGUMENT', `verdicts holds ${v.length} entries, the batch ${n}`, { field: 'verdicts', expected: n, actual: v.length });
     }
     const h = this.ensureHandle();
-    const budget = options.budget ?? BPF_DEFAULT_BUDGET;
+    const budget = options?.budget ?? BPF_DEFAULT_BUDGET;
     this.lastBudget = budget;
-    this.env.traceSink = options.onTrace;
+    this.env.traceSink = options?.onTrace;
     const cur = this.current;
     cur.data = batch.data;
     cur.start = 0;
@@ -300,12 +306,21 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     let errors: number;
     try {
       const { data, offsets, lengths } = batch;
-      // A PacketBatch keeps its lanes in the data's buffer: one typed array for the shim to resolve, not three.
-      errors =
-        offsets.buffer === data.buffer && lengths.buffer === data.buffer
-          ? nativeAddon!.bpfJitRunLanes(h, data, offsets.byteOffset, lengths.byteOffset, n, v, budget)
-          : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
+      // The same typed arrays as last time: the shim still holds their addresses (it re-checks detachment itself),
+      // so the call passes two numbers instead of four typed arrays to unwrap.
+      if (data !== this.boundData || offsets !== this.boundOffsets || lengths !== this.boundLengths || v !== this.boundVerdicts) {
+        this.boundData = null;
+        const ok = nativeAddon!.bpfJitBind(h, data, offsets, lengths, v);
+        this.boundData = data;
+        this.boundOffsets = offsets;
+        this.boundLengths = lengths;
+        this.boundVerdicts = v;
+        this.bound = ok;
+      }
+      errors = this.bound ? nativeAddon!.bpfJitRunBound(h, n, budget) : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
     } catch (e) {
+      // Rebind next time (e.g. after a detached buffer), so a failure is never cached.
+      this.boundData = null;
       return this.nativeFailed(e);
     } finally {
       this.leaveNative();
@@ -318,6 +333,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
   dispose(): void {
     if (this.handle) nativeAddon?.bpfJitFree(this.handle);
     this.handle = null;
+    this.boundData = this.boundOffsets = this.boundLengths = this.boundVerdicts = null;
   }
 }
 
