@@ -159,32 +159,33 @@ describe.each(backends)('runBatch over a batch that changes between runs (%s bac
 // Native only: the TypeScript engines disagree with each other here (the JS JIT runs a packet outside the batch data,
 // the interpreter refuses it with INVALID_ARGUMENT; a detached batch makes the JS JIT throw a TypeError).
 describe.skipIf(!x64JitAvailable())('native engine: bound batches that go bad between runs', () => {
+  const NATIVE = { engine: 'native' } as const;
   it('a program that stores into packets still has its lanes checked on every run of a bound batch', () => {
     const prog = assemble(STORING);
     const batch = PacketBatch.fromArray([Uint8Array.of(1), Uint8Array.of(5)]);
     const v = new Uint32Array(2);
-    expect(Array.from(prog.runBatch(batch, v))).toEqual([2, 6]);
-    expect(Array.from(prog.runBatch(batch, v))).toEqual([3, 7]);
+    expect(Array.from(prog.runBatch(batch, v, NATIVE))).toEqual([2, 6]);
+    expect(Array.from(prog.runBatch(batch, v, NATIVE))).toEqual([3, 7]);
     batch.offsets[1] = batch.data.length; // now outside the data
-    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v)), 'OUT_OF_BOUNDS')).toBe(true);
+    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v, NATIVE)), 'OUT_OF_BOUNDS')).toBe(true);
     batch.offsets[1] = batch.data.length - 1;
     batch.data[batch.data.length - 1] = 40;
-    expect(Array.from(prog.runBatch(batch, v))).toEqual([4, 41]);
+    expect(Array.from(prog.runBatch(batch, v, NATIVE))).toEqual([4, 41]);
   });
 
   it('a detached verdicts or batch buffer is a NetworkError, and the program runs other batches afterwards', () => {
     const prog = BpfProgram.fromClassic(PORT80_DD);
     const batch = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81)]);
     const v = new Uint32Array(2);
-    expect(Array.from(prog.runBatch(batch, v))).toEqual([0x40000, 0]);
+    expect(Array.from(prog.runBatch(batch, v, NATIVE))).toEqual([0x40000, 0]);
     structuredClone(v.buffer, { transfer: [v.buffer] });
-    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v)))).toBe(true);
+    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v, NATIVE)))).toBe(true);
     const v2 = new Uint32Array(2);
-    expect(Array.from(prog.runBatch(batch, v2))).toEqual([0x40000, 0]);
+    expect(Array.from(prog.runBatch(batch, v2, NATIVE))).toEqual([0x40000, 0]);
     structuredClone(batch.buffer, { transfer: [batch.buffer as ArrayBuffer] });
-    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v2)))).toBe(true);
+    expect(isNetworkError(caughtError(() => prog.runBatch(batch, v2, NATIVE)))).toBe(true);
     const other = PacketBatch.fromArray([tcpFrame(22), tcpFrame(80)]);
-    expect(Array.from(prog.runBatch(other, v2))).toEqual([0, 0x40000]);
+    expect(Array.from(prog.runBatch(other, v2, NATIVE))).toEqual([0, 0x40000]);
   });
 
 });
