@@ -411,6 +411,45 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     );
   });
 
+  it('entry copies of r1 / r2 loaded by the loop itself, and add + proved load as one address, agree on every truncation', () => {
+    const progs = [
+      // Both copied at entry; a checked direct load through r6 and a legacy load.
+      'mov %r6, %r1\nmov %r9, %r2\nldxb %r0, [%r6+13]\nldabsb 12\nadd %r0, %r9\nexit',
+      // The other order, r1 reused as a scratch afterwards.
+      'mov %r9, %r2\nmov %r6, %r1\nmov %r1, 7\njlt %r9, 14, out\nldxh %r0, [%r6+12]\nadd %r0, %r1\nout:\nexit',
+      // r6 moves after the copy: checked accesses need the packet base from elsewhere.
+      'mov %r6, %r1\nadd %r6, 2\nldxb %r0, [%r6+10]\nldxb %r3, [%r6+20]\nadd %r0, %r3\nexit',
+      // r2 read later: only r1's copy is the loop's.
+      'mov %r6, %r1\nmov %r9, %r2\nldxb %r0, [%r6+0]\nadd %r0, %r2\nadd %r0, %r9\nexit',
+      // add + load through the sum: fused when the sum is dead afterwards, kept when it is read again.
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxw %r0, [%r3+8]\nout:\nexit',
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxw %r0, [%r3+8]\nsub %r3, %r1\nadd %r0, %r3\nout:\nexit',
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxb %r3, [%r3+8]\nmov %r0, %r3\nout:\nexit',
+    ];
+    const packets = truncations();
+    for (const src of progs) agree(assemble(src), packets);
+    const dd = BpfProgram.fromClassic(DD_PORT80);
+    agree(dd, packets);
+    if (backend === 'native' && x64JitAvailable()) {
+      // The classic prologue `mov r6, r1; mov r9, r2` has no code of its own; neither has the indirect load's add.
+      const t = compileBpfX64(dd).translation!;
+      expect(t.pcOffsets[0]).toBe(t.pcOffsets[2]);
+      const addPc = dd.insns.findIndex((i, pc) => i.opcode === 0x0f && dd.insns[pc + 1]!.opcode === 0x69);
+      expect(addPc).toBeGreaterThan(0);
+      expect(t.pcOffsets[addPc]).toBe(t.pcOffsets[addPc + 1]);
+      // With every access checked nothing is proved, so nothing is fused; same verdicts.
+      for (const src of progs) {
+        const prog = assemble(src);
+        const want = reference(prog, packets);
+        if (want.some((w) => w.includes('@'))) continue;
+        for (const proofs of ['none', 'all-checked'] as const) {
+          const c = compileBpfX64(prog, { proofs });
+          expect(Array.from(c.runBatch(PacketBatch.fromArray(packets), new Uint32Array(packets.length)), String)).toEqual(want);
+        }
+      }
+    }
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`

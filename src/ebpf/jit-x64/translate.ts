@@ -149,14 +149,40 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // Liveness and jump targets for the peepholes (not with local calls: a callee returns to many places).
   const live = proveSafe && !hasLocalCalls ? liveRegisters(insns, lddwSecond) : null;
   /**
+   * Entry copies the loop does itself: `mov rX, r1` / `mov rY, r2` at pc 0 and 1 (how every classic filter starts:
+   * r6 = packet, r9 = length) with r1 / r2 dead afterwards. The loop then loads the packet's base / length straight
+   * into rX / rY and the movs get no code (2 instructions per packet). entryCopy[1] / [2]: rX / rY, or -1.
+   */
+  const entryCopy = [-1, -1, -1];
+  const entryCopied = new Uint8Array(n);
+  if (live && noCallsAtAll) {
+    const jumpedTo = new Uint8Array(n + 1);
+    for (let pc = 0; pc < n; pc++) {
+      const i = insns[pc]!;
+      const c = i.opcode & 7;
+      if (!lddwSecond[pc] && (c === 5 || c === 6) && i.opcode !== 0x95) {
+        const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+        if (t >= 0 && t <= n) jumpedTo[t] = 1;
+      }
+    }
+    for (let pc = 0; pc < Math.min(2, n); pc++) {
+      const i = insns[pc]!;
+      if (jumpedTo[pc] || i.opcode !== 0xbf || i.off !== 0 || (i.src !== 1 && i.src !== 2) || entryCopy[i.src] !== -1) break;
+      if (i.dst === 1 || i.dst === 2 || i.dst === 10 || live[pc + 1]! & (1 << i.src)) break;
+      entryCopy[i.src] = i.dst;
+      entryCopied[pc] = 1;
+    }
+  }
+  /**
    * A register holding the packet length at pc when every path proved len >= size - 1: then len - size + 1
    * needs no clamping and the access is checked against it right there, instead of against a limit the loop
    * computes for every packet (classic filters keep the length in r9 / X).
    */
   const lenRegAt = (pc: number, size: number): number => {
     if (!noCallsAtAll || facts.minLen[pc]! < size - 1) return -1;
-    // Only r2 (set by the loop) or a copy still live here: a copy nobody else reads gets no code (dead ALU).
-    const r = facts.lenRegs[pc]! & ((live?.[pc] ?? 0) | (1 << 2));
+    // Only r2 (set by the loop unless copied at entry) or a copy still live here: a copy nobody else reads gets
+    // no code (dead ALU).
+    const r = facts.lenRegs[pc]! & ((live?.[pc] ?? 0) | (entryCopy[2]! < 0 ? 1 << 2 : 0));
     if (r <= 0) return -1;
     return 31 - Math.clz32(r & -r);
   };
@@ -186,6 +212,10 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
+    if (entryCopied[pc]) {
+      mentioned |= 1 << i.dst; // its write is the loop's own (the packet's base / length)
+      continue;
+    }
     mentioned |= (1 << i.dst) | (1 << i.src);
     written |= writtenRegs(i);
     const cls = i.opcode & 7;
@@ -197,17 +227,24 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
   const pool: X64Reg[] = [];
   if (noCalls) for (const r of [3, 4, 5, 8, 7, 6, 9, 10]) if (!(mentioned & (1 << r)) && (r !== 10 || !usesR10)) pool.push(BPF_TO_X64[r]!);
+  // r1 / r2 copied at entry and never named again: their x86 registers are free too.
+  for (const r of [1, 2]) if (entryCopy[r]! >= 0 && !(mentioned & (1 << r))) pool.push(BPF_TO_X64[r]!);
+  // Where the loop puts the packet's base and length: r1 / r2, or the registers they are copied to at entry.
+  const pktReg = entryCopy[1]! >= 0 ? BPF_TO_X64[entryCopy[1]!]! : X64.rdi;
+  const lenReg = entryCopy[2]! >= 0 ? BPF_TO_X64[entryCopy[2]!]! : X64.rsi;
+  const pktBpf = entryCopy[1]! >= 0 ? entryCopy[1]! : 1;
+  const lenBpf = entryCopy[2]! >= 0 ? entryCopy[2]! : 2;
   const take = (): X64Reg | null => pool.shift() ?? null;
   /** A loop-state value: in a register, or in the context block at `disp`. */
   type Loc = { reg: X64Reg } | { disp: number };
   const locOf = (reg: X64Reg | null, disp: number): Loc => (reg === null ? { disp } : { reg });
-  const pbase: Loc = noCalls && !(written & 2) ? { reg: X64.rdi } : locOf(noCalls ? take() : null, regionField(0, REGION.BASE));
+  const pbase: Loc = noCalls && !(written & (1 << pktBpf)) ? { reg: pktReg } : locOf(noCalls ? take() : null, regionField(0, REGION.BASE));
   const offsL = locOf(take(), CTX.B_OFFS);
   const lensL = locOf(take(), CTX.B_LENS);
   const verdL = locOf(take(), CTX.B_VERD);
   const limL = new Map<number, Loc>();
   for (const [sz] of [...checkedSizeCount].sort((x, y) => y[1] - x[1])) limL.set(sz, locOf(take(), regionField(0, REGION.LIM + SIZE_INDEX[sz]! * 8)));
-  const plen: Loc = noCalls && !(written & 4) ? { reg: X64.rsi } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
+  const plen: Loc = noCalls && !(written & (1 << lenBpf)) ? { reg: lenReg } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
   const dataL = locOf(take(), CTX.B_DATA);
   // Side-effect free: no calls, every store a stack slot of the current frame.
   let sideEffectFree = noCalls;
@@ -249,16 +286,16 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   const loopBody = new X64Label('loop_body');
   a.bind(loopBody);
   if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
-  a.load(32, X64.rdi, laneElem(offsL));
-  a.load(32, X64.rsi, laneElem(lensL));
+  a.load(32, pktReg, laneElem(offsL));
+  a.load(32, lenReg, laneElem(lensL));
   const laneBad = new X64Label('lane_bad');
   if (sideEffectFree) {
     // offset + length (32-bit each, no overflow in 64) within the batch data, or the whole run stops.
-    a.lea(T10, { base: X64.rdi, index: X64.rsi, scale: 1, disp: 0 });
+    a.lea(T10, { base: pktReg, index: lenReg, scale: 1, disp: 0 });
     aluLoc(ALU.cmp, T10, dlenL);
     a.jcc(CC.a, laneBad);
   }
-  aluLoc(ALU.add, X64.rdi, dataL);
+  aluLoc(ALU.add, pktReg, dataL);
   if (!noCalls) {
     // Helpers find the packet through region 0.
     if (needsPacketRegion) {
@@ -269,13 +306,13 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     // The packet base for checked accesses and legacy loads, the length for legacy loads.
     if (sizesUsed.size > 0 || hasLegacyLoads) {
       if ('reg' in pbase) {
-        if (pbase.reg !== X64.rdi) a.movRR(64, pbase.reg, X64.rdi);
-      } else a.store(64, ctx(pbase.disp), X64.rdi);
+        if (pbase.reg !== pktReg) a.movRR(64, pbase.reg, pktReg);
+      } else a.store(64, ctx(pbase.disp), pktReg);
     }
     if (hasLegacyLoads) {
       if ('reg' in plen) {
-        if (plen.reg !== X64.rsi) a.movRR(64, plen.reg, X64.rsi);
-      } else a.store(64, ctx(plen.disp), X64.rsi);
+        if (plen.reg !== lenReg) a.movRR(64, plen.reg, lenReg);
+      } else a.store(64, ctx(plen.disp), lenReg);
     }
   }
   if ([...sizesUsed].some((x) => x > 1)) a.aluRR(ALU.xor, 32, T11, T11);
@@ -284,7 +321,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     // lim = len - size + 1, or 0 when the packet is shorter than the access (then no offset passes).
     const l = limL.get(s) ?? { disp: regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8) };
     const r = 'reg' in l ? l.reg : T10;
-    a.movRR(64, r, X64.rsi);
+    a.movRR(64, r, lenReg);
     if (s > 1) {
       a.aluRI(ALU.sub, 64, r, s - 1);
       a.cmov(CC.b, 64, r, T11);
@@ -299,7 +336,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   if (hasLocalCalls) a.storeImm(64, ctx(CTX.DEPTH), 0);
   // Every register but r1, r2, r10 starts at 0, as in the interpreter: zero those some path may read first.
   const mayReadUndefined = hasLocalCalls ? 0x3f9 : undefinedReads(insns, lddwSecond);
-  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) if (mayReadUndefined & (1 << r)) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) {
+    if (mayReadUndefined & (1 << r) && r !== entryCopy[1] && r !== entryCopy[2]) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  }
   // The program body follows right here (pc 0 falls through from the loop head).
 
   /** main_exit (r0 in rax → verdict, next packet) and done (restore and return), placed after the body. */
@@ -351,6 +390,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   function memOperand(base: number, off: number, size: 1 | 2 | 4 | 8, write: boolean, pc: number): X64Mem {
     if (isProved(pc, base, off, size)) {
       provedAccesses++;
+      if (pc === fusedAdd.pc) return { base: R(fusedAdd.src), index: R(base), scale: 1, disp: off };
       return { base: R(base), disp: off };
     }
     checkedAccesses++;
@@ -515,8 +555,24 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL) isTarget[pc + 1 + i.imm] = 1;
     if (funcStart[pc] === pc) isTarget[pc] = 1;
   }
-  /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap). */
-  const folded = new Uint8Array(n);
+  /**
+   * `add d, s` (64-bit) right before a proved load through d, with d dead after the load (or its destination):
+   * the add gets no code and the load addresses [s + d + off] (classic indirect loads add the packet base so).
+   */
+  const fusedAdd = { pc: -1, src: 0 };
+  function tryFuseAddLoad(pc: number): boolean {
+    const add = insns[pc]!;
+    const ld = insns[pc + 1];
+    if (!live || !ld || isTarget[pc + 1] || add.opcode !== 0x0f || add.dst === 10 || (ld.opcode & 7) !== 1 || ld.src !== add.dst) return false;
+    if (live[pc + 2]! & (1 << add.dst) && ld.dst !== add.dst) return false;
+    if (!isProved(pc + 1, ld.src, ld.off, sizeOf(ld.opcode))) return false;
+    fusedAdd.pc = pc + 1;
+    fusedAdd.src = add.src;
+    return true;
+  }
+
+  /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap) or the loop's. */
+  const folded = entryCopied.slice();
 
   /**
    * `ldx{b,h,w} d, [m]` (+ `be16/be32 d`) + `jXX d, imm` with d dead afterwards: compare in memory
@@ -581,6 +637,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         const x = (op & 8) !== 0;
         switch (aop) {
           case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: {
+            if (op === 0x0f && tryFuseAddLoad(pc)) break;
             const alu = aop === 0x00 ? ALU.add : aop === 0x10 ? ALU.sub : aop === 0x40 ? ALU.or : aop === 0x50 ? ALU.and : ALU.xor;
             if (x) a.aluRR(alu, w, d, R(insn.src));
             else a.aluRI(alu, w, d, insn.imm);
