@@ -280,9 +280,22 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA], [dlenL, CTX.B_DLEN]] as const) {
     if ('reg' in l) a.load(64, l.reg, ctx(disp));
   }
+  // Without calls nothing reads the packet index during the run: it counts from -count up to 0 over lane pointers
+  // advanced by count, so the back edge is `add` + `js` (no compare with the count); error paths add count back.
+  const countDown = noCalls && 'reg' in offsL && 'reg' in lensL && 'reg' in verdL;
+  if (countDown) {
+    a.load(64, T10, ctx(CTX.B_COUNT));
+    for (const l of [offsL, lensL, verdL]) if ('reg' in l) a.lea(l.reg, { base: l.reg, index: T10, scale: 4, disp: 0 });
+    a.aluRR(ALU.sub, 64, IDX, T10);
+  }
   a.bind(L.loop);
-  a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
-  a.jcc(CC.ae, L.done);
+  if (countDown) {
+    a.testRR(64, IDX, IDX);
+    a.jcc(CC.ns, L.done);
+  } else {
+    a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+    a.jcc(CC.ae, L.done);
+  }
   const loopBody = new X64Label('loop_body');
   a.bind(loopBody);
   if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
@@ -346,8 +359,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   function emitVerdictAndNext(): void {
     a.store(32, laneElem(verdL), X64.rax);
     a.aluRI(ALU.add, 64, IDX, 1);
-    a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
-    a.jcc(CC.b, loopBody);
+    if (countDown) a.jcc(CC.s, loopBody);
+    else {
+      a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+      a.jcc(CC.b, loopBody);
+    }
   }
   function emitExitAndDone(): void {
     a.bind(L.mainExit);
@@ -971,6 +987,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // A packet outside the batch data: record it and stop (the shim throws RangeError).
   a.bind(laneBad);
   a.lea(T10, { base: IDX, disp: 1 });
+  if (countDown) a.aluRM(ALU.add, 64, T10, ctx(CTX.B_COUNT));
   a.store(64, ctx(CTX.LANE_BAD), T10);
   a.jmp(L.done);
 
@@ -1016,7 +1033,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       a.load(64, T11, ctx(from));
       a.store(64, ctx(to), T11);
     }
-    a.store(64, ctx(CTX.FIRST_INDEX), IDX);
+    if (countDown) {
+      a.movRR(64, T11, IDX);
+      a.aluRM(ALU.add, 64, T11, ctx(CTX.B_COUNT));
+      a.store(64, ctx(CTX.FIRST_INDEX), T11);
+    } else a.store(64, ctx(CTX.FIRST_INDEX), IDX);
     // The erring packet as region 0 (the loop may keep it in registers only): the shim reports an address in
     // it relative to the packet.
     a.load(32, T11, laneElem(offsL));
