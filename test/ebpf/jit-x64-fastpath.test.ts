@@ -450,6 +450,39 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     }
   });
 
+  it('ldxh + be16 tested only for equality / jset against immediates compares the raw load with swapped immediates', () => {
+    const head = 'mov %r0, 0\njlt %r2, 14, out\nldxh %r0, [%r1+12]\nbe16 %r0\n';
+    const progs = [
+      // The EtherType dispatch: two tests on two branches, then the value is dead.
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 6\nexit\nv4:\njne32 %r0, 0x800, drop\nmov %r0, 4\nexit\ndrop:\nmov %r0, 0\nout:\nexit',
+      // 64-bit tests and jset (either operand width).
+      head + 'jeq %r0, 0x800, a\njset %r0, 0x8000, b\njset32 %r0, 0xffff0001, b\nmov %r0, 1\nexit\na:\nmov %r0, 2\nexit\nb:\nmov %r0, 3\nout:\nexit',
+      // The value is also read as a number on one branch: swapped in the register as before.
+      head + 'jne32 %r0, 0x86dd, v4\nadd %r0, 1\nexit\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      // An immediate beyond 16 bits, an order test, a test reached from elsewhere too.
+      head + 'jne32 %r0, 0x10800, v4\nmov %r0, 6\nexit\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 6\nexit\nv4:\njgt32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 0x800\nja v4\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+    ];
+    const bytes = [0x0800, 0x86dd, 0x0008, 0xdd86, 0x8000, 0x0001, 0x0801, 0x8001, 0];
+    const packets = bytes.flatMap((v) => {
+      const p = new Uint8Array(20);
+      p[12] = v >> 8;
+      p[13] = v & 0xff;
+      return [p, p.slice(0, 13)];
+    });
+    for (const src of progs) agree(assemble(src), packets);
+    agree(BpfProgram.fromClassic(DD_PORT80), truncations());
+    if (backend === 'native' && x64JitAvailable()) {
+      const code = (src: string, pc: number) => {
+        const t = compileBpfX64(assemble(src)).translation!;
+        return Array.from(t.code.subarray(t.pcOffsets[pc]!, t.pcOffsets[pc + 2]!));
+      };
+      expect(code(progs[0]!, 2)).toEqual([0x0f, 0xb7, 0x47, 0x0c]); // movzx eax, word [rdi+12]: no rol
+      for (const src of progs.slice(2)) expect(code(src, 2).length).toBeGreaterThan(4);
+    }
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`

@@ -587,6 +587,50 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     return true;
   }
 
+  // Predecessor count per pc (fall-through and jump edges), for the byte-swap peephole below.
+  const preds = new Uint8Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const c = i.opcode & 7;
+    const isJump = (c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95;
+    if (i.opcode !== 0x95 && !(isJump && (i.opcode & 0xf0) === 0x00)) preds[Math.min(n, pc + (i.opcode === 0x18 ? 2 : 1))]! += 1;
+    if (isJump) {
+      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+      if (t >= 0 && t <= n) preds[t] = Math.min(255, preds[t]! + 1);
+    }
+  }
+  /** Jumps whose immediate is compared byte-swapped (see swappedTests). */
+  const swapImm = new Map<number, number>();
+  /**
+   * `ldxh d + be16 d` whose value is only ever tested for equality / jset against immediates (the EtherType
+   * dispatch of classic filters: `jeq 0x86dd`, then `jeq 0x800` on the other branch): compare the raw load with
+   * byte-swapped immediates instead of swapping the register. Every test must be reached only from the load (one
+   * predecessor each, no loops); returns the tests' pcs, or null when the pattern does not apply.
+   */
+  function swappedTests(start: number, reg: number): number[] | null {
+    if (!live) return null;
+    const tests: number[] = [];
+    const seen = new Set<number>();
+    const visit = (pc: number): boolean => {
+      if (pc >= n || !(live[pc]! & (1 << reg))) return true;
+      if (seen.has(pc) || tests.length > 8 || preds[pc] !== 1 || (pc === start && isTarget[pc])) return false;
+      seen.add(pc);
+      const i = insns[pc]!;
+      const op = i.opcode;
+      const c = op & 7;
+      const jop = op & 0xf0;
+      if (op === 0x05 && i.off >= 0) return visit(pc + 1 + i.off);
+      if ((c !== 5 && c !== 6) || op & 8 || i.dst !== reg || i.off < 0 || facts.jumpFate[pc] !== 0) return false;
+      if (jop !== 0x10 && jop !== 0x50 && jop !== 0x40) return false;
+      const imm = c === 6 ? i.imm >>> 0 : i.imm;
+      if (jop !== 0x40 && (imm < 0 || imm > 0xffff)) return false;
+      tests.push(pc);
+      return visit(pc + 1) && visit(pc + 1 + i.off);
+    };
+    return visit(start) && tests.length > 0 ? tests : null;
+  }
+
   /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap) or the loop's. */
   const folded = entryCopied.slice();
 
@@ -800,8 +844,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         else a.load((size * 8) as 8 | 16 | 32 | 64, d, m);
         const nx = insns[pc + 1];
         if (size === 2 && (op & 0xe0) === 0x60 && nx && !isTarget[pc + 1] && (nx.opcode === 0xdc || nx.opcode === 0xd7) && nx.dst === insn.dst && nx.imm === 16) {
-          // ldxh + be16: the upper bits are already zero, a 16-bit rotate is the whole swap.
-          a.rol16By8(d);
+          // ldxh + be16: the upper bits are already zero, a 16-bit rotate is the whole swap; none when every
+          // reader is an equality test against an immediate (swapped instead).
+          const tests = swappedTests(pc + 2, insn.dst);
+          if (tests) for (const t of tests) swapImm.set(t, ((insns[t]!.imm & 0xff) << 8) | ((insns[t]!.imm >>> 8) & 0xff));
+          else a.rol16By8(d);
           folded[pc + 1] = 1;
         }
         break;
@@ -910,11 +957,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
           a.jmp(labels[target]!);
           break;
         }
+        const imm = swapImm.get(pc) ?? insn.imm;
         if (jop === 0x40) {
           if (x) a.testRR(w, d, R(insn.src));
-          else a.testRI(w, d, insn.imm);
+          else a.testRI(w, d, imm);
         } else if (x) a.aluRR(ALU.cmp, w, d, R(insn.src));
-        else a.aluRI(ALU.cmp, w, d, insn.imm);
+        else a.aluRI(ALU.cmp, w, d, imm);
         const cc = JCC[jop];
         if (cc === undefined) throw new NetworkError('VERIFIER_REJECTED', `unknown jump 0x${op.toString(16)} at pc ${pc}`, { pc });
         if (off < 0) {
