@@ -233,6 +233,42 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT shim: bpfJitBind / bpfJitRunBoun
     expect(Array.from(c.runBatch(batch, v))).toEqual([1, 2]);
   });
 
+  it('checks every lane before the run: a bad lane leaves no verdict written; verdicts over the lanes are refused', () => {
+    const { h, addon } = bound('ldxb %r0, [%r1+0]\nexit'); // side-effect free
+    const buf = new ArrayBuffer(64);
+    const data = new Uint8Array(buf); // the data spans the lanes: allowed, the program never stores
+    const offs = new Uint32Array(buf, 0, 3);
+    const lens = new Uint32Array(buf, 16, 3);
+    offs.set([40, 41, 42]);
+    lens.set([1, 1, 1]);
+    data.set([7, 8, 9], 40);
+    const v = new Uint32Array(3);
+    expect(addon.bpfJitRunBatch(h, data, offs, lens, 3, v, 1000)).toBe(0);
+    expect(Array.from(v)).toEqual([7, 8, 9]);
+    v.fill(0);
+    offs[2] = 64; // the last packet lies past the data
+    expect(() => addon.bpfJitRunBatch(h, data, offs, lens, 3, v, 1000)).toThrow(RangeError);
+    expect(Array.from(v)).toEqual([0, 0, 0]);
+    offs[2] = 42;
+    const overLens = new Uint32Array(buf, 20, 3); // verdict 0 would rewrite length 1
+    expect(() => addon.bpfJitRunBatch(h, data, offs, lens, 3, overLens, 1000)).toThrow(/verdicts overlap/);
+    for (let i = 0; i < 30; i++) {
+      // Lane counts around the vector width, the bad lane anywhere.
+      const n = 1 + i;
+      const d = new Uint8Array(n);
+      const o = Uint32Array.from({ length: n }, (_, k) => k);
+      const l = new Uint32Array(n).fill(1);
+      const bad = i % n;
+      o[bad] = i % 2 === 0 ? n : 0xffffffff;
+      expect(() => addon.bpfJitRunBatch(h, d, o, l, n, new Uint32Array(n), 1000)).toThrow(RangeError);
+      o[bad] = bad;
+      l[bad] = i % 3 === 0 ? 2 : 0xffffffff;
+      if (bad === n - 1 || l[bad] !== 2) expect(() => addon.bpfJitRunBatch(h, d, o, l, n, new Uint32Array(n), 1000)).toThrow(RangeError);
+      l[bad] = 1;
+      expect(addon.bpfJitRunBatch(h, d, o, l, n, new Uint32Array(n), 1000)).toBe(0);
+    }
+  });
+
   it('binds lanes that live in buffers of their own (not a PacketBatch layout)', () => {
     const { h, addon } = bound('ldxb %r0, [%r1+0]\nexit');
     const data = Uint8Array.of(5, 6, 7);

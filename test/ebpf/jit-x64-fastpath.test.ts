@@ -516,11 +516,12 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
 });
 
 describe.skipIf(!x64JitAvailable())('x86-64 JIT: packets outside the batch data', () => {
-  it('are refused with OUT_OF_BOUNDS whether the loop checks the lanes itself or the shim checks them first', () => {
-    const pure = assemble('ldxb %r0, [%r1+0]\nexit'); // no calls, no stores: the generated loop checks the lanes
-    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit'); // stores to the packet: the shim's pre-pass
-    expect(compileBpfX64(pure).translation!.checksLanes).toBe(true);
-    expect(compileBpfX64(withStore).translation!.checksLanes).toBe(false);
+  it('are refused with OUT_OF_BOUNDS by the shim before the run, with or without side effects', () => {
+    const pure = assemble('ldxb %r0, [%r1+0]\nexit'); // no calls, no stores: only the verdicts must stay off the lanes
+    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit'); // stores to the packet: the data too
+    expect(compileBpfX64(pure).translation!.sideEffectFree).toBe(true);
+    expect(compileBpfX64(withStore).translation!.sideEffectFree).toBe(false);
+    for (const prog of [pure, withStore]) expect(compileBpfX64(prog).translation!.checksLanes).toBe(false);
     for (const prog of [pure, withStore]) {
       for (const [off, len] of [[1_000_000, 1], [0, 1_000_000], [0xfffffff0, 0x20], [3, 0xffffffff]] as const) {
         const batch = PacketBatch.fromArray([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);

@@ -130,7 +130,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     // The shim holds the dispatcher weakly (it closes over `this`, which owns the handle): keep it here.
     this.jsDispatch = (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc);
     // Helper 7 in C draws from the same shared state as the TypeScript helper (seedBpfPrandom seeds both).
-    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs, bpfPrandomState, t.checksLanes ? 1 : 0);
+    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs, bpfPrandomState, t.sideEffectFree ? 1 : 0);
     return this.handle;
   }
 
