@@ -483,6 +483,20 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     }
   });
 
+  it('`mov r0, K; exit` (verdict stored as an immediate) gives the same verdicts and the same 64-bit r0 of a run', () => {
+    const progs = [
+      'ldxb %r3, [%r1+0]\njeq %r3, 1, a\njeq %r3, 2, b\nmov32 %r0, -1\nexit\na:\nmov %r0, -2\nexit\nb:\nmov %r0, 0x7fffffff\nexit',
+      // An exit that is also a jump target keeps r0 in the register.
+      'ldxb %r3, [%r1+0]\nmov %r0, 5\njeq %r3, 1, out\nmov %r0, -7\nout:\nexit',
+    ];
+    const packets = [1, 2, 3].map((b) => Uint8Array.of(b));
+    for (const src of progs) {
+      const prog = assemble(src);
+      agree(prog, packets);
+      for (const p of packets) expect(prog.run(p)).toBe(prog.run(p, { engine: 'interpreter' }));
+    }
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`

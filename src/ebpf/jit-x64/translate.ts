@@ -354,8 +354,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
 
   /** main_exit (r0 in rax → verdict, next packet) and done (restore and return), placed after the body. */
   /** Verdict of this packet, then the loop's back edge to the next one (falls through when the batch is done). */
-  function emitVerdictAndNext(): void {
-    a.store(32, laneElem(verdL), X64.rax);
+  function emitVerdictAndNext(imm?: number): void {
+    if (imm === undefined) a.store(32, laneElem(verdL), X64.rax);
+    else a.storeImm(32, laneElem(verdL), imm);
     a.aluRI(ALU.add, 64, IDX, 1);
     if (countDown) a.jcc(CC.s, loopBody);
     else {
@@ -629,6 +630,10 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     return visit(start) && tests.length > 0 ? tests : null;
   }
 
+  /** Whether pc is an `exit` of the main function at depth 0 that nothing jumps to (its verdict store may be folded). */
+  const mainExitAt = (pc: number): boolean =>
+    pc < n && insns[pc]!.opcode === 0x95 && !isTarget[pc] && funcStart[pc] === 0 && !mainReentrant;
+
   /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap) or the loop's. */
   const folded = entryCopied.slice();
 
@@ -724,7 +729,14 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             a.neg(w, d);
             break;
           case 0xb0:
-            if (!x) {
+            if (!x && insn.dst === 0 && mainExitAt(pc + 1)) {
+              // `mov r0, K; exit`: the verdict K goes to memory as an immediate; r0 itself is only needed once the
+              // batch is done (the last packet's r0 is a single run's result).
+              emitVerdictAndNext(insn.imm);
+              a.movImm(X64.rax, w === 64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+              a.jmp(L.done);
+              folded[pc + 1] = 1;
+            } else if (!x) {
               // movImm uses `xor r, r` for 0: flags are never live across eBPF instructions here.
               if (w === 64) a.movImm(d, BigInt(insn.imm));
               else a.movImm(d, BigInt(insn.imm >>> 0));
