@@ -75,6 +75,9 @@ typedef struct jit_prog {
   /* No calls and no stores outside the stack frame: only the verdict stores can change the lanes during a run, so
    * the packet data may overlap them (it is never written). */
   int side_effect_free;
+  /* Every bound region over a SharedArrayBuffer and no maps: bind_regions has nothing to redo after its first run. */
+  int regions_static;
+  int regions_bound;
   int running;
   int freed;
   bound_batch bb;
@@ -662,6 +665,8 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
   uint64_t flags = 0;
   if (argc >= 10) get_u64(env, argv[9], &flags);
   p->side_effect_free = (flags & 1) != 0;
+  p->regions_static = nmaps == 0;
+  for (uint32_t i = 0; i < p->nbound; i++) p->regions_static &= p->is_static[i];
   if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
   /* Weak (refcount 0): the helper closure refers to the JavaScript object that owns this handle, so a strong
    * reference would be a GC root keeping both alive forever. The owner keeps the closure alive itself. */
@@ -700,6 +705,7 @@ static jit_prog* prog_arg(napi_env env, napi_value v) {
 /* Resolves every bound region's current address (buffers may have been detached since: length 0 then). */
 static int bind_regions(napi_env env, jit_prog* p) {
   jit_ctx* ctx = p->ctx;
+  if (p->regions_bound) return 1;
   for (uint32_t i = 0; i < p->nbound; i++) {
     if (p->is_static[i]) {
       jit_region* r = &ctx->regions[1 + i];
@@ -731,6 +737,7 @@ static int bind_regions(napi_env env, jit_prog* p) {
       p->map_len[i] = l;
     }
   }
+  p->regions_bound = p->regions_static;
   return 1;
 }
 
