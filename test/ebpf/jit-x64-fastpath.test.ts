@@ -497,6 +497,35 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     }
   });
 
+  it('lsh32 + mov32 (+ add32 imm) as one scaled lea computes what the interpreter computes, wrap-around included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.option(fc.oneof(fc.constantFrom(0, 16, -1, 0x7fffffff, -0x80000000), fc.integer({ min: -0x80000000, max: 0x7fffffff }))),
+        fc.boolean(),
+        fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        (k, imm, readAgain, bodies) => {
+          // r3 = a 64-bit word of the packet; r3 <<= k (32-bit); r4 = r3 (32-bit) [+ imm]; r0 = r4 ^ (r4 >> 32) [^ r3]
+          const insns = [bpfInsn(0x79, 3, 1, 0, 0), bpfInsn(0x64, 3, 0, 0, k), bpfInsn(0xbc, 4, 3, 0, 0)];
+          if (imm !== null) insns.push(bpfInsn(0x04, 4, 0, 0, imm));
+          insns.push(bpfInsn(0xbf, 0, 4, 0, 0), bpfInsn(0x77, 4, 0, 0, 32), bpfInsn(0xaf, 0, 4, 0, 0));
+          if (readAgain) insns.push(bpfInsn(0xaf, 0, 3, 0, 0)); // r3 still read: the shift stays
+          insns.push(bpfInsn(0x95, 0, 0, 0, 0));
+          agree(new BpfProgram(insns), bodies);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    if (backend === 'native' && x64JitAvailable()) {
+      // The classic MSH + indirect load of `tcp dst port 80`: the shift is part of the lea.
+      const dd = BpfProgram.fromClassic(DD_PORT80);
+      const t = compileBpfX64(dd).translation!;
+      const sh = dd.insns.findIndex((i) => i.opcode === 0x64);
+      expect(t.pcOffsets[sh + 1]).toBe(t.pcOffsets[sh + 3]); // mov32 and add32 have no code of their own
+      expect(Array.from(t.code.subarray(t.pcOffsets[sh]!, t.pcOffsets[sh + 1]!)).slice(0, 2)).toEqual([0x42, 0x8d]); // lea
+    }
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`

@@ -634,6 +634,24 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   const mainExitAt = (pc: number): boolean =>
     pc < n && insns[pc]!.opcode === 0x95 && !isTarget[pc] && funcStart[pc] === 0 && !mainReentrant;
 
+  /**
+   * `lsh32 d, k` (k = 1..3) + `mov32 r, d` (+ `add32 r, imm`) with d dead afterwards: one `lea r32, [d*2^k + imm]`
+   * (classic MSH: X = 4 * (P[k] & 0xf), then A = X + k for the indirect load). 32-bit wrap-around is lea's own.
+   */
+  function tryScaledLea(pc: number): boolean {
+    const sh = insns[pc]!;
+    const mv = insns[pc + 1];
+    if (!live || !mv || isTarget[pc + 1] || sh.imm < 1 || sh.imm > 3 || sh.dst === 10) return false;
+    if (mv.opcode !== 0xbc || mv.off !== 0 || mv.src !== sh.dst || mv.dst === sh.dst || mv.dst === 10) return false;
+    const ad = insns[pc + 2];
+    const withAdd = !!ad && !isTarget[pc + 2] && ad.opcode === 0x04 && ad.dst === mv.dst;
+    if (live[pc + (withAdd ? 3 : 2)]! & (1 << sh.dst)) return false;
+    a.lea32Scaled(R(mv.dst), R(sh.dst), (1 << sh.imm) as 2 | 4 | 8, withAdd ? ad.imm : 0);
+    folded[pc + 1] = 1;
+    if (withAdd) folded[pc + 2] = 1;
+    return true;
+  }
+
   /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap) or the loop's. */
   const folded = entryCopied.slice();
 
@@ -717,6 +735,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             emitDivMod(insn, w, true);
             break;
           case 0x60:
+            if (op === 0x64 && tryScaledLea(pc)) break;
             emitShift(insn, w, SHIFT.shl);
             break;
           case 0x70:
