@@ -33,11 +33,14 @@ _Static_assert(sizeof(jit_region) == 64, "region layout");
 
 /* A batch bound once by bpfJitBind, so that each run passes two numbers instead of four typed arrays (unwrapping
  * one costs ~400 instructions in Node, the whole batch run ~3 ns per packet). Strong references keep the buffers
- * alive; a plain ArrayBuffer can still be detached (postMessage transfer), so every run checks those first.
- * Resizable ArrayBuffers (which could shrink under the cached pointers) are never bound. */
+ * alive; a plain ArrayBuffer can still be detached (postMessage transfer) or, if resizable, shrunk, so every run
+ * first checks that each still starts where it did and is long enough for the bound views. Resizable ArrayBuffers
+ * are not bound at all (as far as their `resizable` property tells). */
 typedef struct bound_batch {
   napi_ref buf[BB_MAX_BUFS]; /* the distinct (Shared)ArrayBuffers behind data, offsets, lengths, verdicts */
   uint8_t detachable[BB_MAX_BUFS];
+  uint8_t* base[BB_MAX_BUFS]; /* first byte of each buffer when bound */
+  size_t need[BB_MAX_BUFS];   /* bytes of it the bound views reach */
   uint32_t nbufs;
   int ok;
   uint8_t* data;
@@ -936,12 +939,19 @@ static napi_value JitRunLanes(napi_env env, napi_callback_info info) {
   return run_lanes(env, p, data, dlen, offs, lens, count, verd, budget);
 }
 
-/* Adds the buffer behind a typed array to the binding (once per distinct buffer); 0 when it cannot be bound. */
-static int bb_add(napi_env env, bound_batch* bb, napi_value ab) {
+/* Adds the buffer behind a typed array (its data at `data`, `off` bytes into the buffer, `bytes` long) to the binding,
+ * once per distinct buffer; 0 when it cannot be bound. */
+static int bb_add(napi_env env, bound_batch* bb, napi_value ab, void* data, size_t off, size_t bytes) {
+  uint8_t* base = data ? (uint8_t*)data - off : NULL;
   for (uint32_t i = 0; i < bb->nbufs; i++) {
     napi_value v;
     bool same = false;
-    if (napi_get_reference_value(env, bb->buf[i], &v) == napi_ok && v && napi_strict_equals(env, v, ab, &same) == napi_ok && same) return 1;
+    if (napi_get_reference_value(env, bb->buf[i], &v) == napi_ok && v && napi_strict_equals(env, v, ab, &same) == napi_ok && same) {
+      if (!bb->base[i]) bb->base[i] = base;
+      if (bytes && base != bb->base[i]) return 0;
+      if (off + bytes > bb->need[i]) bb->need[i] = off + bytes;
+      return 1;
+    }
   }
   if (bb->nbufs >= BB_MAX_BUFS) return 0;
   bool is_ab = false; /* false for a SharedArrayBuffer: never detached, never shrunk (a growable one only grows) */
@@ -953,16 +963,17 @@ static int bb_add(napi_env env, bound_batch* bb, napi_value ab) {
     if (resizable) return 0;
   }
   if (napi_create_reference(env, ab, 1, &bb->buf[bb->nbufs]) != napi_ok) return 0;
+  bb->base[bb->nbufs] = base;
+  bb->need[bb->nbufs] = bytes ? off + bytes : 0;
   bb->detachable[bb->nbufs++] = is_ab ? 1 : 0;
   return 1;
 }
 
 /* A typed array of the wanted type with its buffer (napi_get_typedarray_info moves an on-heap array's data off the
  * heap when asked for the buffer, so the data pointer stays put from then on). */
-static int typed_buf(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len, napi_value* ab) {
+static int typed_buf(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len, napi_value* ab, size_t* off) {
   napi_typedarray_type t;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &t, len, data, ab, &off) != napi_ok || t != want) return 0;
+  if (napi_get_typedarray_info(env, v, &t, len, data, ab, off) != napi_ok || t != want) return 0;
   return 1;
 }
 
@@ -980,14 +991,17 @@ static napi_value JitBind(napi_env env, napi_callback_info info) {
   void *data, *offs, *lens, *verd;
   size_t dlen, olen, llen, vlen;
   napi_value ab[4];
-  if (!typed_buf(env, argv[1], napi_uint8_array, &data, &dlen, &ab[0])) return throw_type(env, "data must be a Uint8Array");
-  if (!typed_buf(env, argv[2], napi_uint32_array, &offs, &olen, &ab[1])) return throw_type(env, "offsets must be a Uint32Array");
-  if (!typed_buf(env, argv[3], napi_uint32_array, &lens, &llen, &ab[2])) return throw_type(env, "lengths must be a Uint32Array");
-  if (!typed_buf(env, argv[4], napi_uint32_array, &verd, &vlen, &ab[3])) return throw_type(env, "verdicts must be a Uint32Array");
+  size_t off[4];
+  if (!typed_buf(env, argv[1], napi_uint8_array, &data, &dlen, &ab[0], &off[0])) return throw_type(env, "data must be a Uint8Array");
+  if (!typed_buf(env, argv[2], napi_uint32_array, &offs, &olen, &ab[1], &off[1])) return throw_type(env, "offsets must be a Uint32Array");
+  if (!typed_buf(env, argv[3], napi_uint32_array, &lens, &llen, &ab[2], &off[2])) return throw_type(env, "lengths must be a Uint32Array");
+  if (!typed_buf(env, argv[4], napi_uint32_array, &verd, &vlen, &ab[3], &off[3])) return throw_type(env, "verdicts must be a Uint32Array");
   bound_batch* bb = &p->bb;
   napi_value r;
+  void* ptrs[4] = {data, offs, lens, verd};
+  size_t bytes[4] = {dlen, olen * 4, llen * 4, vlen * 4};
   for (int i = 0; i < 4; i++) {
-    if (!bb_add(env, bb, ab[i])) {
+    if (!bb_add(env, bb, ab[i], ptrs[i], off[i], ptrs[i] ? bytes[i] : 0)) {
       bb_clear(env, bb);
       napi_get_boolean(env, false, &r);
       return r;
@@ -1017,12 +1031,14 @@ static napi_value JitRunBound(napi_env env, napi_callback_info info) {
   if (!bb->ok) return throw_range(env, "no batch is bound to this JIT program");
   for (uint32_t i = 0; i < bb->nbufs; i++) {
     if (!bb->detachable[i]) continue;
+    /* Detached: length 0 (and no data); shrunk: shorter than the views reach. */
     napi_value v;
-    bool detached = true;
-    if (napi_get_reference_value(env, bb->buf[i], &v) != napi_ok || !v || napi_is_detached_arraybuffer(env, v, &detached) != napi_ok ||
-        detached) {
+    void* d = NULL;
+    size_t len = 0;
+    if (napi_get_reference_value(env, bb->buf[i], &v) != napi_ok || !v || napi_get_arraybuffer_info(env, v, &d, &len) != napi_ok ||
+        len < bb->need[i] || (bb->need[i] && (uint8_t*)d != bb->base[i])) {
       bb_clear(env, bb);
-      return throw_range(env, "a buffer of the bound batch has been detached (transferred)");
+      return throw_range(env, "a buffer of the bound batch has been detached (transferred) or shrunk");
     }
   }
   uint64_t count, budget;

@@ -269,6 +269,24 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT shim: bpfJitBind / bpfJitRunBoun
     }
   });
 
+  it('a resizable buffer bound anyway (its resizable property lied) that shrinks is refused before the run', () => {
+    const { batch, h, addon } = bound('ldxb %r0, [%r1+0]\nexit');
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const rab = new Resizable(8, { maxByteLength: 64 });
+    const rv = new Uint32Array(rab, 0, 2);
+    const desc = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable');
+    Object.defineProperty(ArrayBuffer.prototype, 'resizable', { get: () => false, configurable: true });
+    try {
+      expect(addon.bpfJitBind(h, batch.data, batch.offsets, batch.lengths, rv)).toBe(true);
+    } finally {
+      if (desc) Object.defineProperty(ArrayBuffer.prototype, 'resizable', desc);
+    }
+    expect(addon.bpfJitRunBound(h, 2, 1000)).toBe(0);
+    expect(Array.from(rv)).toEqual([1, 2]);
+    rab.resize(4); // the verdicts' second word is gone
+    expect(() => addon.bpfJitRunBound(h, 1, 1000)).toThrow(/shrunk/);
+  });
+
   it('binds lanes that live in buffers of their own (not a PacketBatch layout)', () => {
     const { h, addon } = bound('ldxb %r0, [%r1+0]\nexit');
     const data = Uint8Array.of(5, 6, 7);
