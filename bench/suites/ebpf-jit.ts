@@ -204,6 +204,7 @@ export default defineSuite({
         name: 'tcp dst port 80, 1-packet batch (per-call cost)',
         unit: 'ops',
         perOp: 1,
+        baseline: 'js',
         variants: engines.map((e) => ({
           name: e,
           fn: () => {
