@@ -67,8 +67,8 @@ typedef struct jit_prog {
   uint64_t static_len[MAX_BOUND];
   uint64_t* out_static; /* the out array when it is SharedArrayBuffer-backed, else NULL */
   uint32_t nbound;
-  napi_ref map_bufs[JIT_MAX_MAPS]; /* whole map SharedArrayBuffers (header + table), or NULL */
-  uint8_t* map_base[JIT_MAX_MAPS];  /* resolved per run */
+  napi_ref map_bufs[JIT_MAX_MAPS]; /* Uint8Arrays over whole map SharedArrayBuffers (header + table), or NULL */
+  uint8_t* map_base[JIT_MAX_MAPS];  /* resolved at create time (shared memory is never detached) */
   size_t map_len[JIT_MAX_MAPS];
   uint32_t nmaps;
   napi_ref out_ref;  /* BigUint64Array(8): r0, status, pc, addr, size, index, errors */
@@ -658,7 +658,15 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[7], i, &v);
     napi_valuetype t;
     napi_typeof(env, v, &t);
-    if (t == napi_object) napi_create_reference(env, v, 1, &p->map_bufs[i]);
+    /* A Uint8Array over the map's whole SharedArrayBuffer (N-API gives no data pointer for a SharedArrayBuffer
+     * itself): resolved once, a SharedArrayBuffer is never detached. */
+    void* md = NULL;
+    size_t ml = 0;
+    if (t == napi_object && typed_arg(env, v, napi_uint8_array, &md, &ml) && typed_is_shared(env, v) && md) {
+      napi_create_reference(env, v, 1, &p->map_bufs[i]);
+      p->map_base[i] = (uint8_t*)md;
+      p->map_len[i] = ml;
+    }
   }
   napi_create_reference(env, argv[4], 1, &p->out_ref);
   if (rng) {
@@ -668,7 +676,7 @@ static napi_value JitCreate(napi_env env, napi_callback_info info) {
   uint64_t flags = 0;
   if (argc >= 10) get_u64(env, argv[9], &flags);
   p->side_effect_free = (flags & 1) != 0;
-  p->regions_static = nmaps == 0;
+  p->regions_static = 1;
   for (uint32_t i = 0; i < p->nbound; i++) p->regions_static &= p->is_static[i];
   if (typed_is_shared(env, argv[4])) p->out_static = (uint64_t*)outp;
   /* Weak (refcount 0): the helper closure refers to the JavaScript object that owns this handle, so a strong
@@ -726,20 +734,6 @@ static int bind_regions(napi_env env, jit_prog* p) {
   if (stk->len < JIT_STACK_BYTES) return 0;
   ctx->frame0_top = stk->base + 512;
   ctx->stack_limit = stk->base + JIT_STACK_BYTES;
-  for (uint32_t i = 0; i < p->nmaps; i++) {
-    p->map_base[i] = NULL;
-    p->map_len[i] = 0;
-    napi_value v;
-    if (!p->map_bufs[i] || napi_get_reference_value(env, p->map_bufs[i], &v) != napi_ok || !v) continue;
-    bool is_sab = false;
-    void* d = NULL;
-    size_t l = 0;
-    napi_is_arraybuffer(env, v, &is_sab);
-    if (is_sab && napi_get_arraybuffer_info(env, v, &d, &l) == napi_ok) {
-      p->map_base[i] = (uint8_t*)d;
-      p->map_len[i] = l;
-    }
-  }
   p->regions_bound = p->regions_static;
   return 1;
 }

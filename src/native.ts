@@ -29,7 +29,7 @@ export interface NativeAddon {
   bpfJitCreate(
     code: Uint8Array, entryOffset: number, regions: Uint8Array[], writable: Uint8Array, out: BigUint64Array,
     jsHelper: ((id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number) => bigint | [bigint]) | null,
-    nativeHelpers: Int32Array, mapBuffers: (SharedArrayBuffer | null)[], prandomState?: Uint32Array, flags?: number,
+    nativeHelpers: Int32Array, mapBuffers: (Uint8Array | null)[], prandomState?: Uint32Array, flags?: number,
   ): object;
   /** Runs the JIT code once over `mem`; returns 1 when the run hit an error (detail in out). */
   bpfJitRun(handle: object, mem: Uint8Array, budget: number): number;

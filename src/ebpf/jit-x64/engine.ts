@@ -125,7 +125,8 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       const b = builtinHelpers.get(id);
       if (b !== undefined && this.program.helpers.resolve(id) === b) kinds[id] = id;
     }
-    const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? (m as { buffer: SharedArrayBuffer }).buffer : null));
+    // Each map's whole shared buffer (header + table) as a Uint8Array: N-API hands out no pointer into a bare SharedArrayBuffer.
+    const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? new Uint8Array((m as { buffer: SharedArrayBuffer }).buffer) : null));
     const t = this.translation!;
     // The shim holds the dispatcher weakly (it closes over `this`, which owns the handle): keep it here.
     this.jsDispatch = (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc);
