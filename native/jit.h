@@ -65,8 +65,8 @@ typedef struct jit_ctx {
   uint64_t call_pc;     /* 216: pc of the helper call in progress */
   uint64_t shim;        /* 224: back pointer to the owning jit_prog (for helpers) */
   uint64_t depth;       /* 232: local-call depth (generated code only) */
-  uint64_t b_dlen;      /* 240: bytes of batch data (code that checks each packet's lanes itself) */
-  uint64_t lane_bad;    /* 248: 1 + index of a packet outside the batch data, or 0 */
+  uint64_t b_dlen;      /* 240: bytes of batch data */
+  uint64_t lane_bad;    /* 248: reserved (the shim checks every lane before a run) */
   uint64_t helpers[JIT_HELPER_SLOTS]; /* 256: helper id → function; slot 0 = the generic dispatcher */
   uint64_t pad1[32];    /* 768..1023 */
   jit_region regions[JIT_MAX_REGIONS]; /* 1024 */

@@ -29,7 +29,7 @@ export interface NativeAddon {
   bpfJitCreate(
     code: Uint8Array, entryOffset: number, regions: Uint8Array[], writable: Uint8Array, out: BigUint64Array,
     jsHelper: ((id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number) => bigint | [bigint]) | null,
-    nativeHelpers: Int32Array, mapBuffers: (SharedArrayBuffer | null)[], prandomState?: Uint32Array, flags?: number,
+    nativeHelpers: Int32Array, mapBuffers: (Uint8Array | null)[], prandomState?: Uint32Array, flags?: number,
   ): object;
   /** Runs the JIT code once over `mem`; returns 1 when the run hit an error (detail in out). */
   bpfJitRun(handle: object, mem: Uint8Array, budget: number): number;
@@ -40,6 +40,13 @@ export interface NativeAddon {
    * data): the lanes as byte offsets from the buffer start, so the shim resolves one typed array instead of three.
    */
   bpfJitRunLanes(handle: object, data: Uint8Array, offsetsByteOffset: number, lengthsByteOffset: number, count: number, verdicts: Uint32Array, budget: number): number;
+  /**
+   * Binds a batch's typed arrays to the program once (raw pointers, strong references): later runs over it take
+   * only bpfJitRunBound(handle, count, budget). False when a buffer cannot be bound (a resizable ArrayBuffer).
+   */
+  bpfJitBind(handle: object, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, verdicts: Uint32Array): boolean;
+  /** bpfJitRunBatch over the batch bound last; throws (RangeError) when one of its buffers has been detached. */
+  bpfJitRunBound(handle: object, count: number, budget: number): number;
   /** [base, len] per region as bound by the last run (host addresses, for helper address translation). */
   bpfJitRegions(handle: object): BigUint64Array;
   /** Unmaps the code now (otherwise the garbage collector does). */

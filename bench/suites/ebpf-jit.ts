@@ -1,9 +1,9 @@
 // The eBPF x86-64 JIT against the JS JIT, the interpreter and libpcap's bpf_filter() (a C program under
 // bench/c, built here when a C compiler and libpcap-dev are present, running the `tcpdump -dd` program of the
 // same expression on the same packets). 64-byte packets, a hot batch of 1024 and a 64 MiB stream; filters
-// `tcp dst port 80` and a SYN filter. Also: the cost of the bounds checks (all checked vs verifier-proved), and
-// for the stream what memory allows: one core reading one word of every 64-byte line of 64 MiB (no filter,
-// bench/c/mem_bandwidth.c), in packets/s.
+// `tcp dst port 80` and a SYN filter. Also: the cost of one call (a 1-packet batch), of the bounds checks (all
+// checked vs verifier-proved), and for the stream what memory allows: one core reading one word of every 64-byte
+// line of 64 MiB (no filter, bench/c/mem_bandwidth.c), in packets/s.
 import { PacketBatch } from '../../src/batch.js';
 import { BpfProgram, assemble } from '../../src/ebpf/index.js';
 import { X64CompiledProgram, x64JitAvailable } from '../../src/ebpf/jit-x64/index.js';
@@ -194,6 +194,25 @@ export default defineSuite({
         }
         cases.push({ name: `${f.name}, ${label}`, unit: 'packets', perOp: batch.length, variants, baseline: 'libpcap' });
       }
+    }
+    {
+      // The fixed cost of one runBatch call (N-API crossing, dispatch, lane check, loop entry): a 1-packet batch,
+      // `tcp dst port 80` (ops = calls; ns per call = 1e9 / ops/s).
+      const one = fillBatch(1);
+      const prog = programFor(FILTERS[0]!, tcpdumpDd(FILTERS[0]!.expr));
+      cases.push({
+        name: 'tcp dst port 80, 1-packet batch (per-call cost)',
+        unit: 'ops',
+        perOp: 1,
+        baseline: 'js',
+        variants: engines.map((e) => ({
+          name: e,
+          fn: () => {
+            prog.runBatch(one, verdicts, { engine: e });
+            sink ^= verdicts[0]!;
+          },
+        })),
+      });
     }
     if (x64JitAvailable()) {
       const direct = assemble(DIRECT_PORT80);

@@ -137,7 +137,7 @@ export class BpfProgram implements BpfExecutable {
   readonly helpers = new BpfHelperTable();
   private readonly compiled = new Map<string, BpfCompiledProgram>();
   private compiledGeneration = engineGeneration;
-  // run()'s one-entry cache (a per-packet caller pays no Map lookup or default-engine resolution): the
+  // run()'s and runBatch()'s one-entry cache (a per-call caller pays no Map lookup or default-engine resolution): the
   // compiled program for `runEngine` (undefined = the default, resolved under `runBackend`).
   private runCompiled: BpfCompiledProgram | undefined;
   private runEngine: BpfEngineName | undefined;
@@ -231,7 +231,16 @@ export class BpfProgram implements BpfExecutable {
 
   /** Runs over `memory` (r1 = its address, r2 = its length); returns r0 as an unsigned 64-bit bigint. */
   run(memory: Uint8Array, options?: BpfProgramRunOptions): bigint {
-    const engine = options?.engine;
+    return this.compiledFor(options?.engine).run(memory, options);
+  }
+
+  /** Runs over every packet of a batch; r0's low 32 bits per packet. */
+  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options?: BpfProgramRunOptions): Uint32Array {
+    return this.compiledFor(options?.engine).runBatch(batch, verdicts, options);
+  }
+
+  // compile() behind the one-entry cache that run and runBatch share.
+  private compiledFor(engine: BpfEngineName | undefined): BpfCompiledProgram {
     let c = this.runCompiled;
     if (
       c === undefined ||
@@ -244,12 +253,7 @@ export class BpfProgram implements BpfExecutable {
       this.runEngine = engine;
       this.runBackend = getBackend();
     }
-    return c.run(memory, options);
-  }
-
-  /** Runs over every packet of a batch; r0's low 32 bits per packet. */
-  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options: BpfProgramRunOptions = {}): Uint32Array {
-    return this.compile(options.engine).runBatch(batch, verdicts, options);
+    return c;
   }
 
   /** Little-endian bytecode. */

@@ -138,6 +138,13 @@ function corpus(): Item[] {
     items.push({ emit: (a) => a.storeImm(64, m, -1), text: `mov QWORD PTR ${mt},0xffffffffffffffff` });
     items.push({ emit: (a) => a.callMem(m), text: `call QWORD PTR ${mt}` });
   }
+  for (const d of R) for (const x of R) {
+    if (x === 4) continue; // rsp cannot be an index
+    for (const [scale, disp] of [[1, 0], [2, 16], [4, 0x10], [8, -8], [4, 0x12345]] as const) {
+      const dt = disp < 0 ? `-${hex(-disp)}` : `+${hex(disp)}`;
+      items.push({ emit: (a) => a.lea32Scaled(d, x, scale, disp), text: `lea ${N[32][d]},[${N[64][x]}*${scale}${dt}]` });
+    }
+  }
   items.push({ emit: (a) => a.signExtendAx(64), text: 'cqo' });
   items.push({ emit: (a) => a.signExtendAx(32), text: 'cdq' });
   items.push({ emit: (a) => a.ret(), text: 'ret' });

@@ -411,6 +411,121 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
     );
   });
 
+  it('entry copies of r1 / r2 loaded by the loop itself, and add + proved load as one address, agree on every truncation', () => {
+    const progs = [
+      // Both copied at entry; a checked direct load through r6 and a legacy load.
+      'mov %r6, %r1\nmov %r9, %r2\nldxb %r0, [%r6+13]\nldabsb 12\nadd %r0, %r9\nexit',
+      // The other order, r1 reused as a scratch afterwards.
+      'mov %r9, %r2\nmov %r6, %r1\nmov %r1, 7\njlt %r9, 14, out\nldxh %r0, [%r6+12]\nadd %r0, %r1\nout:\nexit',
+      // r6 moves after the copy: checked accesses need the packet base from elsewhere.
+      'mov %r6, %r1\nadd %r6, 2\nldxb %r0, [%r6+10]\nldxb %r3, [%r6+20]\nadd %r0, %r3\nexit',
+      // r2 read later: only r1's copy is the loop's.
+      'mov %r6, %r1\nmov %r9, %r2\nldxb %r0, [%r6+0]\nadd %r0, %r2\nadd %r0, %r9\nexit',
+      // add + load through the sum: fused when the sum is dead afterwards, kept when it is read again.
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxw %r0, [%r3+8]\nout:\nexit',
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxw %r0, [%r3+8]\nsub %r3, %r1\nadd %r0, %r3\nout:\nexit',
+      'mov %r0, 0\njlt %r2, 20, out\nmov %r3, 4\nadd %r3, %r1\nldxb %r3, [%r3+8]\nmov %r0, %r3\nout:\nexit',
+    ];
+    const packets = truncations();
+    for (const src of progs) agree(assemble(src), packets);
+    const dd = BpfProgram.fromClassic(DD_PORT80);
+    agree(dd, packets);
+    if (backend === 'native' && x64JitAvailable()) {
+      // The classic prologue `mov r6, r1; mov r9, r2` has no code of its own; neither has the indirect load's add.
+      const t = compileBpfX64(dd).translation!;
+      expect(t.pcOffsets[0]).toBe(t.pcOffsets[2]);
+      const addPc = dd.insns.findIndex((i, pc) => i.opcode === 0x0f && dd.insns[pc + 1]!.opcode === 0x69);
+      expect(addPc).toBeGreaterThan(0);
+      expect(t.pcOffsets[addPc]).toBe(t.pcOffsets[addPc + 1]);
+      // With every access checked nothing is proved, so nothing is fused; same verdicts.
+      for (const src of progs) {
+        const prog = assemble(src);
+        const want = reference(prog, packets);
+        if (want.some((w) => w.includes('@'))) continue;
+        for (const proofs of ['none', 'all-checked'] as const) {
+          const c = compileBpfX64(prog, { proofs });
+          expect(Array.from(c.runBatch(PacketBatch.fromArray(packets), new Uint32Array(packets.length)), String)).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('ldxh + be16 tested only for equality / jset against immediates compares the raw load with swapped immediates', () => {
+    const head = 'mov %r0, 0\njlt %r2, 14, out\nldxh %r0, [%r1+12]\nbe16 %r0\n';
+    const progs = [
+      // The EtherType dispatch: two tests on two branches, then the value is dead.
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 6\nexit\nv4:\njne32 %r0, 0x800, drop\nmov %r0, 4\nexit\ndrop:\nmov %r0, 0\nout:\nexit',
+      // 64-bit tests and jset (either operand width).
+      head + 'jeq %r0, 0x800, a\njset %r0, 0x8000, b\njset32 %r0, 0xffff0001, b\nmov %r0, 1\nexit\na:\nmov %r0, 2\nexit\nb:\nmov %r0, 3\nout:\nexit',
+      // The value is also read as a number on one branch: swapped in the register as before.
+      head + 'jne32 %r0, 0x86dd, v4\nadd %r0, 1\nexit\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      // An immediate beyond 16 bits, an order test, a test reached from elsewhere too.
+      head + 'jne32 %r0, 0x10800, v4\nmov %r0, 6\nexit\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 6\nexit\nv4:\njgt32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+      head + 'jne32 %r0, 0x86dd, v4\nmov %r0, 0x800\nja v4\nv4:\njne32 %r0, 0x800, out\nmov %r0, 4\nout:\nexit',
+    ];
+    const bytes = [0x0800, 0x86dd, 0x0008, 0xdd86, 0x8000, 0x0001, 0x0801, 0x8001, 0];
+    const packets = bytes.flatMap((v) => {
+      const p = new Uint8Array(20);
+      p[12] = v >> 8;
+      p[13] = v & 0xff;
+      return [p, p.slice(0, 13)];
+    });
+    for (const src of progs) agree(assemble(src), packets);
+    agree(BpfProgram.fromClassic(DD_PORT80), truncations());
+    if (backend === 'native' && x64JitAvailable()) {
+      const code = (src: string, pc: number) => {
+        const t = compileBpfX64(assemble(src)).translation!;
+        return Array.from(t.code.subarray(t.pcOffsets[pc]!, t.pcOffsets[pc + 2]!));
+      };
+      expect(code(progs[0]!, 2)).toEqual([0x0f, 0xb7, 0x47, 0x0c]); // movzx eax, word [rdi+12]: no rol
+      for (const src of progs.slice(2)) expect(code(src, 2).length).toBeGreaterThan(4);
+    }
+  });
+
+  it('`mov r0, K; exit` (verdict stored as an immediate) gives the same verdicts and the same 64-bit r0 of a run', () => {
+    const progs = [
+      'ldxb %r3, [%r1+0]\njeq %r3, 1, a\njeq %r3, 2, b\nmov32 %r0, -1\nexit\na:\nmov %r0, -2\nexit\nb:\nmov %r0, 0x7fffffff\nexit',
+      // An exit that is also a jump target keeps r0 in the register.
+      'ldxb %r3, [%r1+0]\nmov %r0, 5\njeq %r3, 1, out\nmov %r0, -7\nout:\nexit',
+    ];
+    const packets = [1, 2, 3].map((b) => Uint8Array.of(b));
+    for (const src of progs) {
+      const prog = assemble(src);
+      agree(prog, packets);
+      for (const p of packets) expect(prog.run(p)).toBe(prog.run(p, { engine: 'interpreter' }));
+    }
+  });
+
+  it('lsh32 + mov32 (+ add32 imm) as one scaled lea computes what the interpreter computes, wrap-around included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.option(fc.oneof(fc.constantFrom(0, 16, -1, 0x7fffffff, -0x80000000), fc.integer({ min: -0x80000000, max: 0x7fffffff }))),
+        fc.boolean(),
+        fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        (k, imm, readAgain, bodies) => {
+          // r3 = a 64-bit word of the packet; r3 <<= k (32-bit); r4 = r3 (32-bit) [+ imm]; r0 = r4 ^ (r4 >> 32) [^ r3]
+          const insns = [bpfInsn(0x79, 3, 1, 0, 0), bpfInsn(0x64, 3, 0, 0, k), bpfInsn(0xbc, 4, 3, 0, 0)];
+          if (imm !== null) insns.push(bpfInsn(0x04, 4, 0, 0, imm));
+          insns.push(bpfInsn(0xbf, 0, 4, 0, 0), bpfInsn(0x77, 4, 0, 0, 32), bpfInsn(0xaf, 0, 4, 0, 0));
+          if (readAgain) insns.push(bpfInsn(0xaf, 0, 3, 0, 0)); // r3 still read: the shift stays
+          insns.push(bpfInsn(0x95, 0, 0, 0, 0));
+          agree(new BpfProgram(insns), bodies);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    if (backend === 'native' && x64JitAvailable()) {
+      // The classic MSH + indirect load of `tcp dst port 80`: the shift is part of the lea.
+      const dd = BpfProgram.fromClassic(DD_PORT80);
+      const t = compileBpfX64(dd).translation!;
+      const sh = dd.insns.findIndex((i) => i.opcode === 0x64);
+      expect(t.pcOffsets[sh + 1]).toBe(t.pcOffsets[sh + 3]); // mov32 and add32 have no code of their own
+      expect(Array.from(t.code.subarray(t.pcOffsets[sh]!, t.pcOffsets[sh + 1]!)).slice(0, 2)).toEqual([0x42, 0x8d]); // lea
+    }
+  });
+
   it('errors in a batch run with registers for the loop state report the first erring packet like the interpreter', () => {
     // Packet-relative loads through r1 + a computed offset: checked against the packet in registers.
     const prog = assemble(`
@@ -444,11 +559,12 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
 });
 
 describe.skipIf(!x64JitAvailable())('x86-64 JIT: packets outside the batch data', () => {
-  it('are refused with OUT_OF_BOUNDS whether the loop checks the lanes itself or the shim checks them first', () => {
-    const pure = assemble('ldxb %r0, [%r1+0]\nexit'); // no calls, no stores: the generated loop checks the lanes
-    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit'); // stores to the packet: the shim's pre-pass
-    expect(compileBpfX64(pure).translation!.checksLanes).toBe(true);
-    expect(compileBpfX64(withStore).translation!.checksLanes).toBe(false);
+  it('are refused with OUT_OF_BOUNDS by the shim before the run, with or without side effects', () => {
+    const pure = assemble('ldxb %r0, [%r1+0]\nexit'); // no calls, no stores: only the verdicts must stay off the lanes
+    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit'); // stores to the packet: the data too
+    expect(compileBpfX64(pure).translation!.sideEffectFree).toBe(true);
+    expect(compileBpfX64(withStore).translation!.sideEffectFree).toBe(false);
+    for (const prog of [pure, withStore]) expect(compileBpfX64(prog).translation!.checksLanes).toBe(false);
     for (const prog of [pure, withStore]) {
       for (const [off, len] of [[1_000_000, 1], [0, 1_000_000], [0xfffffff0, 0x20], [3, 0xffffffff]] as const) {
         const batch = PacketBatch.fromArray([Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);

@@ -188,6 +188,50 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: running', () => {
     expect(counts('native')).toEqual([50n, 50n, 50n]);
   });
 
+  it('map lookup / update / delete over shared maps run in C: no call back into JavaScript', () => {
+    const m = BpfMap.create({ name: 'h', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8 });
+    // key 7 at fp-4, value 9 at fp-16: update(h, &k, &v, 0); lookup(h, &k) → *r0; delete(h, &k); r0 += 100 * found
+    const prog = new BpfProgram(
+      [
+        bpfInsn(0x62, 10, 0, -4, 7),
+        bpfInsn(0x7a, 10, 0, -16, 9),
+        ...bpfLddw(1, 0n, 1),
+        bpfInsn(0xbf, 2, 10, 0, 0),
+        bpfInsn(0x07, 2, 0, 0, -4),
+        bpfInsn(0xbf, 3, 10, 0, 0),
+        bpfInsn(0x07, 3, 0, 0, -16),
+        bpfInsn(0xb7, 4, 0, 0, 0),
+        bpfInsn(0x85, 0, 0, 0, 2),
+        ...bpfLddw(1, 0n, 1),
+        bpfInsn(0xbf, 2, 10, 0, 0),
+        bpfInsn(0x07, 2, 0, 0, -4),
+        bpfInsn(0x85, 0, 0, 0, 1),
+        bpfInsn(0x15, 0, 0, 5, 0),
+        bpfInsn(0x79, 6, 0, 0, 0),
+        ...bpfLddw(1, 0n, 1),
+        bpfInsn(0xbf, 2, 10, 0, 0),
+        bpfInsn(0x07, 2, 0, 0, -4),
+        bpfInsn(0x85, 0, 0, 0, 3),
+        bpfInsn(0xbf, 0, 6, 0, 0),
+        bpfInsn(0x95, 0, 0, 0, 0),
+      ],
+      { maps: [m] },
+    );
+    const want = prog.run(new Uint8Array(4), { engine: 'interpreter' });
+    expect(want).toBe(9n);
+    const c = new X64CompiledProgram(prog);
+    let back = 0;
+    const spy = c as unknown as { callJsHelper: (...a: unknown[]) => unknown };
+    const orig = spy.callJsHelper.bind(c);
+    spy.callJsHelper = (...a: unknown[]) => {
+      back++;
+      return orig(...a);
+    };
+    expect(c.run(new Uint8Array(4))).toBe(want);
+    expect(back).toBe(0);
+    expect(m.size).toBe(0);
+  });
+
   it('hash churn (tombstones, rehash) and LRU eviction in C leave the same maps as the interpreter', () => {
     // Per packet: key = byte 0; byte 1 = 1 → update (value = byte 2), 2 → delete, else lookup.
     const src = `

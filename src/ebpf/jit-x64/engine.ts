@@ -125,12 +125,13 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       const b = builtinHelpers.get(id);
       if (b !== undefined && this.program.helpers.resolve(id) === b) kinds[id] = id;
     }
-    const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? (m as { buffer: SharedArrayBuffer }).buffer : null));
+    // Each map's whole shared buffer (header + table) as a Uint8Array: N-API hands out no pointer into a bare SharedArrayBuffer.
+    const bufs = maps.map((m) => ((m as { buffer?: unknown }).buffer instanceof SharedArrayBuffer ? new Uint8Array((m as { buffer: SharedArrayBuffer }).buffer) : null));
     const t = this.translation!;
     // The shim holds the dispatcher weakly (it closes over `this`, which owns the handle): keep it here.
     this.jsDispatch = (id, r1, r2, r3, r4, r5, pc) => this.callJsHelper(id, r1, r2, r3, r4, r5, pc);
     // Helper 7 in C draws from the same shared state as the TypeScript helper (seedBpfPrandom seeds both).
-    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs, bpfPrandomState, t.checksLanes ? 1 : 0);
+    this.handle = addon.bpfJitCreate(t.code, t.entryOffset, regions, writable, this.out, this.jsDispatch, kinds, bufs, bpfPrandomState, t.sideEffectFree ? 1 : 0);
     return this.handle;
   }
 
@@ -266,6 +267,12 @@ export class X64CompiledProgram implements BpfCompiledProgram {
   }
 
   private lastBudget = BPF_DEFAULT_BUDGET;
+  // The typed arrays bound in the shim by bpfJitBind (runBatch's fast path), and whether binding succeeded.
+  private boundData: Uint8Array | null = null;
+  private boundOffsets: Uint32Array | null = null;
+  private boundLengths: Uint32Array | null = null;
+  private boundVerdicts: Uint32Array | null = null;
+  private bound = false;
 
   run(memory: Uint8Array, options: BpfRunOptions = {}): bigint {
     if (this.fallbackReason !== null) return this.jsFallback().run(memory, options);
@@ -280,7 +287,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     return this.out[0]!;
   }
 
-  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options: BpfRunOptions = {}): Uint32Array {
+  runBatch(batch: PacketBatch, verdicts?: Uint32Array, options?: BpfRunOptions): Uint32Array {
     if (this.fallbackReason !== null) return this.jsFallback().runBatch(batch, verdicts, options);
     const n = batch.length;
     const v = verdicts ?? batch.verdicts ?? new Uint32Array(n);
@@ -288,9 +295,9 @@ export class X64CompiledProgram implements BpfCompiledProgram {
       throw new NetworkError('INVALID_ARGUMENT', `verdicts holds ${v.length} entries, the batch ${n}`, { field: 'verdicts', expected: n, actual: v.length });
     }
     const h = this.ensureHandle();
-    const budget = options.budget ?? BPF_DEFAULT_BUDGET;
+    const budget = options?.budget ?? BPF_DEFAULT_BUDGET;
     this.lastBudget = budget;
-    this.env.traceSink = options.onTrace;
+    this.env.traceSink = options?.onTrace;
     const cur = this.current;
     cur.data = batch.data;
     cur.start = 0;
@@ -300,12 +307,21 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     let errors: number;
     try {
       const { data, offsets, lengths } = batch;
-      // A PacketBatch keeps its lanes in the data's buffer: one typed array for the shim to resolve, not three.
-      errors =
-        offsets.buffer === data.buffer && lengths.buffer === data.buffer
-          ? nativeAddon!.bpfJitRunLanes(h, data, offsets.byteOffset, lengths.byteOffset, n, v, budget)
-          : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
+      // The same typed arrays as last time: the shim still holds their addresses (it re-checks detachment itself),
+      // so the call passes two numbers instead of four typed arrays to unwrap.
+      if (data !== this.boundData || offsets !== this.boundOffsets || lengths !== this.boundLengths || v !== this.boundVerdicts) {
+        this.boundData = null;
+        const ok = nativeAddon!.bpfJitBind(h, data, offsets, lengths, v);
+        this.boundData = data;
+        this.boundOffsets = offsets;
+        this.boundLengths = lengths;
+        this.boundVerdicts = v;
+        this.bound = ok;
+      }
+      errors = this.bound ? nativeAddon!.bpfJitRunBound(h, n, budget) : nativeAddon!.bpfJitRunBatch(h, data, offsets, lengths, n, v, budget);
     } catch (e) {
+      // Rebind next time (e.g. after a detached buffer), so a failure is never cached.
+      this.boundData = null;
       return this.nativeFailed(e);
     } finally {
       this.leaveNative();
@@ -318,6 +334,7 @@ export class X64CompiledProgram implements BpfCompiledProgram {
   dispose(): void {
     if (this.handle) nativeAddon?.bpfJitFree(this.handle);
     this.handle = null;
+    this.boundData = this.boundOffsets = this.boundLengths = this.boundVerdicts = null;
   }
 }
 

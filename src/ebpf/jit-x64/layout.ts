@@ -30,8 +30,8 @@ export const CTX = {
   FIRST_SIZE: 208,
   CALL_PC: 216,
   DEPTH: 232, // current local-call depth
-  B_DLEN: 240, // bytes of batch data, for code that checks each packet's offset + length itself
-  LANE_BAD: 248, // 1 + index of the first packet found outside the batch data, or 0
+  B_DLEN: 240, // bytes of batch data (set by the shim; the generated code no longer reads it)
+  LANE_BAD: 248, // reserved (was: a packet found outside the batch data by the loop; the shim checks lanes up front)
   HELPERS: 256,
   REGIONS: 1024,
 } as const;

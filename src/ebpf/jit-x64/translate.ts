@@ -57,11 +57,16 @@ export interface X64Translation {
   /** Helper ids the program calls statically. */
   helperIds: number[];
   /**
-   * Whether the batch loop checks each packet's offset + length against the batch data itself (programs with
-   * no calls and no stores outside their stack frame: nothing but verdicts can have happened when it finds a
-   * bad one), so the shim needs no separate pass over the lanes.
+   * Whether the batch loop checks each packet's offset + length against the batch data itself: no longer (false
+   * for every program); the shim checks all lanes in one vectorised pass before the run (~1 instruction per packet
+   * instead of 3 in the loop).
    */
   checksLanes: boolean;
+  /**
+   * No calls and no stores outside the stack frame: nothing but the verdict stores can change the lanes during a
+   * run, so the shim's up-front lane check needs only the verdicts to stay off the lanes.
+   */
+  sideEffectFree: boolean;
 }
 
 const SIZE_INDEX: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
@@ -149,14 +154,40 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // Liveness and jump targets for the peepholes (not with local calls: a callee returns to many places).
   const live = proveSafe && !hasLocalCalls ? liveRegisters(insns, lddwSecond) : null;
   /**
+   * Entry copies the loop does itself: `mov rX, r1` / `mov rY, r2` at pc 0 and 1 (how every classic filter starts:
+   * r6 = packet, r9 = length) with r1 / r2 dead afterwards. The loop then loads the packet's base / length straight
+   * into rX / rY and the movs get no code (2 instructions per packet). entryCopy[1] / [2]: rX / rY, or -1.
+   */
+  const entryCopy = [-1, -1, -1];
+  const entryCopied = new Uint8Array(n);
+  if (live && noCallsAtAll) {
+    const jumpedTo = new Uint8Array(n + 1);
+    for (let pc = 0; pc < n; pc++) {
+      const i = insns[pc]!;
+      const c = i.opcode & 7;
+      if (!lddwSecond[pc] && (c === 5 || c === 6) && i.opcode !== 0x95) {
+        const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+        if (t >= 0 && t <= n) jumpedTo[t] = 1;
+      }
+    }
+    for (let pc = 0; pc < Math.min(2, n); pc++) {
+      const i = insns[pc]!;
+      if (jumpedTo[pc] || i.opcode !== 0xbf || i.off !== 0 || (i.src !== 1 && i.src !== 2) || entryCopy[i.src] !== -1) break;
+      if (i.dst === 1 || i.dst === 2 || i.dst === 10 || live[pc + 1]! & (1 << i.src)) break;
+      entryCopy[i.src] = i.dst;
+      entryCopied[pc] = 1;
+    }
+  }
+  /**
    * A register holding the packet length at pc when every path proved len >= size - 1: then len - size + 1
    * needs no clamping and the access is checked against it right there, instead of against a limit the loop
    * computes for every packet (classic filters keep the length in r9 / X).
    */
   const lenRegAt = (pc: number, size: number): number => {
     if (!noCallsAtAll || facts.minLen[pc]! < size - 1) return -1;
-    // Only r2 (set by the loop) or a copy still live here: a copy nobody else reads gets no code (dead ALU).
-    const r = facts.lenRegs[pc]! & ((live?.[pc] ?? 0) | (1 << 2));
+    // Only r2 (set by the loop unless copied at entry) or a copy still live here: a copy nobody else reads gets
+    // no code (dead ALU).
+    const r = facts.lenRegs[pc]! & ((live?.[pc] ?? 0) | (entryCopy[2]! < 0 ? 1 << 2 : 0));
     if (r <= 0) return -1;
     return 31 - Math.clz32(r & -r);
   };
@@ -186,6 +217,10 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
+    if (entryCopied[pc]) {
+      mentioned |= 1 << i.dst; // its write is the loop's own (the packet's base / length)
+      continue;
+    }
     mentioned |= (1 << i.dst) | (1 << i.src);
     written |= writtenRegs(i);
     const cls = i.opcode & 7;
@@ -197,17 +232,24 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
   const pool: X64Reg[] = [];
   if (noCalls) for (const r of [3, 4, 5, 8, 7, 6, 9, 10]) if (!(mentioned & (1 << r)) && (r !== 10 || !usesR10)) pool.push(BPF_TO_X64[r]!);
+  // r1 / r2 copied at entry and never named again: their x86 registers are free too.
+  for (const r of [1, 2]) if (entryCopy[r]! >= 0 && !(mentioned & (1 << r))) pool.push(BPF_TO_X64[r]!);
+  // Where the loop puts the packet's base and length: r1 / r2, or the registers they are copied to at entry.
+  const pktReg = entryCopy[1]! >= 0 ? BPF_TO_X64[entryCopy[1]!]! : X64.rdi;
+  const lenReg = entryCopy[2]! >= 0 ? BPF_TO_X64[entryCopy[2]!]! : X64.rsi;
+  const pktBpf = entryCopy[1]! >= 0 ? entryCopy[1]! : 1;
+  const lenBpf = entryCopy[2]! >= 0 ? entryCopy[2]! : 2;
   const take = (): X64Reg | null => pool.shift() ?? null;
   /** A loop-state value: in a register, or in the context block at `disp`. */
   type Loc = { reg: X64Reg } | { disp: number };
   const locOf = (reg: X64Reg | null, disp: number): Loc => (reg === null ? { disp } : { reg });
-  const pbase: Loc = noCalls && !(written & 2) ? { reg: X64.rdi } : locOf(noCalls ? take() : null, regionField(0, REGION.BASE));
+  const pbase: Loc = noCalls && !(written & (1 << pktBpf)) ? { reg: pktReg } : locOf(noCalls ? take() : null, regionField(0, REGION.BASE));
   const offsL = locOf(take(), CTX.B_OFFS);
   const lensL = locOf(take(), CTX.B_LENS);
   const verdL = locOf(take(), CTX.B_VERD);
   const limL = new Map<number, Loc>();
   for (const [sz] of [...checkedSizeCount].sort((x, y) => y[1] - x[1])) limL.set(sz, locOf(take(), regionField(0, REGION.LIM + SIZE_INDEX[sz]! * 8)));
-  const plen: Loc = noCalls && !(written & 4) ? { reg: X64.rsi } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
+  const plen: Loc = noCalls && !(written & (1 << lenBpf)) ? { reg: lenReg } : locOf(noCalls && hasLegacyLoads ? take() : null, regionField(0, REGION.LEN));
   const dataL = locOf(take(), CTX.B_DATA);
   // Side-effect free: no calls, every store a stack slot of the current frame.
   let sideEffectFree = noCalls;
@@ -218,7 +260,6 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     const sz = sizeOf(i.opcode);
     if ((cls === 2 || cls === 3) && !(i.dst === 10 && r10Fixed && i.off >= -512 && i.off + sz <= 0)) sideEffectFree = false;
   }
-  const dlenL = locOf(sideEffectFree ? take() : null, CTX.B_DLEN);
   /** `op reg, loc` for the ALU group. */
   const aluLoc = (op: number, reg: X64Reg, l: Loc) => {
     if ('reg' in l) a.aluRR(op, 64, reg, l.reg);
@@ -240,25 +281,32 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   // The packet index stays in r9 for the whole batch (saved around helper calls and divisions);
   // ctx.b_index gets a copy for helpers written in TypeScript.
   a.load(64, IDX, ctx(CTX.B_INDEX));
-  for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA], [dlenL, CTX.B_DLEN]] as const) {
+  for (const [l, disp] of [[offsL, CTX.B_OFFS], [lensL, CTX.B_LENS], [verdL, CTX.B_VERD], [dataL, CTX.B_DATA]] as const) {
     if ('reg' in l) a.load(64, l.reg, ctx(disp));
   }
+  // Without calls nothing reads the packet index during the run: it counts from -count up to 0 over lane pointers
+  // advanced by count, so the back edge is `add` + `js` (no compare with the count); error paths add count back.
+  const countDown = noCalls && 'reg' in offsL && 'reg' in lensL && 'reg' in verdL;
+  if (countDown) {
+    a.load(64, T10, ctx(CTX.B_COUNT));
+    for (const l of [offsL, lensL, verdL]) if ('reg' in l) a.lea(l.reg, { base: l.reg, index: T10, scale: 4, disp: 0 });
+    a.aluRR(ALU.sub, 64, IDX, T10);
+  }
   a.bind(L.loop);
-  a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
-  a.jcc(CC.ae, L.done);
+  if (countDown) {
+    a.testRR(64, IDX, IDX);
+    a.jcc(CC.ns, L.done);
+  } else {
+    a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+    a.jcc(CC.ae, L.done);
+  }
   const loopBody = new X64Label('loop_body');
   a.bind(loopBody);
   if (hasAnyCall) a.store(64, ctx(CTX.B_INDEX), IDX);
-  a.load(32, X64.rdi, laneElem(offsL));
-  a.load(32, X64.rsi, laneElem(lensL));
-  const laneBad = new X64Label('lane_bad');
-  if (sideEffectFree) {
-    // offset + length (32-bit each, no overflow in 64) within the batch data, or the whole run stops.
-    a.lea(T10, { base: X64.rdi, index: X64.rsi, scale: 1, disp: 0 });
-    aluLoc(ALU.cmp, T10, dlenL);
-    a.jcc(CC.a, laneBad);
-  }
-  aluLoc(ALU.add, X64.rdi, dataL);
+  a.load(32, pktReg, laneElem(offsL));
+  a.load(32, lenReg, laneElem(lensL));
+  // offset + length inside the batch data: checked by the shim for every lane before the run.
+  aluLoc(ALU.add, pktReg, dataL);
   if (!noCalls) {
     // Helpers find the packet through region 0.
     if (needsPacketRegion) {
@@ -269,13 +317,13 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     // The packet base for checked accesses and legacy loads, the length for legacy loads.
     if (sizesUsed.size > 0 || hasLegacyLoads) {
       if ('reg' in pbase) {
-        if (pbase.reg !== X64.rdi) a.movRR(64, pbase.reg, X64.rdi);
-      } else a.store(64, ctx(pbase.disp), X64.rdi);
+        if (pbase.reg !== pktReg) a.movRR(64, pbase.reg, pktReg);
+      } else a.store(64, ctx(pbase.disp), pktReg);
     }
     if (hasLegacyLoads) {
       if ('reg' in plen) {
-        if (plen.reg !== X64.rsi) a.movRR(64, plen.reg, X64.rsi);
-      } else a.store(64, ctx(plen.disp), X64.rsi);
+        if (plen.reg !== lenReg) a.movRR(64, plen.reg, lenReg);
+      } else a.store(64, ctx(plen.disp), lenReg);
     }
   }
   if ([...sizesUsed].some((x) => x > 1)) a.aluRR(ALU.xor, 32, T11, T11);
@@ -284,7 +332,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     // lim = len - size + 1, or 0 when the packet is shorter than the access (then no offset passes).
     const l = limL.get(s) ?? { disp: regionField(0, REGION.LIM + SIZE_INDEX[s]! * 8) };
     const r = 'reg' in l ? l.reg : T10;
-    a.movRR(64, r, X64.rsi);
+    a.movRR(64, r, lenReg);
     if (s > 1) {
       a.aluRI(ALU.sub, 64, r, s - 1);
       a.cmov(CC.b, 64, r, T11);
@@ -299,16 +347,22 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   if (hasLocalCalls) a.storeImm(64, ctx(CTX.DEPTH), 0);
   // Every register but r1, r2, r10 starts at 0, as in the interpreter: zero those some path may read first.
   const mayReadUndefined = hasLocalCalls ? 0x3f9 : undefinedReads(insns, lddwSecond);
-  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) if (mayReadUndefined & (1 << r)) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  for (const r of [0, 3, 4, 5, 6, 7, 8, 9]) {
+    if (mayReadUndefined & (1 << r) && r !== entryCopy[1] && r !== entryCopy[2]) a.aluRR(ALU.xor, 32, BPF_TO_X64[r]!, BPF_TO_X64[r]!);
+  }
   // The program body follows right here (pc 0 falls through from the loop head).
 
   /** main_exit (r0 in rax → verdict, next packet) and done (restore and return), placed after the body. */
   /** Verdict of this packet, then the loop's back edge to the next one (falls through when the batch is done). */
-  function emitVerdictAndNext(): void {
-    a.store(32, laneElem(verdL), X64.rax);
+  function emitVerdictAndNext(imm?: number): void {
+    if (imm === undefined) a.store(32, laneElem(verdL), X64.rax);
+    else a.storeImm(32, laneElem(verdL), imm);
     a.aluRI(ALU.add, 64, IDX, 1);
-    a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
-    a.jcc(CC.b, loopBody);
+    if (countDown) a.jcc(CC.s, loopBody);
+    else {
+      a.aluRM(ALU.cmp, 64, IDX, ctx(CTX.B_COUNT));
+      a.jcc(CC.b, loopBody);
+    }
   }
   function emitExitAndDone(): void {
     a.bind(L.mainExit);
@@ -351,6 +405,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   function memOperand(base: number, off: number, size: 1 | 2 | 4 | 8, write: boolean, pc: number): X64Mem {
     if (isProved(pc, base, off, size)) {
       provedAccesses++;
+      if (pc === fusedAdd.pc) return { base: R(fusedAdd.src), index: R(base), scale: 1, disp: off };
       return { base: R(base), disp: off };
     }
     checkedAccesses++;
@@ -515,8 +570,90 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     if (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL) isTarget[pc + 1 + i.imm] = 1;
     if (funcStart[pc] === pc) isTarget[pc] = 1;
   }
-  /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap). */
-  const folded = new Uint8Array(n);
+  /**
+   * `add d, s` (64-bit) right before a proved load through d, with d dead after the load (or its destination):
+   * the add gets no code and the load addresses [s + d + off] (classic indirect loads add the packet base so).
+   */
+  const fusedAdd = { pc: -1, src: 0 };
+  function tryFuseAddLoad(pc: number): boolean {
+    const add = insns[pc]!;
+    const ld = insns[pc + 1];
+    if (!live || !ld || isTarget[pc + 1] || add.opcode !== 0x0f || add.dst === 10 || (ld.opcode & 7) !== 1 || ld.src !== add.dst) return false;
+    if (live[pc + 2]! & (1 << add.dst) && ld.dst !== add.dst) return false;
+    if (!isProved(pc + 1, ld.src, ld.off, sizeOf(ld.opcode))) return false;
+    fusedAdd.pc = pc + 1;
+    fusedAdd.src = add.src;
+    return true;
+  }
+
+  // Predecessor count per pc (fall-through and jump edges), for the byte-swap peephole below.
+  const preds = new Uint8Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    if (lddwSecond[pc]) continue;
+    const i = insns[pc]!;
+    const c = i.opcode & 7;
+    const isJump = (c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95;
+    if (i.opcode !== 0x95 && !(isJump && (i.opcode & 0xf0) === 0x00)) preds[Math.min(n, pc + (i.opcode === 0x18 ? 2 : 1))]! += 1;
+    if (isJump) {
+      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+      if (t >= 0 && t <= n) preds[t] = Math.min(255, preds[t]! + 1);
+    }
+  }
+  /** Jumps whose immediate is compared byte-swapped (see swappedTests). */
+  const swapImm = new Map<number, number>();
+  /**
+   * `ldxh d + be16 d` whose value is only ever tested for equality / jset against immediates (the EtherType
+   * dispatch of classic filters: `jeq 0x86dd`, then `jeq 0x800` on the other branch): compare the raw load with
+   * byte-swapped immediates instead of swapping the register. Every test must be reached only from the load (one
+   * predecessor each, no loops); returns the tests' pcs, or null when the pattern does not apply.
+   */
+  function swappedTests(start: number, reg: number): number[] | null {
+    if (!live) return null;
+    const tests: number[] = [];
+    const seen = new Set<number>();
+    const visit = (pc: number): boolean => {
+      if (pc >= n || !(live[pc]! & (1 << reg))) return true;
+      if (seen.has(pc) || tests.length > 8 || preds[pc] !== 1 || (pc === start && isTarget[pc])) return false;
+      seen.add(pc);
+      const i = insns[pc]!;
+      const op = i.opcode;
+      const c = op & 7;
+      const jop = op & 0xf0;
+      if (op === 0x05 && i.off >= 0) return visit(pc + 1 + i.off);
+      if ((c !== 5 && c !== 6) || op & 8 || i.dst !== reg || i.off < 0 || facts.jumpFate[pc] !== 0) return false;
+      if (jop !== 0x10 && jop !== 0x50 && jop !== 0x40) return false;
+      const imm = c === 6 ? i.imm >>> 0 : i.imm;
+      if (jop !== 0x40 && (imm < 0 || imm > 0xffff)) return false;
+      tests.push(pc);
+      return visit(pc + 1) && visit(pc + 1 + i.off);
+    };
+    return visit(start) && tests.length > 0 ? tests : null;
+  }
+
+  /** Whether pc is an `exit` of the main function at depth 0 that nothing jumps to (its verdict store may be folded). */
+  const mainExitAt = (pc: number): boolean =>
+    pc < n && insns[pc]!.opcode === 0x95 && !isTarget[pc] && funcStart[pc] === 0 && !mainReentrant;
+
+  /**
+   * `lsh32 d, k` (k = 1..3) + `mov32 r, d` (+ `add32 r, imm`) with d dead afterwards: one `lea r32, [d*2^k + imm]`
+   * (classic MSH: X = 4 * (P[k] & 0xf), then A = X + k for the indirect load). 32-bit wrap-around is lea's own.
+   */
+  function tryScaledLea(pc: number): boolean {
+    const sh = insns[pc]!;
+    const mv = insns[pc + 1];
+    if (!live || !mv || isTarget[pc + 1] || sh.imm < 1 || sh.imm > 3 || sh.dst === 10) return false;
+    if (mv.opcode !== 0xbc || mv.off !== 0 || mv.src !== sh.dst || mv.dst === sh.dst || mv.dst === 10) return false;
+    const ad = insns[pc + 2];
+    const withAdd = !!ad && !isTarget[pc + 2] && ad.opcode === 0x04 && ad.dst === mv.dst;
+    if (live[pc + (withAdd ? 3 : 2)]! & (1 << sh.dst)) return false;
+    a.lea32Scaled(R(mv.dst), R(sh.dst), (1 << sh.imm) as 2 | 4 | 8, withAdd ? ad.imm : 0);
+    folded[pc + 1] = 1;
+    if (withAdd) folded[pc + 2] = 1;
+    return true;
+  }
+
+  /** Instructions folded into an earlier one's code (a load compared in memory, a load's byte swap) or the loop's. */
+  const folded = entryCopied.slice();
 
   /**
    * `ldx{b,h,w} d, [m]` (+ `be16/be32 d`) + `jXX d, imm` with d dead afterwards: compare in memory
@@ -581,6 +718,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         const x = (op & 8) !== 0;
         switch (aop) {
           case 0x00: case 0x10: case 0x40: case 0x50: case 0xa0: {
+            if (op === 0x0f && tryFuseAddLoad(pc)) break;
             const alu = aop === 0x00 ? ALU.add : aop === 0x10 ? ALU.sub : aop === 0x40 ? ALU.or : aop === 0x50 ? ALU.and : ALU.xor;
             if (x) a.aluRR(alu, w, d, R(insn.src));
             else a.aluRI(alu, w, d, insn.imm);
@@ -597,6 +735,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             emitDivMod(insn, w, true);
             break;
           case 0x60:
+            if (op === 0x64 && tryScaledLea(pc)) break;
             emitShift(insn, w, SHIFT.shl);
             break;
           case 0x70:
@@ -609,7 +748,14 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
             a.neg(w, d);
             break;
           case 0xb0:
-            if (!x) {
+            if (!x && insn.dst === 0 && mainExitAt(pc + 1)) {
+              // `mov r0, K; exit`: the verdict K goes to memory as an immediate; r0 itself is only needed once the
+              // batch is done (the last packet's r0 is a single run's result).
+              emitVerdictAndNext(insn.imm);
+              a.movImm(X64.rax, w === 64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+              a.jmp(L.done);
+              folded[pc + 1] = 1;
+            } else if (!x) {
               // movImm uses `xor r, r` for 0: flags are never live across eBPF instructions here.
               if (w === 64) a.movImm(d, BigInt(insn.imm));
               else a.movImm(d, BigInt(insn.imm >>> 0));
@@ -727,8 +873,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
         else a.load((size * 8) as 8 | 16 | 32 | 64, d, m);
         const nx = insns[pc + 1];
         if (size === 2 && (op & 0xe0) === 0x60 && nx && !isTarget[pc + 1] && (nx.opcode === 0xdc || nx.opcode === 0xd7) && nx.dst === insn.dst && nx.imm === 16) {
-          // ldxh + be16: the upper bits are already zero, a 16-bit rotate is the whole swap.
-          a.rol16By8(d);
+          // ldxh + be16: the upper bits are already zero, a 16-bit rotate is the whole swap; none when every
+          // reader is an equality test against an immediate (swapped instead).
+          const tests = swappedTests(pc + 2, insn.dst);
+          if (tests) for (const t of tests) swapImm.set(t, ((insns[t]!.imm & 0xff) << 8) | ((insns[t]!.imm >>> 8) & 0xff));
+          else a.rol16By8(d);
           folded[pc + 1] = 1;
         }
         break;
@@ -837,11 +986,12 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
           a.jmp(labels[target]!);
           break;
         }
+        const imm = swapImm.get(pc) ?? insn.imm;
         if (jop === 0x40) {
           if (x) a.testRR(w, d, R(insn.src));
-          else a.testRI(w, d, insn.imm);
+          else a.testRI(w, d, imm);
         } else if (x) a.aluRR(ALU.cmp, w, d, R(insn.src));
-        else a.aluRI(ALU.cmp, w, d, insn.imm);
+        else a.aluRI(ALU.cmp, w, d, imm);
         const cc = JCC[jop];
         if (cc === undefined) throw new NetworkError('VERIFIER_REJECTED', `unknown jump 0x${op.toString(16)} at pc ${pc}`, { pc });
         if (off < 0) {
@@ -911,12 +1061,6 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // ---------------- shared stubs ----------------
-  // A packet outside the batch data: record it and stop (the shim throws RangeError).
-  a.bind(laneBad);
-  a.lea(T10, { base: IDX, disp: 1 });
-  a.store(64, ctx(CTX.LANE_BAD), T10);
-  a.jmp(L.done);
-
   // Legacy packet load out of range: the program ends with r0 = 0 (Linux semantics), from any call depth.
   a.bind(L.ldAbsFail);
   a.aluRR(ALU.xor, 32, X64.rax, X64.rax);
@@ -959,7 +1103,11 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       a.load(64, T11, ctx(from));
       a.store(64, ctx(to), T11);
     }
-    a.store(64, ctx(CTX.FIRST_INDEX), IDX);
+    if (countDown) {
+      a.movRR(64, T11, IDX);
+      a.aluRM(ALU.add, 64, T11, ctx(CTX.B_COUNT));
+      a.store(64, ctx(CTX.FIRST_INDEX), T11);
+    } else a.store(64, ctx(CTX.FIRST_INDEX), IDX);
     // The erring packet as region 0 (the loop may keep it in registers only): the shim reports an address in
     // it relative to the packet.
     a.load(32, T11, laneElem(offsL));
@@ -1033,7 +1181,8 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
     checkedAccesses,
     provedAccesses,
     helperIds: [...helperIds].sort((x, y) => x - y),
-    checksLanes: sideEffectFree,
+    checksLanes: false,
+    sideEffectFree,
   };
 }
 

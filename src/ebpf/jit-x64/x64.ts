@@ -318,6 +318,17 @@ export class X64Assembler {
     this.modrmMem(dst, m);
   }
 
+  /** lea r32, [index*scale + disp32] (no base register: SIB base 101 under mod 00), zero-extended. */
+  lea32Scaled(dst: X64Reg, index: X64Reg, scale: 1 | 2 | 4 | 8, disp: number): void {
+    checkInt32(disp, 'displacement');
+    if ((index & 15) === X64.rsp) throw new NetworkError('INVALID_ARGUMENT', 'x64: rsp cannot be an index');
+    this.rex(false, dst, index, 0);
+    this.byte(0x8d);
+    this.byte(((dst & 7) << 3) | 4);
+    this.byte(((scale === 8 ? 3 : scale === 4 ? 2 : scale === 2 ? 1 : 0) << 6) | ((index & 7) << 3) | 5);
+    this.imm32(disp);
+  }
+
   // ---- loads and stores ----
 
   /** Zero-extending load of 8/16/32/64 bits into dst. */
