@@ -854,7 +854,7 @@ static int lanes_stay_put(const void* offs, const void* lens, uint64_t count, co
   return side_effect_free || (!overlaps(data, dlen, offs, count * 4) && !overlaps(data, dlen, lens, count * 4));
 }
 
-/* The batch run shared by bpfJitRunBatch, bpfJitRunLanes and bpfJitRunBound once their arguments are unwrapped: the
+/* The batch run shared by bpfJitRunBatch and bpfJitRunBound once their arguments are unwrapped: the
  * lanes are checked, the regions bound and the loop state stored in the ctx. */
 static napi_value run_lanes(napi_env env, jit_prog* p, void* data, size_t dlen, const uint32_t* offs, const uint32_t* lens,
                             uint64_t count, void* verd, uint64_t budget) {
@@ -897,42 +897,6 @@ static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   return run_lanes(env, p, data, dlen, (const uint32_t*)offs, (const uint32_t*)lens, count, verd, budget);
 }
 
-/* bpfJitRunLanes(handle, data, offsetsByteOffset, lengthsByteOffset, count, verdicts, budget) → packets that hit an
- * error. The PacketBatch layout (src/batch.ts): the offsets and lengths lanes lie in the same buffer as the data,
- * before it, so one typed-array lookup (each costs ~400 instructions in Node) finds all three; the lanes are given
- * as byte offsets from the buffer start and must lie, 4-aligned, between it and the end of `data`. */
-static napi_value JitRunLanes(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
-  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
-  if (argc < 7) return throw_type(env, "bpfJitRunLanes needs 7 arguments");
-  napi_typedarray_type t;
-  size_t dlen, data_off;
-  void* data;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, argv[1], &t, &dlen, &data, &ab, &data_off) != napi_ok || t != napi_uint8_array)
-    return throw_type(env, "data must be a Uint8Array");
-  uint64_t offs_off, lens_off, count, budget;
-  if (!get_u64(env, argv[2], &offs_off) || !get_u64(env, argv[3], &lens_off) || !get_u64(env, argv[4], &count))
-    return throw_type(env, "lane offsets and count must be non-negative numbers");
-  void* verd;
-  size_t vlen;
-  if (!typed_arg(env, argv[5], napi_uint32_array, &verd, &vlen)) return throw_type(env, "verdicts must be a Uint32Array");
-  if (!get_u64(env, argv[6], &budget)) return throw_type(env, "budget must be a non-negative number");
-  /* [buffer start, end of data) is inside the buffer: data is a view of it starting data_off bytes in. */
-  uint64_t span = (uint64_t)data_off + dlen;
-  if (!data || count > vlen || count > (1ull << 32) || (offs_off & 3) || (lens_off & 3) || offs_off > span || lens_off > span ||
-      count * 4 > span - offs_off || count * 4 > span - lens_off)
-    return throw_range(env, "the lanes lie outside the batch buffer, or count exceeds them or the verdicts");
-  uint8_t* base = (uint8_t*)data - data_off;
-  const uint32_t* offs = (const uint32_t*)(base + offs_off);
-  const uint32_t* lens = (const uint32_t*)(base + lens_off);
-  return run_lanes(env, p, data, dlen, offs, lens, count, verd, budget);
-}
-
 /* Adds the buffer behind a typed array (its data at `data`, `off` bytes into the buffer, `bytes` long) to the binding,
  * once per distinct buffer; 0 when it cannot be bound. */
 static int bb_add(napi_env env, bound_batch* bb, napi_value ab, void* data, size_t off, size_t bytes) {
@@ -972,7 +936,7 @@ static int typed_buf(napi_env env, napi_value v, napi_typedarray_type want, void
 }
 
 /* bpfJitBind(handle, data, offsets, lengths, verdicts) → true when bound (runs then need only bpfJitRunBound), false
- * when a buffer cannot be bound (resizable): the caller keeps using bpfJitRunBatch / bpfJitRunLanes. */
+ * when a buffer cannot be bound (resizable): the caller keeps using bpfJitRunBatch. */
 static napi_value JitBind(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -1083,7 +1047,6 @@ void elysia_register_jit(napi_env env, napi_value exports) {
       {"bpfJitCreate", NULL, JitCreate, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRun", NULL, JitRun, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRunBatch", NULL, JitRunBatch, NULL, NULL, NULL, JIT_PROP, NULL},
-      {"bpfJitRunLanes", NULL, JitRunLanes, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitBind", NULL, JitBind, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRunBound", NULL, JitRunBound, NULL, NULL, NULL, JIT_PROP, NULL},
       {"bpfJitRegions", NULL, JitRegions, NULL, NULL, NULL, JIT_PROP, NULL},

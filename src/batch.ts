@@ -151,7 +151,10 @@ export class PacketBatch implements Iterable<Uint8Array> {
 
   /** Number of packets in the batch. */
   get length(): number {
-    return this.header[H_COUNT]!;
+    const n = this.header[H_COUNT];
+    // A transferred (detached) ArrayBuffer reads as undefined: a typed error instead of a batch that looks empty.
+    if (n === undefined) throw new NetworkError('INVALID_ARGUMENT', 'the PacketBatch buffer is detached (transferred)', { field: 'buffer' });
+    return n;
   }
 
   /** Bytes of the data region in use (including alignment padding). */
@@ -260,4 +263,31 @@ export class PacketBatch implements Iterable<Uint8Array> {
       needed: length,
     });
   }
+}
+
+/**
+ * Throws unless lanes 0..count-1 exist and every packet lies inside `data`: what the native eBPF shim checks before a
+ * batch run, so the TypeScript engines fail the same way (OUT_OF_BOUNDS, before any verdict is written) on a lane
+ * pointing past the data or a detached buffer.
+ */
+export function checkBatchLanes(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+  if (offsets.length < count || lengths.length < count) {
+    throw new NetworkError('OUT_OF_BOUNDS', `the lanes hold ${Math.min(offsets.length, lengths.length)} packets, the run wants ${count} (detached?)`, {
+      field: 'offsets',
+      expected: count,
+    });
+  }
+  const dataLen = data.length;
+  let bad = false;
+  for (let k = 0; k < count; k++) bad ||= offsets[k]! + lengths[k]! > dataLen;
+  if (!bad) return;
+  let k = 0;
+  while (offsets[k]! + lengths[k]! <= dataLen) k++;
+  const end = offsets[k]! + lengths[k]!;
+  throw new NetworkError('OUT_OF_BOUNDS', `packet ${k} (${offsets[k]}..${end}) lies outside the batch data (${dataLen} bytes)`, {
+    field: 'offsets',
+    index: k,
+    expected: dataLen,
+    actual: end,
+  });
 }

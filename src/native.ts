@@ -36,11 +36,6 @@ export interface NativeAddon {
   /** Runs the JIT code over every packet of a batch; returns how many packets hit an error. */
   bpfJitRunBatch(handle: object, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, verdicts: Uint32Array, budget: number): number;
   /**
-   * Like bpfJitRunBatch for a PacketBatch whose offsets and lengths lanes share the data's buffer (before the
-   * data): the lanes as byte offsets from the buffer start, so the shim resolves one typed array instead of three.
-   */
-  bpfJitRunLanes(handle: object, data: Uint8Array, offsetsByteOffset: number, lengthsByteOffset: number, count: number, verdicts: Uint32Array, budget: number): number;
-  /**
    * Binds a batch's typed arrays to the program once (raw pointers, strong references): later runs over it take
    * only bpfJitRunBound(handle, count, budget). False when a buffer cannot be bound (a resizable ArrayBuffer).
    */

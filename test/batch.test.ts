@@ -67,4 +67,11 @@ describe('PacketBatch', () => {
     expect(b.get(0)[0]).toBe(99);
     expect(() => PacketBatch.attach(new ArrayBuffer(64))).toThrow(NetworkError);
   });
+
+  it('a batch whose buffer was transferred away is a typed error, not an empty batch', () => {
+    const b = PacketBatch.fromArray([Uint8Array.of(1, 2), Uint8Array.of(3)]);
+    expect(b.length).toBe(2);
+    structuredClone(b.buffer, { transfer: [b.buffer as ArrayBuffer] });
+    expect(() => b.length).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
 });

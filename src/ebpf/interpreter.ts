@@ -8,6 +8,7 @@
  * (straight-line code between charges is already bounded by the program length). The JS JIT charges the
  * same way, so both engines stop the same programs.
  */
+import { checkBatchLanes } from '../batch.js';
 import { NetworkError } from '../errors.js';
 import {
   bpfArith,
@@ -267,6 +268,7 @@ export class BpfInterpreterEngine {
     verdicts: Uint32Array,
     options?: BpfRunOptions,
   ): Uint32Array {
+    checkBatchLanes(data, offsets, lengths, count);
     this.env.traceSink = options?.onTrace;
     this.exec(data, offsets, lengths, count, verdicts, options?.budget ?? BPF_DEFAULT_BUDGET);
     return verdicts;
@@ -298,15 +300,9 @@ export class BpfInterpreterEngine {
     const fixedMayChange = this.fixedMayChange;
     let hiOut = 0;
     for (let k = 0; k < count; k++) {
+      // Lanes inside the data: checked before the run (program.ts batchVerdicts).
       const ps = offsets[k]!;
       const pe = ps + lengths[k]!;
-      if (pe > dataLen) {
-        throw new NetworkError('INVALID_ARGUMENT', `packet ${k} (${ps}..${pe}) lies outside the batch data (${dataLen} bytes)`, {
-          field: 'offsets',
-          expected: dataLen,
-          actual: pe,
-        });
-      }
       for (let j = 0; j < nReset; j++) {
         const r = resetRegs[j]!;
         R[r] = 0;

@@ -228,12 +228,14 @@ describe.each(backends)('interpreter fast paths (%s backend)', (backend) => {
     expect(wide.run(packets[0]!, { engine: 'interpreter' })).toBe(40n);
   });
 
-  it('refuses a window that lies outside the batch data', () => {
+  it('refuses a window that lies outside the batch data before writing any verdict', () => {
     const vm = new BpfInterpreterEngine(assemble('mov %r0, 1\nexit'));
     const data = new Uint8Array(64);
-    expect(() => vm.runMany(data, Uint32Array.of(0, 40), Uint32Array.of(10, 30), 2, new Uint32Array(2))).toThrowError(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    const v = new Uint32Array(2);
+    expect(() => vm.runMany(data, Uint32Array.of(0, 40), Uint32Array.of(10, 30), 2, v)).toThrowError(
+      expect.objectContaining({ code: 'OUT_OF_BOUNDS', detail: expect.objectContaining({ index: 1 }) }),
     );
+    expect(Array.from(v)).toEqual([0, 0]);
   });
 
   it('runBatch agrees with the JS JIT on random programs (fast-check): verdicts, errors, packet memory', () => {

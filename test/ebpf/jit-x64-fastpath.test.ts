@@ -587,28 +587,6 @@ describe.skipIf(!x64JitAvailable())('x86-64 JIT: packets outside the batch data'
   });
 });
 
-describe.skipIf(!x64JitAvailable())('x86-64 JIT: the lanes call (one buffer for data, offsets and lengths)', () => {
-  it('refuses lanes outside the buffer, misaligned, or overlapped by the verdicts / packet data when checked up front', async () => {
-    const { nativeAddon } = await import('../../src/native.js');
-    const withStore = assemble('ldxb %r0, [%r1+0]\nstxb [%r1+0], %r0\nexit');
-    const c = compileBpfX64(withStore);
-    const batch = PacketBatch.fromArray([Uint8Array.of(1), Uint8Array.of(2)]);
-    expect(Array.from(c.runBatch(batch, new Uint32Array(2)))).toEqual([1, 2]);
-    const h = (c as unknown as { handle: object }).handle;
-    const run = (o: number, l: number, count: number, verdicts = new Uint32Array(4)) =>
-      nativeAddon!.bpfJitRunLanes(h, batch.data, o, l, count, verdicts, 1000);
-    const o = batch.offsets.byteOffset;
-    const l = batch.lengths.byteOffset;
-    expect(run(o, l, 2)).toBe(0);
-    expect(() => run(o + 1, l, 2)).toThrow(RangeError); // misaligned
-    expect(() => run(batch.data.byteOffset + batch.data.length, l, 2)).toThrow(RangeError); // past the data
-    expect(() => run(o, l, 5)).toThrow(RangeError); // more than the verdicts hold
-    expect(() => run(batch.data.byteOffset, l, 1)).toThrow(RangeError); // lanes inside the packet data
-    const aliased = new Uint32Array(batch.buffer, o + 4, 2); // verdict 0 would overwrite offset 1
-    expect(() => run(o, l, 2, aliased)).toThrow(RangeError);
-  });
-});
-
 describe.skipIf(!x64JitAvailable())('x86-64 JIT: fuzzing regressions', () => {
   it('a length copy read only by a bounds check is not dropped as dead (fuzz seed 154025)', async () => {
     const { generateBpfFuzzCase, bpfFuzzRng } = await import('../../src/ebpf/jit-x64/fuzz-gen.js');
