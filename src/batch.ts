@@ -265,29 +265,38 @@ export class PacketBatch implements Iterable<Uint8Array> {
   }
 }
 
-/**
- * Throws unless lanes 0..count-1 exist and every packet lies inside `data`: what the native eBPF shim checks before a
- * batch run, so the TypeScript engines fail the same way (OUT_OF_BOUNDS, before any verdict is written) on a lane
- * pointing past the data or a detached buffer.
- */
-export function checkBatchLanes(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+/** The error of a batch run that meets packet `index` lying outside the data (same for every engine). */
+export function batchLaneOutside(index: number, start: number, end: number, dataLength: number): NetworkError {
+  return new NetworkError('OUT_OF_BOUNDS', `packet ${index} (${start}..${end}) lies outside the batch data (${dataLength} bytes)`, {
+    field: 'offsets',
+    index,
+    expected: dataLength,
+    actual: end,
+  });
+}
+
+/** Throws unless lanes 0..count-1 exist (a detached buffer has none). */
+export function checkBatchLaneCount(offsets: Uint32Array, lengths: Uint32Array, count: number): void {
   if (offsets.length < count || lengths.length < count) {
     throw new NetworkError('OUT_OF_BOUNDS', `the lanes hold ${Math.min(offsets.length, lengths.length)} packets, the run wants ${count} (detached?)`, {
       field: 'offsets',
       expected: count,
     });
   }
+}
+
+/**
+ * Throws unless lanes 0..count-1 exist and every packet lies inside `data`: what the native eBPF shim checks before a
+ * batch run, so the TypeScript engines fail the same way (OUT_OF_BOUNDS, before any verdict is written) on a lane
+ * pointing past the data or a detached buffer.
+ */
+export function checkBatchLanes(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+  checkBatchLaneCount(offsets, lengths, count);
   const dataLen = data.length;
   let bad = false;
   for (let k = 0; k < count; k++) bad ||= offsets[k]! + lengths[k]! > dataLen;
   if (!bad) return;
   let k = 0;
   while (offsets[k]! + lengths[k]! <= dataLen) k++;
-  const end = offsets[k]! + lengths[k]!;
-  throw new NetworkError('OUT_OF_BOUNDS', `packet ${k} (${offsets[k]}..${end}) lies outside the batch data (${dataLen} bytes)`, {
-    field: 'offsets',
-    index: k,
-    expected: dataLen,
-    actual: end,
-  });
+  throw batchLaneOutside(k, offsets[k]!, offsets[k]! + lengths[k]!, dataLen);
 }

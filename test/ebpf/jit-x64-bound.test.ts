@@ -175,6 +175,17 @@ describe.each(ENGINES)('%s engine: bound batches that go bad between runs', (eng
     expect(Array.from(prog.runBatch(batch, v, RUN))).toEqual([4, 41]);
   });
 
+  it('a program that only reads packets meets a lane outside the data with the same error, naming the packet', () => {
+    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const batch = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81), tcpFrame(80)]);
+    const v = new Uint32Array(3);
+    batch.lengths[2] = batch.data.length; // starts inside, ends past the data
+    const e = caughtError(() => prog.runBatch(batch, v, RUN));
+    expect(e).toMatchObject({ code: 'OUT_OF_BOUNDS', detail: { field: 'offsets', index: 2, expected: batch.data.length } });
+    batch.lengths[2] = 64;
+    expect(Array.from(prog.runBatch(batch, v, RUN))).toEqual([0x40000, 0, 0x40000]);
+  });
+
   it('a detached verdicts or batch buffer is a NetworkError, and the program runs other batches afterwards', () => {
     const prog = BpfProgram.fromClassic(PORT80_DD);
     const batch = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81)]);

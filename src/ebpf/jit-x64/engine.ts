@@ -1,7 +1,7 @@
 // The 'native' eBPF engine: x86-64 code from translate.ts, run by native/jit.c. Registered into program.ts's
 // engine registry on import. Without the addon (or off x86-64 Linux) the code is still produced
 // (`nativeCode()`), and runs fall back to the eBPF → JavaScript JIT, with the reason in `fallbackReason`.
-import type { PacketBatch } from '../../batch.js';
+import { checkBatchLanes, type PacketBatch } from '../../batch.js';
 import { NetworkError, fromNative, isNetworkError } from '../../errors.js';
 import { nativeAddon } from '../../native.js';
 import {
@@ -322,6 +322,8 @@ export class X64CompiledProgram implements BpfCompiledProgram {
     } catch (e) {
       // Rebind next time (e.g. after a detached buffer), so a failure is never cached.
       this.boundData = null;
+      // The shim's lane check says only that a packet lies outside; the TypeScript engines' check names it.
+      if (e instanceof RangeError && e.message.includes('outside the batch data')) checkBatchLanes(batch.data, batch.offsets, batch.lengths, n);
       return this.nativeFailed(e);
     } finally {
       this.leaveNative();
