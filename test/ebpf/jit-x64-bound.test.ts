@@ -10,24 +10,7 @@ import { BpfProgram, assemble } from '../../src/ebpf/index.js';
 import { compileBpfX64, x64JitAvailable } from '../../src/ebpf/jit-x64/index.js';
 import { nativeAddon } from '../../src/native.js';
 import { backends, useBackend } from '../helpers/backends.js';
-
-// `tcp dst port 80` as tcpdump -dd prints it (the benchmark's filter): the loop checks the lanes itself.
-const PORT80_DD = `{ 0x28, 0, 0, 0x0000000c },
-{ 0x15, 0, 4, 0x000086dd },
-{ 0x30, 0, 0, 0x00000014 },
-{ 0x15, 0, 11, 0x00000006 },
-{ 0x28, 0, 0, 0x00000038 },
-{ 0x15, 8, 9, 0x00000050 },
-{ 0x15, 0, 8, 0x00000800 },
-{ 0x30, 0, 0, 0x00000017 },
-{ 0x15, 0, 6, 0x00000006 },
-{ 0x28, 0, 0, 0x00000014 },
-{ 0x45, 4, 0, 0x00001fff },
-{ 0xb1, 0, 0, 0x0000000e },
-{ 0x48, 0, 0, 0x00000010 },
-{ 0x15, 0, 1, 0x00000050 },
-{ 0x6, 0, 0, 0x00040000 },
-{ 0x6, 0, 0, 0x00000000 },`;
+import { DD_PORT80 } from '../helpers/classic-programs.js';
 
 // Stores into the packet: the shim checks the lanes (and that nothing overlaps them) before the run instead.
 const STORING = 'ldxb %r0, [%r1+0]\nadd %r0, 1\nstxb [%r1+0], %r0\nexit';
@@ -59,7 +42,7 @@ describe.each(backends)('runBatch over a batch that changes between runs (%s bac
   useBackend(backend);
 
   it('sees packets added, bytes and lanes rewritten, and the batch cleared and refilled', () => {
-    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const prog = BpfProgram.fromClassic(DD_PORT80);
     const batch = new PacketBatch({ capacity: 8, byteCapacity: 8 * 64 });
     const v = new Uint32Array(8);
     batch.push(tcpFrame(80));
@@ -79,7 +62,7 @@ describe.each(backends)('runBatch over a batch that changes between runs (%s bac
   });
 
   it('writes each run into the verdicts array it is given (fresh arrays, the batch lane, alternating batches)', () => {
-    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const prog = BpfProgram.fromClassic(DD_PORT80);
     const a = PacketBatch.fromArray([tcpFrame(80), tcpFrame(22)]);
     const b = PacketBatch.fromArray([tcpFrame(25), tcpFrame(80), tcpFrame(80)], { verdicts: true });
     const va = new Uint32Array(2);
@@ -95,7 +78,7 @@ describe.each(backends)('runBatch over a batch that changes between runs (%s bac
   });
 
   it('runs over a SharedArrayBuffer batch and over verdicts in a resizable ArrayBuffer', () => {
-    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const prog = BpfProgram.fromClassic(DD_PORT80);
     const shared = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81), tcpFrame(80)], { shared: true });
     const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
     const rab = new Resizable(12, { maxByteLength: 64 });
@@ -108,7 +91,7 @@ describe.each(backends)('runBatch over a batch that changes between runs (%s bac
   });
 
   it('fast-check: runs over one bound batch with random packets and lanes between them agree with the interpreter', () => {
-    const progs = [BpfProgram.fromClassic(PORT80_DD), assemble(STORING)];
+    const progs = [BpfProgram.fromClassic(DD_PORT80), assemble(STORING)];
     const batch = new PacketBatch({ capacity: 16, byteCapacity: 16 * 64 });
     const v = new Uint32Array(16);
     const pkt = fc.record({
@@ -176,7 +159,7 @@ describe.each(ENGINES)('%s engine: bound batches that go bad between runs', (eng
   });
 
   it('a program that only reads packets meets a lane outside the data with the same error, naming the packet', () => {
-    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const prog = BpfProgram.fromClassic(DD_PORT80);
     const batch = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81), tcpFrame(80)]);
     const v = new Uint32Array(3);
     batch.lengths[2] = batch.data.length; // starts inside, ends past the data
@@ -187,7 +170,7 @@ describe.each(ENGINES)('%s engine: bound batches that go bad between runs', (eng
   });
 
   it('a detached verdicts or batch buffer is a NetworkError, and the program runs other batches afterwards', () => {
-    const prog = BpfProgram.fromClassic(PORT80_DD);
+    const prog = BpfProgram.fromClassic(DD_PORT80);
     const batch = PacketBatch.fromArray([tcpFrame(80), tcpFrame(81)]);
     const v = new Uint32Array(2);
     expect(Array.from(prog.runBatch(batch, v, RUN))).toEqual([0x40000, 0]);

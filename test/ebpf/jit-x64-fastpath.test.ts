@@ -10,38 +10,7 @@ import { isNetworkError } from '../../src/errors.js';
 import { BpfProgram, assemble, bpfInsn, compileBpfX64, x64JitAvailable, type BpfInsn } from '../../src/ebpf/index.js';
 import { compileFilter } from '../../src/filter/index.js';
 import { backends, useBackend } from '../helpers/backends.js';
-
-/** `tcpdump -dd 'tcp dst port 80'` and the SYN filter (libpcap 1.10), as the benchmark runs them. */
-const DD_PORT80 = `
-{ 0x28, 0, 0, 0x0000000c },
-{ 0x15, 0, 4, 0x000086dd },
-{ 0x30, 0, 0, 0x00000014 },
-{ 0x15, 0, 11, 0x00000006 },
-{ 0x28, 0, 0, 0x00000038 },
-{ 0x15, 8, 9, 0x00000050 },
-{ 0x15, 0, 8, 0x00000800 },
-{ 0x30, 0, 0, 0x00000017 },
-{ 0x15, 0, 6, 0x00000006 },
-{ 0x28, 0, 0, 0x00000014 },
-{ 0x45, 4, 0, 0x00001fff },
-{ 0xb1, 0, 0, 0x0000000e },
-{ 0x48, 0, 0, 0x00000010 },
-{ 0x15, 0, 1, 0x00000050 },
-{ 0x6, 0, 0, 0x00040000 },
-{ 0x6, 0, 0, 0x00000000 },`;
-const DD_SYN = `
-{ 0x28, 0, 0, 0x0000000c },
-{ 0x15, 0, 9, 0x00000800 },
-{ 0x30, 0, 0, 0x00000017 },
-{ 0x15, 0, 7, 0x00000006 },
-{ 0x28, 0, 0, 0x00000014 },
-{ 0x45, 5, 0, 0x00001fff },
-{ 0xb1, 0, 0, 0x0000000e },
-{ 0x50, 0, 0, 0x0000001b },
-{ 0x45, 0, 2, 0x00000002 },
-{ 0x45, 1, 0, 0x00000010 },
-{ 0x6, 0, 0, 0x00040000 },
-{ 0x6, 0, 0, 0x00000000 },`;
+import { DD_PORT80, DD_SYN } from '../helpers/classic-programs.js';
 
 /** An Ethernet/IPv4 (or IPv6) TCP/UDP frame of 80 bytes with the given ports, flags and IHL. */
 function frame(o: { v6?: boolean; proto?: number; dport?: number; flags?: number; ihl?: number; frag?: number }): Uint8Array {
