@@ -791,14 +791,24 @@ static napi_value run_common(napi_env env, jit_prog* p, uint64_t budget) {
   return r;
 }
 
+#define BUSY_RUNNING "this JIT program is already running (re-entrant run from a helper)"
+
+/* The arguments of a call whose first one is a live JIT handle; NULL (with a TypeError/RangeError pending) when it
+ * is not one, or when the program is running and `busy` (the message) forbids that. */
+static jit_prog* live_prog(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, const char* busy) {
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
+  jit_prog* p = *argc >= 1 ? prog_arg(env, argv[0]) : NULL;
+  if (!p || p->freed) return throw_type(env, "not a live JIT handle"), NULL;
+  if (busy && p->running) return throw_range(env, busy), NULL;
+  return p;
+}
+
 /* bpfJitRun(handle, mem: Uint8Array, budget) → error count (0 or 1); out[0] = r0. */
 static napi_value JitRun(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
-  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  jit_prog* p = live_prog(env, info, &argc, argv, BUSY_RUNNING);
+  if (!p) return NULL;
   void* mem;
   size_t len;
   if (argc < 2 || !typed_arg(env, argv[1], napi_uint8_array, &mem, &len)) return throw_type(env, "memory must be a Uint8Array");
@@ -879,10 +889,8 @@ static napi_value run_lanes(napi_env env, jit_prog* p, void* data, size_t dlen, 
 static napi_value JitRunBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
-  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  jit_prog* p = live_prog(env, info, &argc, argv, BUSY_RUNNING);
+  if (!p) return NULL;
   if (argc < 7) return throw_type(env, "bpfJitRunBatch needs 7 arguments");
   void *data, *offs, *lens, *verd;
   size_t dlen, olen, llen, vlen;
@@ -940,10 +948,8 @@ static int typed_buf(napi_env env, napi_value v, napi_typedarray_type want, void
 static napi_value JitBind(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
-  if (p->running) return throw_range(env, "cannot bind a batch while this JIT program runs");
+  jit_prog* p = live_prog(env, info, &argc, argv, "cannot bind a batch while this JIT program runs");
+  if (!p) return NULL;
   if (argc < 5) return throw_type(env, "bpfJitBind needs 5 arguments");
   bb_clear(env, &p->bb);
   void *data, *offs, *lens, *verd;
@@ -981,10 +987,8 @@ static napi_value JitBind(napi_env env, napi_callback_info info) {
 static napi_value JitRunBound(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
-  if (p->running) return throw_range(env, "this JIT program is already running (re-entrant run from a helper)");
+  jit_prog* p = live_prog(env, info, &argc, argv, BUSY_RUNNING);
+  if (!p) return NULL;
   bound_batch* bb = &p->bb;
   if (!bb->ok) return throw_range(env, "no batch is bound to this JIT program");
   for (uint32_t i = 0; i < bb->nbufs; i++) {
@@ -1010,9 +1014,8 @@ static napi_value JitRunBound(napi_env env, napi_callback_info info) {
 static napi_value JitRegions(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  jit_prog* p = argc >= 1 ? prog_arg(env, argv[0]) : NULL;
-  if (!p || p->freed) return throw_type(env, "not a live JIT handle");
+  jit_prog* p = live_prog(env, info, &argc, argv, NULL);
+  if (!p) return NULL;
   jit_ctx* c = p->ctx;
   size_t n = c->nregions ? c->nregions : 1;
   napi_value ab, arr;

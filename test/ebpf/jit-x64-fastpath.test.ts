@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PacketBatch } from '../../src/batch.js';
 import { isNetworkError } from '../../src/errors.js';
-import { BpfProgram, assemble, bpfInsn, compileBpfX64, x64JitAvailable, type BpfInsn } from '../../src/ebpf/index.js';
+import { BpfProgram, assemble, bpfInsn, compileBpfX64, x64JitAvailable, x64JitListing, type BpfInsn } from '../../src/ebpf/index.js';
 import { compileFilter } from '../../src/filter/index.js';
 import { backends, useBackend } from '../helpers/backends.js';
 import { DD_PORT80, DD_SYN } from '../helpers/classic-programs.js';
@@ -378,6 +378,30 @@ describe.each(backends)('x86-64 JIT fast paths on the %s backend', (backend) => 
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('the packet base a checked access subtracts is set in the loop, also when every check uses the length register', () => {
+    // Regression: with the packet pointer moved (add r1 / r6 + k) the base lives in a spare register; the loop set it
+    // only when some access needed a per-size limit, so checks against the length register read a register the
+    // C shim left behind (agreement with the interpreter then depended on its garbage).
+    const progs = [
+      'add %r1, 2\nldxb %r0, [%r1+10]\nexit',
+      'mov %r6, %r1\nadd %r6, 2\nldxb %r0, [%r6+10]\nldxb %r3, [%r6+20]\nadd %r0, %r3\nexit',
+      'mov %r6, %r1\nmov %r9, %r2\nadd %r6, 1\nldxb %r0, [%r6+0]\nexit',
+    ];
+    for (const src of progs) {
+      const prog = assemble(src);
+      agree(prog, truncations());
+      if (backend !== 'native') continue;
+      const lines = x64JitListing(prog.insns, compileBpfX64(prog).translation!).split('\n');
+      const start = lines.findIndex((l) => /DWORD PTR \[\w+\+r9\*4\]/.test(l)); // the loop's first lane load
+      const check = lines.findIndex((l, k) => k > start && /\ssub\s+r10,(\w+)$/.test(l));
+      expect(start).toBeGreaterThan(0);
+      expect(check).toBeGreaterThan(start);
+      const base = /\ssub\s+r10,(\w+)$/.exec(lines[check]!)![1]!;
+      const writes = new RegExp(`\\s(mov|lea|add)\\s+${base},`);
+      expect(lines.slice(start, check).some((l) => writes.test(l))).toBe(true);
+    }
   });
 
   it('entry copies of r1 / r2 loaded by the loop itself, and add + proved load as one address, agree on every truncation', () => {

@@ -314,8 +314,9 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
       a.store(64, ctx(regionField(0, REGION.LEN)), X64.rsi);
     }
   } else {
-    // The packet base for checked accesses and legacy loads, the length for legacy loads.
-    if (sizesUsed.size > 0 || hasLegacyLoads) {
+    // The packet base for checked accesses and legacy loads, the length for legacy loads. Every checked access
+    // subtracts the base, also those checked against a length register (no per-size limit, so not in sizesUsed).
+    if (needsPacketRegion) {
       if ('reg' in pbase) {
         if (pbase.reg !== pktReg) a.movRR(64, pbase.reg, pktReg);
       } else a.store(64, ctx(pbase.disp), pktReg);
