@@ -34,8 +34,12 @@ export function bpfFuzzRng(seed: number): () => number {
 const EDGE32 = [0, 1, -1, 2, 3, 7, 8, 31, 32, 63, 64, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, -0x80000000, -2, 1000000007];
 const EDGE64 = [0n, 1n, -1n, 0x7fffffffffffffffn, -0x8000000000000000n, 0xffffffffn, 0x100000000n, 0x8000000000000000n, 0x123456789abcdef0n, -0x100000000n];
 
-/** Generates one case from a random source. */
-export function generateBpfFuzzCase(rand: () => number, options: { maps?: boolean } = {}): BpfFuzzCase {
+/**
+ * Generates one case from a random source. `movePointer`: the program first advances the input pointer r1 by 1..8
+ * bytes (as classic filters index past a header) and every access through it is shifted back, so the same offsets
+ * stay near the edges while the JIT must check accesses through a moved packet pointer.
+ */
+export function generateBpfFuzzCase(rand: () => number, options: { maps?: boolean; movePointer?: boolean } = {}): BpfFuzzCase {
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const imm32 = () => (rand() < 0.6 ? pick(EDGE32) : (int(0x100000000) | 0));
@@ -167,5 +171,16 @@ export function generateBpfFuzzCase(rand: () => number, options: { maps?: boolea
   }
   void bodyStart;
   flat.push(bpfInsn(0x95));
+  if (options.movePointer) {
+    // Drawn last, so the other cases of a seed stay what they were.
+    const k = 1 + int(8);
+    for (let pc = pro.length + 1; pc < flat.length; pc++) {
+      const i = flat[pc]!;
+      const cls = i.opcode & 7;
+      const viaR1 = (cls === 1 && i.src === 1) || ((cls === 2 || cls === 3) && i.dst === 1);
+      if (viaR1) flat[pc] = bpfInsn(i.opcode, i.dst, i.src, i.off - k, i.imm);
+    }
+    flat.splice(pro.length, 0, bpfInsn(0x07, 1, 0, 0, k)); // r1 += k, before r9 = r1 keeps the copy moved too
+  }
   return { insns: flat, memory, usesMaps: useMaps };
 }
