@@ -15,13 +15,28 @@ import {
   BPF_PSEUDO_MAP_IDX,
   BPF_PSEUDO_MAP_IDX_VALUE,
   BPF_PSEUDO_MAP_VALUE,
+  bpfBranchOffset,
   bpfLddwValue,
+  isBpfBranch,
   type BpfInsn,
 } from '../isa.js';
 import { prepareBpfCode } from '../interpreter.js';
 import { BPF_REGION_CODE, BPF_REGION_MAP_HANDLE } from '../memory.js';
 import { CTX, JIT_HELPER_SLOTS, JIT_MAX_MAPS, JIT_STATUS, REGION, regionField } from './layout.js';
 import { ALU, CC, SHIFT, X64, X64Assembler, X64Label, type X64Mem, type X64Reg } from './x64.js';
+
+/** Slots 0..n that some branch (conditional, JA, JA32) jumps to; n = past the end. */
+function branchTargets(insns: readonly BpfInsn[], lddwSecond: Uint8Array): Uint8Array {
+  const n = insns.length;
+  const out = new Uint8Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    const i = insns[pc]!;
+    if (lddwSecond[pc] || !isBpfBranch(i)) continue;
+    const t = pc + 1 + bpfBranchOffset(i);
+    if (t >= 0 && t <= n) out[t] = 1;
+  }
+  return out;
+}
 
 /** eBPF register → x86-64 register. */
 export const BPF_TO_X64: readonly X64Reg[] = [X64.rax, X64.rdi, X64.rsi, X64.rdx, X64.rcx, X64.r8, X64.rbx, X64.r13, X64.r14, X64.r15, X64.rbp];
@@ -161,15 +176,7 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   const entryCopy = [-1, -1, -1];
   const entryCopied = new Uint8Array(n);
   if (live && noCallsAtAll) {
-    const jumpedTo = new Uint8Array(n + 1);
-    for (let pc = 0; pc < n; pc++) {
-      const i = insns[pc]!;
-      const c = i.opcode & 7;
-      if (!lddwSecond[pc] && (c === 5 || c === 6) && i.opcode !== 0x95) {
-        const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
-        if (t >= 0 && t <= n) jumpedTo[t] = 1;
-      }
-    }
+    const jumpedTo = branchTargets(insns, lddwSecond);
     for (let pc = 0; pc < Math.min(2, n); pc++) {
       const i = insns[pc]!;
       if (jumpedTo[pc] || i.opcode !== 0xbf || i.off !== 0 || (i.src !== 1 && i.src !== 2) || entryCopy[i.src] !== -1) break;
@@ -559,15 +566,10 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   }
 
   // ---------------- the program body ----------------
-  const isTarget = new Uint8Array(n + 1);
+  const isTarget = branchTargets(insns, lddwSecond);
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
-    const c = i.opcode & 7;
-    if ((c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95) {
-      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
-      if (t >= 0 && t <= n) isTarget[t] = 1;
-    }
     if (i.opcode === 0x85 && i.src === BPF_PSEUDO_CALL) isTarget[pc + 1 + i.imm] = 1;
     if (funcStart[pc] === pc) isTarget[pc] = 1;
   }
@@ -592,11 +594,10 @@ export function translateBpfToX64(insns: readonly BpfInsn[], mapCount: number, o
   for (let pc = 0; pc < n; pc++) {
     if (lddwSecond[pc]) continue;
     const i = insns[pc]!;
-    const c = i.opcode & 7;
-    const isJump = (c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95;
+    const isJump = isBpfBranch(i);
     if (i.opcode !== 0x95 && !(isJump && (i.opcode & 0xf0) === 0x00)) preds[Math.min(n, pc + (i.opcode === 0x18 ? 2 : 1))]! += 1;
     if (isJump) {
-      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
+      const t = pc + 1 + bpfBranchOffset(i);
       if (t >= 0 && t <= n) preds[t] = Math.min(255, preds[t]! + 1);
     }
   }
@@ -1446,17 +1447,9 @@ function packetLengthFacts(insns: readonly BpfInsn[], lddwSecond: Uint8Array, en
 function indirectLoadsProved(insns: readonly BpfInsn[], lddwSecond: Uint8Array, facts: LengthFacts): Uint8Array {
   const n = insns.length;
   const out = new Uint8Array(n);
-  const target = new Uint8Array(n + 1);
-  for (let pc = 0; pc < n; pc++) {
-    if (lddwSecond[pc]) continue;
-    const i = insns[pc]!;
-    const c = i.opcode & 7;
-    if ((c === 5 || c === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95) {
-      const t = pc + 1 + (i.opcode === 0x06 ? i.imm : i.off);
-      if (t >= 0 && t <= n) target[t] = 1;
-    }
-    if (i.opcode === 0x85 || i.opcode === 0x8d) return out; // calls: leave everything to the run-time checks
-  }
+  // Calls: leave everything to the run-time checks.
+  if (insns.some((i, pc) => !lddwSecond[pc] && (i.opcode === 0x85 || i.opcode === 0x8d))) return out;
+  const target = branchTargets(insns, lddwSecond);
   for (let L = 5; L < n; L++) {
     const ld = insns[L]!;
     if (lddwSecond[L] || (ld.opcode & 0xe7) !== 0x61 || ld.off < 0) continue; // LDX MEM b/h/w/dw
